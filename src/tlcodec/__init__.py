@@ -1,0 +1,61 @@
+"""tlcodec: a strict, fast Telegram TL codec (Cython core, pure-Python twin).
+
+    >>> import tlcodec
+    >>> from tlcodec.functions.auth import ImportLoginToken
+    >>> data = tlcodec.encode(ImportLoginToken(token=b"\\x01" * 32))
+    >>> tlcodec.decode(data)
+    ImportLoginToken(token=b'\\x01\\x01...')
+
+`encode`/`decode`/`Reader` use the bundled schema (the auth.LoginToken family, the functions the
+client needs, the MTProto service schema); `Schema.from_tl(text)` loads any other schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import DecodeError
+from ._runtime import IS_COMPILED, TLObject, TLRequest, codec as _codec
+from .schema import Schema, SchemaError
+from . import functions, types  # noqa: E402  (the generated classes)
+from .bundled import LAYER, schema as bundled
+
+__all__ = [
+    "DEFAULT_MAX_INFLATED",
+    "IS_COMPILED",
+    "LAYER",
+    "DecodeError",
+    "Reader",
+    "Schema",
+    "SchemaError",
+    "TLObject",
+    "TLRequest",
+    "bundled",
+    "decode",
+    "encode",
+    "functions",
+    "types",
+]
+
+__version__ = "0.1.0"
+
+DEFAULT_MAX_INFLATED: int = _codec.DEFAULT_MAX_INFLATED
+
+encode = _codec.encode
+encode.__doc__ = "Serialize a TL object to bytes (boxed: its id, then its fields)."
+
+
+# The registry's own (compiled) method: no Python frame between the caller and the decoder.
+decode = bundled.registry.decode
+"""Decode one boxed TL value from bytes, bytearray or memoryview with the bundled schema.
+
+`decode(data, expected=None, *, allow_trailing=False, max_inflated=DEFAULT_MAX_INFLATED)`:
+`expected` narrows what is accepted: a TL type (`"auth.LoginToken"`, `"Vector<long>"`) or a
+class (exactly that constructor). Trailing bytes are an error unless `allow_trailing`.
+Raises `DecodeError` (a `ValueError`) naming the offset and what was expected.
+"""
+
+
+def Reader(data: Any, *, max_inflated: int = DEFAULT_MAX_INFLATED) -> Any:  # noqa: N802
+    """A streaming reader over `data` for decoding several values in a row (bundled schema)."""
+    return _codec.Reader(data, bundled.registry, max_inflated)

@@ -1,0 +1,1235 @@
+# cython: language_level=3, freethreading_compatible=False
+"""Compiled TL codec: one interpreter of per-constructor plans, C-level dispatch on the id.
+
+Same API, errors and bytes as the pure-Python twin `_codec_py.py` (read that first: it is the
+reference). The wire format is PROTOCOL.md section 1.
+
+Speed comes from three things: a plan per constructor is a flat C array of steps; objects are
+built without running Python `__init__` (values are stored straight into the instance's
+`__slots__` at offsets read once from the slot descriptors); and bytes are grown in one `bytes`
+object that is returned without a copy. Safety comes from one explicit length check per read
+(`Reader._need`) on input that may have come from a socket.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
+from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
+from cpython.dict cimport PyDict_GetItem
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+
+import zlib
+
+cimport cython
+
+from ._errors import DecodeError
+
+cdef extern from "Python.h":
+    PyObject* _PyType_Lookup(PyTypeObject* type, object name)
+    const char* PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t* size) except NULL
+    double PyFloat_Unpack8(const char* p, int le) except? -1.0
+    int PyFloat_Pack8(double x, char* p, int le) except -1
+    bint PyLong_CheckExact(object o)
+    bint PyLong_Check(object o)
+    bint PyBool_Check(object o)
+    bint PyFloat_Check(object o)
+    bint PyUnicode_Check(object o)
+    bint PyBytes_CheckExact(object o)
+    bint PyByteArray_Check(object o)
+    bint PyMemoryView_Check(object o)
+    bint PyList_CheckExact(object o)
+    bint PyTuple_Check(object o)
+    char* PyByteArray_AS_STRING(object o)
+    Py_ssize_t PyByteArray_GET_SIZE(object o)
+    Py_ssize_t PyBytes_GET_SIZE(object o)
+    long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
+    object PyLong_FromLong(long v)
+    object PyLong_FromLongLong(long long v)
+    object PyLong_FromUnsignedLong(unsigned long v)
+    PyTypeObject* Py_TYPE(object o)
+    object PyFloat_FromDouble(double v)
+
+cdef extern from "Python.h":
+    PyObject* Py_False_ "Py_False"
+    PyObject* Py_None_ "Py_None"
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        const char* name
+        int type
+        Py_ssize_t offset
+    int T_OBJECT_EX
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+cdef extern from *:
+    """
+    /* Allocates an instance the way type.__call__ would, but runs neither __new__ nor
+       __init__ in Python: the decoder fills the slots itself. */
+    static PyObject* tl_alloc_instance(PyTypeObject* type) {
+        return type->tp_alloc(type, 0);
+    }
+    """
+    PyObject* tl_alloc_instance(PyTypeObject* type)
+
+cdef extern from *:
+    """
+    /* Makes `cls(...)` call `construct` directly with the vectorcall convention instead of
+       type.__call__ -> __init__, which would build a kwargs dict per call. */
+    static void tl_set_vectorcall(PyTypeObject* type, void* construct) {
+        type->tp_vectorcall = (vectorcallfunc)construct;
+    }
+    """
+    void tl_set_vectorcall(PyTypeObject* type, void* construct)
+    size_t PY_VECTORCALL_ARGUMENTS_OFFSET
+    Py_ssize_t PyTuple_GET_SIZE(PyObject* tuple)
+    PyObject* PyTuple_GET_ITEM(PyObject* tuple, Py_ssize_t index)
+
+IS_COMPILED = True
+
+# Field and value kinds: the same numbers as the twin.
+cdef enum:
+    K_INT_ = 1
+    K_LONG_ = 2
+    K_DOUBLE_ = 3
+    K_INT128_ = 4
+    K_INT256_ = 5
+    K_STRING_ = 6
+    K_BYTES_ = 7
+    K_BOOL_ = 8
+    K_TRUE_ = 9
+    K_FLAGS_ = 10
+    K_BOXED_ = 11
+    K_QUERY_ = 12
+    K_BARE_ = 13
+    K_VECTOR_ = 14
+    K_BARE_VECTOR_ = 15
+
+K_INT = K_INT_
+K_LONG = K_LONG_
+K_DOUBLE = K_DOUBLE_
+K_INT128 = K_INT128_
+K_INT256 = K_INT256_
+K_STRING = K_STRING_
+K_BYTES = K_BYTES_
+K_BOOL = K_BOOL_
+K_TRUE = K_TRUE_
+K_FLAGS = K_FLAGS_
+K_BOXED = K_BOXED_
+K_QUERY = K_QUERY_
+K_BARE = K_BARE_
+K_VECTOR = K_VECTOR_
+K_BARE_VECTOR = K_BARE_VECTOR_
+
+cdef enum:
+    VECTOR_ID_ = 0x1CB5C415
+    BOOL_TRUE_ID_ = 0x997275B5
+    BOOL_FALSE_ID_ = 0xBC799737
+    GZIP_PACKED_ID_ = 0x3072CFA1
+    MAX_DEPTH_ = 64
+    MAX_FLAG_WORDS = 4
+    MAX_STEPS = 255        # fields per constructor (the largest in layer 228 has under 80)
+    STACK_BUFFER = 256     # objects encoded smaller than this never touch the heap twice
+
+VECTOR_ID = VECTOR_ID_
+BOOL_TRUE_ID = BOOL_TRUE_ID_
+BOOL_FALSE_ID = BOOL_FALSE_ID_
+GZIP_PACKED_ID = GZIP_PACKED_ID_
+MAX_DEPTH = MAX_DEPTH_
+DEFAULT_MAX_INFLATED = 16 * 1024 * 1024  # gzip_packed bodies may not inflate beyond this
+MAX_BYTES_LENGTH = (1 << 24) - 1  # the longest length a 3-byte prefix can carry
+
+cdef str PLAN_ATTR = "__tl_plan__"
+
+
+# ----------------------------------------------------------------------------------------------
+# Little-endian access that does not depend on the host's byte order or alignment.
+
+cdef inline uint32_t load_u32(const unsigned char* p) noexcept nogil:
+    return <uint32_t>p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+cdef inline uint64_t load_u64(const unsigned char* p) noexcept nogil:
+    return <uint64_t>load_u32(p) | (<uint64_t>load_u32(p + 4) << 32)
+
+cdef inline void store_u32(unsigned char* p, uint32_t v) noexcept nogil:
+    p[0] = v & 0xFF
+    p[1] = (v >> 8) & 0xFF
+    p[2] = (v >> 16) & 0xFF
+    p[3] = v >> 24
+
+cdef inline void store_u64(unsigned char* p, uint64_t v) noexcept nogil:
+    store_u32(p, <uint32_t>(v & 0xFFFFFFFFu))
+    store_u32(p + 4, <uint32_t>(v >> 32))
+
+
+# ----------------------------------------------------------------------------------------------
+# Plans
+
+cdef class TypeSpec:
+    """How one value is laid out: a base type, a boxed type, a bare constructor or a vector."""
+
+    cdef public int kind          # one of the K_* kinds
+    cdef public str name          # the TL spelling, for error messages
+    cdef public int type_id       # K_BOXED: index of the boxed type in the registry; -1 = Object
+    cdef public TypeSpec elem     # vectors: the element spec
+    cdef public Plan plan         # K_BARE: the constructor; K_BOXED: the one constructor wanted
+
+    def __init__(self, int kind, str name, int type_id=-1, TypeSpec elem=None, Plan plan=None):
+        self.kind = kind
+        self.name = name
+        self.type_id = type_id
+        self.elem = elem
+        self.plan = plan
+
+    cpdef Py_ssize_t min_size(self):
+        """The fewest bytes a value of this spec can take on the wire (vector count checks)."""
+        if self.kind == K_INT_:
+            return 4
+        if self.kind == K_LONG_ or self.kind == K_DOUBLE_ or self.kind == K_VECTOR_:
+            return 8
+        if self.kind == K_INT128_:
+            return 16
+        if self.kind == K_INT256_:
+            return 32
+        if self.kind == K_BARE_:
+            return 0 if self.plan is None else self.plan.min_size
+        return 4
+
+    def __repr__(self):
+        return f"<TypeSpec {self.name}>"
+
+
+cdef struct Step:
+    int kind               # the field's value kind (K_FLAGS for a `#` word)
+    int flag_index         # which flag word guards the field, -1 if unconditional
+    uint32_t mask          # the guarding bit
+    int word_slot          # K_FLAGS: which word this field holds
+    Py_ssize_t offset      # where the instance keeps the value (its slot); -1 for K_FLAGS
+    PyObject* spec         # borrowed TypeSpec, kept alive by Plan.fields
+    PyObject* attr         # borrowed attribute name, kept alive by Plan.fields
+
+
+cdef class Plan:
+    """One constructor or function compiled for the interpreter."""
+
+    cdef public uint32_t constructor_id
+    cdef public str tl_name
+    cdef public int type_id              # index of the boxed type; -1 for functions
+    cdef public bint is_function
+    cdef public list fields              # (attribute, spec, flag word index, mask, word slot)
+    cdef public tuple attrs              # the attributes in field order (flag words excluded)
+    cdef public int n_flag_words
+    cdef public object cls               # the class whose instances this plan builds
+    cdef public TypeSpec result          # functions: what the call returns (None for `= X`)
+    cdef public Registry registry        # set by the Registry that holds this plan
+    cdef public TypeSpec exact_spec      # accepts exactly this constructor (Cls.from_bytes)
+    cdef public Py_ssize_t min_size      # a lower bound of the encoded size
+    cdef public list descriptors         # the slot descriptors, for introspection
+    cdef dict attr_index                 # attribute name -> step index (keyword arguments)
+    cdef Step* steps
+    cdef Py_ssize_t n_steps
+
+    def __cinit__(self):
+        self.steps = NULL
+        self.n_steps = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.steps)
+
+    def __init__(self, uint32_t constructor_id, str tl_name, int type_id, bint is_function, list fields):
+        self.constructor_id = constructor_id
+        self.tl_name = tl_name
+        self.type_id = type_id
+        self.is_function = is_function
+        self.cls = None
+        self.result = None
+        self.registry = None
+        self.descriptors = []
+        self.exact_spec = TypeSpec(K_BOXED_, tl_name, type_id, None, self)
+        self.set_fields(fields)
+
+    def set_fields(self, list fields):
+        """(attribute, spec, flag word index or -1, bit mask, word slot of a K_FLAGS field)."""
+        cdef Py_ssize_t i, n = len(fields)
+        cdef Step* steps
+        if n > MAX_STEPS:
+            raise ValueError(f"{self.tl_name}: more than {MAX_STEPS} fields")
+        steps = <Step*>PyMem_Malloc(max(n, 1) * sizeof(Step))
+        if steps == NULL:
+            raise MemoryError()
+        self.fields = [tuple(f) for f in fields]
+        self.attr_index = {}
+        attrs = []
+        self.n_flag_words = 0
+        self.min_size = 0
+        for i in range(n):
+            attr, spec, flag_index, mask, word_slot = self.fields[i]
+            if not isinstance(spec, TypeSpec):
+                PyMem_Free(steps)
+                raise TypeError(f"{tl_name_of(self)}.{attr}: spec must be a TypeSpec")
+            steps[i].kind = (<TypeSpec>spec).kind
+            steps[i].flag_index = flag_index
+            steps[i].mask = mask
+            steps[i].word_slot = word_slot
+            steps[i].offset = -1
+            steps[i].spec = <PyObject*>spec
+            steps[i].attr = <PyObject*>attr
+            if steps[i].kind == K_FLAGS_:
+                self.n_flag_words += 1
+            else:
+                attrs.append(attr)
+                self.attr_index[attr] = i
+            if flag_index < 0 and steps[i].kind != K_TRUE_ and steps[i].kind != K_BARE_:
+                self.min_size += (<TypeSpec>spec).min_size()
+        if self.n_flag_words > MAX_FLAG_WORDS:
+            PyMem_Free(steps)
+            raise ValueError(f"{self.tl_name}: more than {MAX_FLAG_WORDS} flag words")
+        PyMem_Free(self.steps)
+        self.steps = steps
+        self.n_steps = n
+        self.attrs = tuple(attrs)
+
+    def bind(self, cls):
+        """Attach the class whose instances this plan encodes and decodes."""
+        cdef Py_ssize_t i
+        cdef PyMemberDef* member
+        if not (isinstance(cls, type) and issubclass(cls, TLObject)):
+            raise TypeError(f"{cls!r} is not a TLObject subclass")
+        descriptors = []
+        for i in range(self.n_steps):
+            if self.steps[i].kind == K_FLAGS_:
+                continue
+            attr = <object>self.steps[i].attr
+            descriptor = cls.__dict__.get(attr)
+            if type(descriptor).__name__ != "member_descriptor":
+                raise TypeError(f"{cls.__name__} has no slot for field {attr!r}")
+            member = (<PyMemberDescrObject*><PyObject*>descriptor).d_member
+            if member.type != T_OBJECT_EX:
+                raise TypeError(f"{cls.__name__}.{attr} is not an object slot")
+            self.steps[i].offset = member.offset
+            descriptors.append(descriptor)
+        self.descriptors = descriptors
+        self.cls = cls
+        setattr(cls, PLAN_ATTR, self)
+        if not any("__init__" in k.__dict__ or "__new__" in k.__dict__
+                   for k in cls.__mro__[:cls.__mro__.index(TLRequest if issubclass(cls, TLRequest) else TLObject)]):
+            # Only when the class keeps the generic constructor: a subclass that defines its
+            # own __init__ or __new__ is constructed the ordinary way.
+            tl_set_vectorcall(<PyTypeObject*>cls, <void*>construct)
+
+    def __repr__(self):
+        return f"<Plan {self.tl_name}#{self.constructor_id:08x}>"
+
+
+cdef str tl_name_of(Plan plan):
+    return plan.cls.__name__ if plan.cls is not None else plan.tl_name
+
+
+cdef inline Plan plan_of_type(PyTypeObject* tp):
+    """The plan bound to an object's class, or None: an MRO-cache lookup, no dict on the way."""
+    cdef PyObject* found = _PyType_Lookup(tp, PLAN_ATTR)
+    if found == NULL or type(<object>found) is not Plan:
+        return None
+    return <Plan>found
+
+
+cdef class Registry:
+    """The constructors of one schema, found by id through an open-addressing table."""
+
+    cdef public list type_names
+    cdef public dict by_id
+    cdef public object resolver          # turns `expected` (a TL type name, a class) into a TypeSpec
+    cdef public TypeSpec object_spec     # any boxed object
+    cdef list _plans               # keeps the table's borrowed pointers alive
+    cdef uint32_t* _keys
+    cdef PyObject** _values
+    cdef uint32_t _mask
+
+    def __cinit__(self):
+        self._keys = NULL
+        self._values = NULL
+
+    def __dealloc__(self):
+        PyMem_Free(self._keys)
+        PyMem_Free(self._values)
+
+    def __init__(self, list plans, list type_names):
+        cdef Plan plan
+        cdef uint32_t size = 16, slot
+        self.type_names = list(type_names)
+        self.by_id = {}
+        self.resolver = None
+        self.object_spec = TypeSpec(K_BOXED_, "Object", -1)
+        for plan in plans:
+            other = self.by_id.get(plan.constructor_id)
+            if other is not None:
+                raise ValueError(
+                    f"{plan.tl_name} and {other.tl_name} share id {plan.constructor_id:#010x}"
+                )
+            self.by_id[plan.constructor_id] = plan
+            plan.registry = self
+        self._plans = list(plans)
+        while size < 2 * len(plans):
+            size <<= 1
+        self._keys = <uint32_t*>PyMem_Malloc(size * sizeof(uint32_t))
+        self._values = <PyObject**>PyMem_Malloc(size * sizeof(PyObject*))
+        if self._keys == NULL or self._values == NULL:
+            raise MemoryError()
+        memset(self._values, 0, size * sizeof(PyObject*))
+        self._mask = size - 1
+        for plan in plans:
+            slot = self._hash(plan.constructor_id)
+            while self._values[slot] != NULL:
+                slot = (slot + 1) & self._mask
+            self._keys[slot] = plan.constructor_id
+            self._values[slot] = <PyObject*>plan
+
+    cdef inline uint32_t _hash(self, uint32_t key) noexcept:
+        # Ids are CRC32s, already well mixed; the multiply spreads the low bits anyway.
+        return (key * <uint32_t>2654435761u >> 7) & self._mask
+
+    cdef inline PyObject* lookup(self, uint32_t key) noexcept:
+        cdef uint32_t slot = self._hash(key)
+        while self._values[slot] != NULL:
+            if self._keys[slot] == key:
+                return self._values[slot]
+            slot = (slot + 1) & self._mask
+        return NULL
+
+    def plan_for_id(self, uint32_t constructor_id):
+        cdef PyObject* found = self.lookup(constructor_id)
+        return None if found == NULL else <object>found
+
+    def decode(self, data, expected=None, *, bint allow_trailing=False,
+               Py_ssize_t max_inflated=DEFAULT_MAX_INFLATED):
+        """Decode one value of `expected` (None: any boxed object) from a whole buffer."""
+        return decode_buffer(data, self, self.to_spec(expected), allow_trailing, max_inflated)
+
+    cdef TypeSpec to_spec(self, expected):
+        if expected is None:
+            return self.object_spec
+        if type(expected) is TypeSpec:
+            return <TypeSpec>expected
+        if self.resolver is not None:
+            return self.resolver(expected)
+        raise TypeError(f"expected must be a TypeSpec, got {expected!r}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Objects
+
+cdef inline PyObject** slot_at(object obj, Py_ssize_t offset) noexcept:
+    return <PyObject**>((<char*><PyObject*>obj) + offset)
+
+
+cdef inline void store_slot(object obj, Py_ssize_t offset, object value) noexcept:
+    cdef PyObject** slot = slot_at(obj, offset)
+    cdef PyObject* old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject*>value
+    Py_XDECREF(old)
+
+
+cdef Plan bound_plan(object obj):
+    cdef Plan plan = plan_of_type(Py_TYPE(obj))
+    if plan is None:
+        raise TypeError(f"{type(obj).__name__} is not bound to a TL schema")
+    return plan
+
+
+cdef object construct(PyObject* cls, PyObject** args, size_t nargsf, PyObject* kwnames):
+    """`Cls(*args, **kwargs)` for a bound class, with the vectorcall convention.
+
+    Same rules as TLObject.__init__: positional in field order or by name; a missing optional
+    field is None (False for a flag-only boolean); a missing required one is a TypeError.
+    """
+    cdef Plan plan = plan_of_type(<PyTypeObject*>cls)
+    cdef Py_ssize_t nargs = <Py_ssize_t>(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET)
+    cdef Py_ssize_t n_keywords = 0 if kwnames == NULL else PyTuple_GET_SIZE(kwnames)
+    cdef Py_ssize_t i, j, index = 0
+    cdef PyObject* given[MAX_STEPS]
+    cdef PyObject* raw
+    cdef PyObject* found
+    cdef PyObject* value
+    cdef Step* step
+    if plan is None:
+        raise TypeError(f"{(<object>cls).__name__} is not bound to a TL schema")
+    if nargs > len(plan.attrs):
+        raise TypeError(
+            f"{(<object>cls).__name__}() takes {len(plan.attrs)} positional arguments "
+            f"but {nargs} were given"
+        )
+    memset(given, 0, plan.n_steps * sizeof(PyObject*))
+    for i in range(plan.n_steps):
+        if plan.steps[i].kind == K_FLAGS_:
+            continue
+        if index == nargs:
+            break
+        given[i] = args[index]
+        index += 1
+    for j in range(n_keywords):
+        name = <object>PyTuple_GET_ITEM(kwnames, j)
+        found = PyDict_GetItem(plan.attr_index, name)
+        if found == NULL:
+            raise TypeError(
+                f"{(<object>cls).__name__}() got an unexpected keyword argument {name!r}"
+            )
+        i = <Py_ssize_t><object>found
+        if given[i] != NULL:
+            raise TypeError(f"{(<object>cls).__name__}() got multiple values for {name!r}")
+        given[i] = args[nargs + j]
+    raw = tl_alloc_instance(<PyTypeObject*>cls)
+    if raw == NULL:
+        raise MemoryError()
+    obj = <object>raw
+    Py_DECREF(obj)
+    for i in range(plan.n_steps):
+        step = &plan.steps[i]
+        if step.kind == K_FLAGS_:
+            continue
+        value = given[i]
+        if value == NULL:
+            if step.kind == K_TRUE_:
+                value = Py_False_
+            elif step.flag_index >= 0:
+                value = Py_None_
+            else:
+                raise TypeError(
+                    f"{(<object>cls).__name__}() missing required argument {<object>step.attr!r}"
+                )
+        Py_INCREF(<object>value)
+        slot_at(obj, step.offset)[0] = value
+    return obj
+
+
+cdef class TLObject:
+    """Base of every generated constructor class: fields in `__slots__`, built from its plan."""
+
+    def __init__(self, *args, **kwargs):
+        cdef Plan plan = bound_plan(self)
+        cdef Py_ssize_t i, index = 0, used = 0, n_args = len(args)
+        cdef Step* step
+        cdef PyObject* found
+        if n_args > len(plan.attrs):
+            raise TypeError(
+                f"{type(self).__name__}() takes {len(plan.attrs)} positional arguments "
+                f"but {n_args} were given"
+            )
+        for i in range(plan.n_steps):
+            step = &plan.steps[i]
+            if step.kind == K_FLAGS_:
+                continue
+            if index < n_args:
+                value = args[index]
+                if kwargs and PyDict_GetItem(kwargs, <object>step.attr) != NULL:
+                    raise TypeError(
+                        f"{type(self).__name__}() got multiple values for {<object>step.attr!r}"
+                    )
+            else:
+                found = PyDict_GetItem(kwargs, <object>step.attr) if kwargs else NULL
+                if found != NULL:
+                    value = <object>found
+                    used += 1
+                elif step.kind == K_TRUE_:
+                    value = False
+                elif step.flag_index >= 0:
+                    value = None
+                else:
+                    raise TypeError(
+                        f"{type(self).__name__}() missing required argument {<object>step.attr!r}"
+                    )
+            store_slot(self, step.offset, value)
+            index += 1
+        if kwargs and used != len(kwargs):
+            unknown = [k for k in kwargs if k not in plan.attrs]
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
+            )
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        cdef Plan plan = bound_plan(self)
+        for attr in plan.attrs:
+            if getattr(self, attr, None) != getattr(other, attr, None):
+                return False
+        return True
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __repr__(self):
+        cdef Plan plan = bound_plan(self)
+        parts = ", ".join(f"{a}={getattr(self, a, None)!r}" for a in plan.attrs)
+        return f"{type(self).__name__}({parts})"
+
+    def to_dict(self):
+        """A plain dict of the fields, nested objects included; `_` holds the TL name."""
+        cdef Plan plan = bound_plan(self)
+        out = {"_": plan.tl_name}
+        for attr in plan.attrs:
+            out[attr] = _to_plain(getattr(self, attr, None))
+        return out
+
+    def __bytes__(self):
+        return encode(self)
+
+    @classmethod
+    def from_bytes(cls, data):
+        """Decode one boxed value that must be exactly this constructor."""
+        cdef Plan plan = plan_of_type(<PyTypeObject*>cls)
+        if plan is None:
+            raise TypeError(f"{cls.__name__} is not bound to a TL schema")
+        return plan.registry.decode(data, plan.exact_spec)
+
+
+cdef class TLRequest(TLObject):
+    """Base of generated function (RPC method) classes."""
+
+
+def _to_plain(value):
+    if isinstance(value, TLObject):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+# ----------------------------------------------------------------------------------------------
+# Encoding
+
+cdef struct Writer:
+    PyObject* buffer       # NULL while the output fits `stack`; then a bytes object grown in place
+    unsigned char* data    # where bytes go: `stack` or the buffer's storage
+    Py_ssize_t length      # bytes written
+    Py_ssize_t capacity    # bytes available at `data`
+    unsigned char stack[STACK_BUFFER]
+
+
+cdef int writer_grow(Writer* w, Py_ssize_t need) except -1:
+    cdef Py_ssize_t capacity = w.capacity * 2
+    if capacity < w.length + need:
+        capacity = w.length + need + 64
+    if w.buffer == NULL:
+        # Leaving the stack: a 1 MiB token is sized for here and copied in exactly once.
+        buffer = PyBytes_FromStringAndSize(NULL, capacity)
+        Py_INCREF(buffer)
+        w.buffer = <PyObject*>buffer
+        memcpy(PyBytes_AS_STRING(buffer), w.stack, w.length)
+    else:
+        _PyBytes_Resize(&w.buffer, capacity)
+    w.data = <unsigned char*>PyBytes_AS_STRING(<object>w.buffer)
+    w.capacity = capacity
+    return 0
+
+
+cdef inline int writer_reserve(Writer* w, Py_ssize_t need) except -1:
+    if w.length + need > w.capacity:
+        writer_grow(w, need)
+    return 0
+
+
+cdef inline int write_u32(Writer* w, uint32_t value) except -1:
+    writer_reserve(w, 4)
+    store_u32(w.data + w.length, value)
+    w.length += 4
+    return 0
+
+
+cdef object writer_finish(Writer* w):
+    """The written bytes: one small copy off the stack, or the grown buffer trimmed in place."""
+    if w.buffer == NULL:
+        return PyBytes_FromStringAndSize(<char*>w.stack, w.length)
+    _PyBytes_Resize(&w.buffer, w.length)
+    result = <object>w.buffer
+    Py_DECREF(result)
+    w.buffer = NULL
+    return result
+
+
+def encode(obj):
+    """Serialize a TL object to bytes (boxed: its id, then its fields)."""
+    cdef Plan plan = plan_of_type(Py_TYPE(obj))
+    cdef Writer w
+    if plan is None:
+        raise TypeError(f"cannot encode {type(obj).__name__}: not a TL object")
+    w.buffer = NULL
+    w.data = w.stack
+    w.capacity = STACK_BUFFER
+    w.length = 0
+    try:
+        write_object(&w, obj, plan, True, 0)
+        return writer_finish(&w)
+    finally:
+        Py_XDECREF(w.buffer)
+
+
+cdef object field_error(Plan plan, object attr, str message, exc=TypeError):
+    return exc(f"{tl_name_of(plan)}.{attr}: {message}")
+
+
+cdef inline bint is_present(Plan plan, Step* step, object value) except -1:
+    if step.kind == K_TRUE_:
+        if value is None or value is False:
+            return False
+        if value is True:
+            return True
+        raise field_error(plan, <object>step.attr, f"expected bool, got {type(value).__name__}")
+    return value is not None
+
+
+cdef inline object read_slot(object obj, Plan plan, Step* step):
+    cdef PyObject* value = slot_at(obj, step.offset)[0]
+    if value == NULL:
+        raise field_error(plan, <object>step.attr, "field was never set", AttributeError)
+    return <object>value
+
+
+cdef int write_object(Writer* w, object obj, Plan plan, bint boxed, int depth) except -1:
+    cdef uint32_t words[MAX_FLAG_WORDS]
+    cdef uint32_t absent[MAX_FLAG_WORDS]
+    cdef Py_ssize_t i
+    cdef int k
+    cdef Step* step
+    if depth > MAX_DEPTH_:
+        raise ValueError(f"{tl_name_of(plan)}: nesting deeper than {MAX_DEPTH_}")
+    if plan.n_flag_words:
+        memset(words, 0, sizeof(words))
+        memset(absent, 0, sizeof(absent))
+        for i in range(plan.n_steps):
+            step = &plan.steps[i]
+            if step.flag_index < 0:
+                continue
+            if is_present(plan, step, read_slot(obj, plan, step)):
+                words[step.flag_index] |= step.mask
+            else:
+                absent[step.flag_index] |= step.mask
+        for k in range(plan.n_flag_words):
+            if words[k] & absent[k]:
+                raise_flag_conflict(obj, plan, k, words[k] & absent[k])
+    if boxed:
+        write_u32(w, plan.constructor_id)
+    for i in range(plan.n_steps):
+        step = &plan.steps[i]
+        if step.kind == K_FLAGS_:
+            write_u32(w, words[step.word_slot])
+            continue
+        if step.kind == K_TRUE_:
+            continue
+        value = read_slot(obj, plan, step)
+        if step.flag_index >= 0:
+            if not (words[step.flag_index] & step.mask):
+                continue
+        elif value is None:
+            raise field_error(plan, <object>step.attr,
+                              f"required {(<TypeSpec>step.spec).name} is None")
+        write_value(w, value, <TypeSpec>step.spec, plan, <object>step.attr, depth)
+    return 0
+
+
+cdef int raise_flag_conflict(object obj, Plan plan, int word, uint32_t conflict) except -1:
+    cdef int bit = 0
+    cdef Py_ssize_t i
+    while not (conflict >> bit) & 1:
+        bit += 1
+    states = []
+    for i in range(plan.n_steps):
+        if plan.steps[i].flag_index == word and plan.steps[i].mask == (<uint32_t>1 << bit):
+            present = is_present(plan, &plan.steps[i], read_slot(obj, plan, &plan.steps[i]))
+            states.append(f"{<object>plan.steps[i].attr}={'set' if present else 'unset'}")
+    raise ValueError(
+        f"{tl_name_of(plan)}: fields sharing flag bit {bit} must be all set or all unset "
+        f"({', '.join(states)})"
+    )
+
+
+cdef int write_value(Writer* w, object value, TypeSpec spec, Plan plan, object attr,
+                     int depth) except -1:
+    cdef int kind = spec.kind
+    cdef int overflow = 0
+    cdef long long number
+    cdef Py_ssize_t i, count, size
+    cdef Plan inner
+    if kind == K_INT_ or kind == K_LONG_:
+        if not PyLong_Check(value) or PyBool_Check(value):
+            raise field_error(plan, attr, f"expected int, got {type(value).__name__}")
+        number = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if kind == K_INT_:
+            if overflow or number < -2147483648LL or number > 2147483647LL:
+                raise field_error(plan, attr, f"{value} is out of range for int", ValueError)
+            write_u32(w, <uint32_t><int32_t>number)
+        else:
+            if overflow:
+                raise field_error(plan, attr, f"{value} is out of range for long", ValueError)
+            writer_reserve(w, 8)
+            store_u64(w.data + w.length, <uint64_t>number)
+            w.length += 8
+    elif kind == K_BYTES_:
+        write_blob(w, value, plan, attr)
+    elif kind == K_STRING_:
+        if not PyUnicode_Check(value):
+            raise field_error(plan, attr, f"expected str, got {type(value).__name__}")
+        try:
+            data = PyUnicode_AsUTF8AndSize(value, &size)
+        except UnicodeEncodeError:
+            raise field_error(plan, attr, "string is not encodable as UTF-8", ValueError) from None
+        write_raw_bytes(w, <const unsigned char*>data, size, plan, attr)
+    elif kind == K_BOOL_:
+        if value is True:
+            write_u32(w, BOOL_TRUE_ID_)
+        elif value is False:
+            write_u32(w, BOOL_FALSE_ID_)
+        else:
+            raise field_error(plan, attr, f"expected bool, got {type(value).__name__}")
+    elif kind == K_DOUBLE_:
+        if not (PyFloat_Check(value) or PyLong_Check(value)) or PyBool_Check(value):
+            raise field_error(plan, attr, f"expected float, got {type(value).__name__}")
+        writer_reserve(w, 8)
+        PyFloat_Pack8(<double>value, <char*>(w.data + w.length), 1)
+        w.length += 8
+    elif kind == K_INT128_ or kind == K_INT256_:
+        size = 16 if kind == K_INT128_ else 32
+        write_fixed(w, value, size, plan, attr)
+    elif kind == K_VECTOR_ or kind == K_BARE_VECTOR_:
+        if not (PyList_CheckExact(value) or PyTuple_Check(value) or isinstance(value, list)):
+            raise field_error(plan, attr, f"expected list, got {type(value).__name__}")
+        count = len(value)
+        if count > 2147483647:
+            raise field_error(plan, attr, "vector too long", ValueError)
+        if kind == K_VECTOR_:
+            write_u32(w, VECTOR_ID_)
+        write_u32(w, <uint32_t>count)
+        for item in value:
+            if item is None:
+                raise field_error(plan, attr, "None inside a vector")
+            write_value(w, item, spec.elem, plan, attr, depth + 1)
+    elif kind == K_BOXED_ or kind == K_QUERY_ or kind == K_BARE_:
+        inner = plan_of_type(Py_TYPE(value))
+        if inner is None:
+            raise field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        if kind == K_QUERY_:
+            if not inner.is_function:
+                raise field_error(plan, attr,
+                                  f"expected a function call, got {type(value).__name__}")
+        elif kind == K_BARE_:
+            if inner is not spec.plan:
+                raise field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        elif spec.type_id >= 0 and (inner.type_id != spec.type_id or inner.is_function):
+            raise field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        write_object(w, value, inner, kind != K_BARE_, depth + 1)
+    else:
+        raise AssertionError(f"unknown kind {kind}")
+    return 0
+
+
+cdef int write_blob(Writer* w, object value, Plan plan, object attr) except -1:
+    """A `bytes` field: bytes, bytearray or memoryview, copied once into the output."""
+    cdef Py_buffer view
+    if PyBytes_CheckExact(value):
+        return write_raw_bytes(w, <const unsigned char*>PyBytes_AS_STRING(value),
+                               PyBytes_GET_SIZE(value), plan, attr)
+    if PyByteArray_Check(value):
+        return write_raw_bytes(w, <const unsigned char*>PyByteArray_AS_STRING(value),
+                               PyByteArray_GET_SIZE(value), plan, attr)
+    if not (isinstance(value, bytes) or PyMemoryView_Check(value)):
+        raise field_error(plan, attr, f"expected bytes, got {type(value).__name__}")
+    PyObject_GetBuffer(value, &view, PyBUF_SIMPLE)
+    try:
+        write_raw_bytes(w, <const unsigned char*>view.buf, view.len, plan, attr)
+    finally:
+        PyBuffer_Release(&view)
+    return 0
+
+
+cdef int write_fixed(Writer* w, object value, Py_ssize_t size, Plan plan, object attr) except -1:
+    """int128/int256: exactly `size` raw bytes, no length prefix."""
+    cdef Py_buffer view
+    if not (isinstance(value, (bytes, bytearray)) or PyMemoryView_Check(value)):
+        raise field_error(plan, attr, f"expected {size} bytes, got {type(value).__name__}")
+    PyObject_GetBuffer(value, &view, PyBUF_SIMPLE)
+    try:
+        if view.len != size:
+            raise field_error(plan, attr, f"expected {size} bytes, got {view.len}", ValueError)
+        writer_reserve(w, size)
+        memcpy(w.data + w.length, view.buf, size)
+        w.length += size
+    finally:
+        PyBuffer_Release(&view)
+    return 0
+
+
+cdef int write_raw_bytes(Writer* w, const unsigned char* data, Py_ssize_t length, Plan plan,
+                         object attr) except -1:
+    cdef Py_ssize_t header, padding
+    if length <= 253:
+        header = 1
+    elif length <= MAX_BYTES_LENGTH:
+        header = 4
+    else:
+        raise field_error(
+            plan, attr, f"{length} bytes do not fit a TL length prefix (max 2**24 - 1)", ValueError
+        )
+    padding = -(header + length) & 3
+    writer_reserve(w, header + length + padding)
+    if header == 1:
+        w.data[w.length] = <unsigned char>length
+    else:
+        store_u32(w.data + w.length, 254 | (<uint32_t>length << 8))
+    memcpy(w.data + w.length + header, data, length)
+    w.length += header + length
+    memset(w.data + w.length, 0, padding)
+    w.length += padding
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Decoding
+
+cdef struct Cursor:
+    const unsigned char* buf   # the input
+    Py_ssize_t pos             # the next byte to read
+    Py_ssize_t end             # one past the last byte
+    PyObject* registry         # borrowed Registry: ids are looked up here
+    Py_ssize_t max_inflated    # the gzip_packed limit
+
+
+cdef inline int need(Cursor* c, Py_ssize_t n, str what) except -1:
+    if c.end - c.pos < n:
+        raise DecodeError(f"truncated: {what} needs {n} bytes, {c.end - c.pos} left", c.pos)
+    return 0
+
+
+cdef inline uint32_t take_u32(Cursor* c, str what) except? 0xFFFFFFFF:
+    need(c, 4, what)
+    c.pos += 4
+    return load_u32(c.buf + c.pos - 4)
+
+
+cdef Py_ssize_t take_blob(Cursor* c, Py_ssize_t* length) except -1:
+    """Checks a bytes/string at pos, advances past it, and returns where its content starts."""
+    cdef Py_ssize_t start = c.pos, header, total
+    cdef unsigned char first
+    need(c, 1, "bytes length")
+    first = c.buf[start]
+    if first <= 253:
+        length[0] = first
+        header = 1
+    elif first == 254:
+        need(c, 4, "bytes length")
+        length[0] = load_u32(c.buf + start) >> 8
+        header = 4
+        if length[0] < 254:
+            raise DecodeError(
+                f"long-form bytes length {length[0]} is below 254 (must use the short form)", start
+            )
+    else:
+        raise DecodeError("bytes length byte 0xff is not defined by TL", start)
+    total = header + length[0]
+    total += -total & 3
+    if c.end - start < total:
+        raise DecodeError(
+            f"truncated: bytes of length {length[0]} need {total} bytes, {c.end - start} left",
+            start,
+        )
+    c.pos = start + total
+    return start + header
+
+
+cdef object take_string(Cursor* c):
+    cdef Py_ssize_t start = c.pos, content, length
+    content = take_blob(c, &length)
+    try:
+        return PyUnicode_DecodeUTF8(<const char*>(c.buf + content), length, "strict")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"string is not valid UTF-8 ({exc.reason})", start) from None
+
+
+cdef object take_bool(Cursor* c):
+    cdef uint32_t constructor_id = take_u32(c, "Bool")
+    if constructor_id == BOOL_TRUE_ID_:
+        return True
+    if constructor_id == BOOL_FALSE_ID_:
+        return False
+    raise DecodeError(f"expected Bool, got id {constructor_id:#010x}", c.pos - 4)
+
+
+cdef object read_value(Cursor* c, TypeSpec spec, int depth):
+    cdef int kind = spec.kind
+    cdef Py_ssize_t length, start
+    if kind == K_INT_:
+        return PyLong_FromLong(<int32_t>take_u32(c, "int"))
+    if kind == K_LONG_:
+        need(c, 8, "long")
+        c.pos += 8
+        return PyLong_FromLongLong(<int64_t>load_u64(c.buf + c.pos - 8))
+    if kind == K_BYTES_:
+        start = take_blob(c, &length)
+        return PyBytes_FromStringAndSize(<const char*>(c.buf + start), length)
+    if kind == K_STRING_:
+        return take_string(c)
+    if kind == K_BOOL_:
+        return take_bool(c)
+    if kind == K_DOUBLE_:
+        need(c, 8, "double")
+        c.pos += 8
+        return PyFloat_FromDouble(PyFloat_Unpack8(<const char*>(c.buf + c.pos - 8), 1))
+    if kind == K_INT128_ or kind == K_INT256_:
+        length = 16 if kind == K_INT128_ else 32
+        need(c, length, spec.name)
+        c.pos += length
+        return PyBytes_FromStringAndSize(<const char*>(c.buf + c.pos - length), length)
+    if depth > MAX_DEPTH_:
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH_}", c.pos)
+    if kind == K_BOXED_ or kind == K_QUERY_:
+        return read_boxed(c, spec, depth)
+    if kind == K_VECTOR_ or kind == K_BARE_VECTOR_:
+        return read_vector(c, spec, depth)
+    if kind == K_BARE_:
+        return read_fields(c, spec.plan, depth)
+    raise AssertionError(f"unknown kind {kind}")
+
+
+cdef object read_vector(Cursor* c, TypeSpec spec, int depth):
+    cdef Py_ssize_t start = c.pos, count_at, i
+    cdef uint32_t constructor_id
+    cdef int32_t count
+    cdef Py_ssize_t min_size = spec.elem.min_size()
+    if spec.kind == K_VECTOR_:
+        constructor_id = take_u32(c, spec.name)
+        if constructor_id != VECTOR_ID_:
+            raise DecodeError(
+                f"expected {spec.name} (id 0x1cb5c415), got id {constructor_id:#010x}", start
+            )
+    count_at = c.pos
+    count = <int32_t>take_u32(c, "vector count")
+    if min_size < 1:
+        min_size = 1
+    # Checked before the list is allocated: a hostile count must not reserve memory.
+    if count < 0 or count * min_size > c.end - c.pos:
+        raise DecodeError(
+            f"vector count {count} cannot fit in the {c.end - c.pos} bytes left", count_at
+        )
+    result = PyList_New(count)
+    for i in range(count):
+        item = read_value(c, spec.elem, depth + 1)
+        Py_INCREF(item)
+        PyList_SET_ITEM(result, i, item)
+    return result
+
+
+cdef object read_boxed(Cursor* c, TypeSpec spec, int depth):
+    cdef Py_ssize_t start = c.pos
+    cdef uint32_t constructor_id = take_u32(c, spec.name)
+    cdef Registry registry = <Registry>c.registry
+    cdef PyObject* found
+    cdef Plan plan
+    if constructor_id == GZIP_PACKED_ID_ and (
+        spec.plan is None or spec.plan.constructor_id != GZIP_PACKED_ID_
+    ):
+        return read_gzip(c, spec, depth, start)
+    found = registry.lookup(constructor_id)
+    if found == NULL:
+        raise DecodeError(
+            f"unknown constructor id {constructor_id:#010x} where {spec.name} was expected", start
+        )
+    plan = <Plan>found
+    if spec.kind == K_QUERY_:
+        if not plan.is_function:
+            raise DecodeError(
+                f"expected a function call, got {plan.tl_name}#{constructor_id:08x}", start
+            )
+    elif spec.plan is not None:
+        if plan is not spec.plan:
+            raise DecodeError(f"expected {spec.name}, got {plan.tl_name}#{constructor_id:08x}", start)
+    elif spec.type_id >= 0 and (plan.type_id != spec.type_id or plan.is_function):
+        raise DecodeError(
+            f"expected {spec.name}, got {plan.tl_name}#{constructor_id:08x} of type "
+            f"{registry.type_names[plan.type_id] if plan.type_id >= 0 else 'a function'}",
+            start,
+        )
+    return read_fields(c, plan, depth)
+
+
+cdef object read_gzip(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start):
+    cdef Py_ssize_t content, length
+    cdef Cursor inner
+    content = take_blob(c, &length)
+    packed = PyBytes_FromStringAndSize(<const char*>(c.buf + content), length)
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        inflated = inflater.decompress(packed, c.max_inflated + 1)
+    except zlib.error as exc:
+        raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", start) from None
+    if len(inflated) > c.max_inflated:
+        raise DecodeError(
+            f"gzip_packed body inflates past the limit of {c.max_inflated} bytes", start
+        )
+    if not inflater.eof:
+        raise DecodeError("gzip_packed body is a truncated gzip stream", start)
+    inner.buf = <const unsigned char*>PyBytes_AS_STRING(inflated)
+    inner.pos = 0
+    inner.end = PyBytes_GET_SIZE(inflated)
+    inner.registry = c.registry
+    inner.max_inflated = c.max_inflated
+    try:
+        value = read_value(&inner, spec, depth + 1)
+    except DecodeError as exc:
+        raise DecodeError(f"inside gzip_packed: {exc}", start) from None
+    if inner.pos != inner.end:
+        raise DecodeError(
+            f"gzip_packed body has {inner.end - inner.pos} trailing bytes after {spec.name}", start
+        )
+    return value
+
+
+cdef object read_fields(Cursor* c, Plan plan, int depth):
+    cdef PyObject* raw
+    cdef uint32_t words[MAX_FLAG_WORDS]
+    cdef Py_ssize_t i
+    cdef Step* step
+    if plan.cls is None:
+        raise TypeError(f"{plan.tl_name} is not bound to a class")
+    # The instance is allocated without running __init__; its slots start as NULL and are
+    # filled below (a failure part-way frees it, and NULL slots are skipped on dealloc).
+    raw = tl_alloc_instance(<PyTypeObject*>plan.cls)
+    if raw == NULL:
+        raise MemoryError()
+    obj = <object>raw
+    Py_DECREF(obj)
+    for i in range(plan.n_steps):
+        step = &plan.steps[i]
+        if step.kind == K_FLAGS_:
+            words[step.word_slot] = take_u32(c, "flags")
+            continue
+        if step.flag_index >= 0 and not (words[step.flag_index] & step.mask):
+            value = False if step.kind == K_TRUE_ else None
+        elif step.kind == K_TRUE_:
+            value = True
+        else:
+            value = read_value(c, <TypeSpec>step.spec, depth + 1)
+        Py_INCREF(value)
+        slot_at(obj, step.offset)[0] = <PyObject*>value
+    return obj
+
+
+cdef object decode_buffer(data, Registry registry, TypeSpec spec, bint allow_trailing,
+                          Py_ssize_t max_inflated):
+    """One whole value from `data`, read in place (bytes directly, other buffers exported)."""
+    cdef Cursor c
+    cdef Py_buffer view
+    c.registry = <PyObject*>registry
+    c.max_inflated = max_inflated
+    c.pos = 0
+    if PyBytes_CheckExact(data):
+        c.buf = <const unsigned char*>PyBytes_AS_STRING(data)
+        c.end = PyBytes_GET_SIZE(data)
+        return finish_decode(&c, spec, allow_trailing)
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        c.buf = <const unsigned char*>view.buf
+        c.end = view.len
+        return finish_decode(&c, spec, allow_trailing)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef object finish_decode(Cursor* c, TypeSpec spec, bint allow_trailing):
+    value = read_value(c, spec, 0)
+    if not allow_trailing and c.pos != c.end:
+        raise DecodeError(
+            f"{c.end - c.pos} trailing bytes after a complete {spec.name}", c.pos
+        )
+    return value
+
+
+cdef class Reader:
+    """Reads TL values one after another from a buffer; every read checks the bytes left."""
+
+    cdef object owner                   # keeps the input alive
+    cdef Py_buffer view                 # the exported buffer when the input is not bytes
+    cdef bint has_view
+    cdef Registry registry
+    cdef Cursor c
+
+    def __cinit__(self):
+        self.has_view = False
+
+    def __init__(self, data, Registry registry not None,
+                 Py_ssize_t max_inflated=DEFAULT_MAX_INFLATED):
+        if self.owner is not None:
+            raise RuntimeError("Reader is already open")
+        if PyBytes_CheckExact(data):
+            self.c.buf = <const unsigned char*>PyBytes_AS_STRING(data)
+            self.c.end = PyBytes_GET_SIZE(data)
+        else:
+            PyObject_GetBuffer(data, &self.view, PyBUF_SIMPLE)
+            self.has_view = True
+            self.c.buf = <const unsigned char*>self.view.buf
+            self.c.end = self.view.len
+        self.owner = data
+        self.registry = registry
+        self.c.pos = 0
+        self.c.registry = <PyObject*>registry
+        self.c.max_inflated = max_inflated
+
+    def __dealloc__(self):
+        if self.has_view:
+            PyBuffer_Release(&self.view)
+
+    @property
+    def position(self):
+        """The offset of the next byte to read."""
+        return self.c.pos
+
+    @property
+    def remaining(self):
+        """How many bytes are left."""
+        return self.c.end - self.c.pos
+
+    def read_int(self):
+        return <int32_t>take_u32(&self.c, "int")
+
+    def read_uint(self):
+        return take_u32(&self.c, "#")
+
+    def read_long(self):
+        need(&self.c, 8, "long")
+        self.c.pos += 8
+        return <int64_t>load_u64(self.c.buf + self.c.pos - 8)
+
+    def read_double(self):
+        need(&self.c, 8, "double")
+        self.c.pos += 8
+        return PyFloat_Unpack8(<const char*>(self.c.buf + self.c.pos - 8), 1)
+
+    def read_raw(self, Py_ssize_t n):
+        if n < 0:
+            raise ValueError("n must not be negative")
+        need(&self.c, n, f"{n} raw bytes")
+        self.c.pos += n
+        return PyBytes_FromStringAndSize(<const char*>(self.c.buf + self.c.pos - n), n)
+
+    def read_bytes(self):
+        cdef Py_ssize_t start, length
+        start = take_blob(&self.c, &length)
+        return PyBytes_FromStringAndSize(<const char*>(self.c.buf + start), length)
+
+    def read_string(self):
+        return take_string(&self.c)
+
+    def read_bool(self):
+        return take_bool(&self.c)
+
+    def read_object(self, expected=None):
+        """Read one boxed value; `expected` narrows which constructors are accepted."""
+        return read_value(&self.c, self.registry.to_spec(expected), 0)
+
+    def read(self, TypeSpec spec not None, int depth=0):
+        return read_value(&self.c, spec, depth)

@@ -1,0 +1,732 @@
+"""Pure-Python twin of the compiled codec (`tlcodec._codec`): same API, same errors, same bytes.
+
+It is the readable reference for the Cython interpreter and the fallback where the extension
+cannot be built (`TLCODEC_NO_EXTENSIONS=1` selects it). The wire format is PROTOCOL.md section 1.
+
+A constructor is compiled once into a `Plan`: its id, its class, and a list of field steps
+`(attribute, TypeSpec, flag word index, bit mask, word slot)`. One interpreter runs plans in both
+directions; dispatch on the 4-byte id goes through a `Registry`.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+from ._errors import DecodeError
+
+__all__ = [
+    "DEFAULT_MAX_INFLATED",
+    "MAX_DEPTH",
+    "Plan",
+    "Reader",
+    "Registry",
+    "TLObject",
+    "TLRequest",
+    "TypeSpec",
+    "encode",
+]
+
+IS_COMPILED = False
+
+# Field and value kinds; the compiled module uses the same numbers.
+K_INT = 1
+K_LONG = 2
+K_DOUBLE = 3
+K_INT128 = 4
+K_INT256 = 5
+K_STRING = 6
+K_BYTES = 7
+K_BOOL = 8
+K_TRUE = 9  # flags.N?true: the bit is the value
+K_FLAGS = 10  # a `#` word, computed on encode
+K_BOXED = 11  # id + fields; type_id -1 means any Object
+K_QUERY = 12  # !X: a boxed function call
+K_BARE = 13  # a constructor's fields without its id
+K_VECTOR = 14  # Vector<T>: 0x1cb5c415, count, elements
+K_BARE_VECTOR = 15  # vector<T>: count, elements
+
+VECTOR_ID = 0x1CB5C415
+BOOL_TRUE_ID = 0x997275B5
+BOOL_FALSE_ID = 0xBC799737
+GZIP_PACKED_ID = 0x3072CFA1
+
+MAX_DEPTH = 64  # nesting bound: hostile input must not exhaust the C stack
+DEFAULT_MAX_INFLATED = 16 * 1024 * 1024  # gzip_packed bodies may not inflate beyond this
+MAX_BYTES_LENGTH = (1 << 24) - 1  # the longest length a 3-byte prefix can carry
+
+_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
+_FIXED_SIZE = {K_INT: 4, K_LONG: 8, K_DOUBLE: 8, K_INT128: 16, K_INT256: 32}
+_KIND_NAMES = {
+    K_INT: "int",
+    K_LONG: "long",
+    K_DOUBLE: "double",
+    K_INT128: "int128",
+    K_INT256: "int256",
+    K_STRING: "string",
+    K_BYTES: "bytes",
+    K_BOOL: "Bool",
+    K_TRUE: "true",
+}
+
+_u32 = struct.Struct("<I")
+_i32 = struct.Struct("<i")
+_i64 = struct.Struct("<q")
+_f64 = struct.Struct("<d")
+
+
+class TypeSpec:
+    """How one value is laid out: a base type, a boxed type, a bare constructor or a vector."""
+
+    __slots__ = ("kind", "type_id", "elem", "plan", "name")
+
+    def __init__(
+        self,
+        kind: int,
+        name: str,
+        type_id: int = -1,
+        elem: TypeSpec | None = None,
+        plan: Plan | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name  # the TL spelling, for error messages
+        self.type_id = type_id  # K_BOXED: index of the boxed type in the registry, -1 = Object
+        self.elem = elem  # vectors: the element spec
+        self.plan = plan  # K_BARE: the constructor; K_BOXED: set when exactly one ctor is wanted
+
+    def min_size(self) -> int:
+        """The fewest bytes a value of this spec can take on the wire (vector count checks)."""
+        kind = self.kind
+        if kind in _FIXED_SIZE:
+            return _FIXED_SIZE[kind]
+        if kind == K_VECTOR:
+            return 8
+        if kind == K_BARE:
+            return self.plan.min_size
+        return 4
+
+    def __repr__(self) -> str:
+        return f"<TypeSpec {self.name}>"
+
+
+class Plan:
+    """One constructor or function compiled for the interpreter."""
+
+    __slots__ = (
+        "constructor_id",
+        "tl_name",
+        "type_id",
+        "is_function",
+        "fields",
+        "n_flag_words",
+        "cls",
+        "attrs",
+        "descriptors",
+        "min_size",
+        "result",
+        "registry",
+        "exact_spec",
+    )
+
+    def __init__(
+        self,
+        constructor_id: int,
+        tl_name: str,
+        type_id: int,
+        is_function: bool,
+        fields: list[tuple[str, TypeSpec, int, int, int]],
+    ) -> None:
+        self.constructor_id = constructor_id
+        self.tl_name = tl_name
+        self.type_id = type_id
+        self.is_function = is_function
+        self.cls: type | None = None
+        self.descriptors: list[Any] = []
+        self.result: TypeSpec | None = None  # functions: what the call returns
+        self.registry: Registry | None = None  # set by the Registry that holds this plan
+        # Accepts exactly this constructor (Cls.from_bytes).
+        self.exact_spec = TypeSpec(K_BOXED, tl_name, type_id, plan=self)
+        self.set_fields(fields)
+
+    def set_fields(self, fields: list[tuple[str, TypeSpec, int, int, int]]) -> None:
+        """(attribute, spec, flag word index or -1, bit mask, word slot of a K_FLAGS field)."""
+        self.fields = [tuple(f) for f in fields]
+        self.n_flag_words = sum(1 for f in self.fields if f[1].kind == K_FLAGS)
+        self.attrs = tuple(f[0] for f in self.fields if f[1].kind != K_FLAGS)
+        # A lower bound of the encoded size (bare sub-constructors count as 0).
+        self.min_size = sum(
+            f[1].min_size() for f in self.fields if f[2] < 0 and f[1].kind not in (K_TRUE, K_BARE)
+        )
+
+    def bind(self, cls: type) -> None:
+        """Attach the class whose instances this plan encodes and decodes."""
+        self.cls = cls
+        self.descriptors = []
+        for attr in self.attrs:
+            descriptor = cls.__dict__.get(attr)
+            if descriptor is None or not hasattr(descriptor, "__set__"):
+                raise TypeError(f"{cls.__name__} has no slot for field {attr!r}")
+            self.descriptors.append(descriptor)
+        cls.__tl_plan__ = self
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.tl_name}#{self.constructor_id:08x}>"
+
+
+class Registry:
+    """The constructors of one schema, found by id; `decode` and `Reader` start here."""
+
+    def __init__(self, plans: list[Plan], type_names: list[str]) -> None:
+        self.type_names = list(type_names)
+        self.by_id: dict[int, Plan] = {}
+        # Turns `expected` (a TL type name, a class) into a TypeSpec; set by the Schema.
+        self.resolver: Any = None
+        self.object_spec = TypeSpec(K_BOXED, "Object", -1)
+        for plan in plans:
+            other = self.by_id.get(plan.constructor_id)
+            if other is not None:
+                raise ValueError(
+                    f"{plan.tl_name} and {other.tl_name} share id {plan.constructor_id:#010x}"
+                )
+            self.by_id[plan.constructor_id] = plan
+            plan.registry = self
+
+    def plan_for_id(self, constructor_id: int) -> Plan | None:
+        return self.by_id.get(constructor_id)
+
+    def decode(
+        self,
+        data: Any,
+        expected: Any = None,
+        *,
+        allow_trailing: bool = False,
+        max_inflated: int = DEFAULT_MAX_INFLATED,
+    ) -> Any:
+        """Decode one value of `expected` (None: any boxed object) from a whole buffer."""
+        if expected is None:
+            spec = self.object_spec
+        elif type(expected) is TypeSpec:
+            spec = expected
+        elif self.resolver is not None:
+            spec = self.resolver(expected)
+        else:
+            raise TypeError(f"expected must be a TypeSpec, got {expected!r}")
+        reader = Reader(data, self, max_inflated)
+        value = reader.read(spec)
+        if not allow_trailing and reader.remaining:
+            raise DecodeError(
+                f"{reader.remaining} trailing bytes after a complete {spec.name}",
+                reader.position,
+            )
+        return value
+
+
+# --------------------------------------------------------------------------------------------
+# Objects
+
+
+def _plan_of(obj: object) -> Plan | None:
+    return getattr(type(obj), "__tl_plan__", None)
+
+
+class TLObject:
+    """Base of every generated constructor class: fields in `__slots__`, built from its plan."""
+
+    __slots__ = ()
+    __tl_plan__: Plan | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        plan = type(self).__tl_plan__
+        if plan is None:
+            raise TypeError(f"{type(self).__name__} is not bound to a TL schema")
+        attrs = plan.attrs
+        if len(args) > len(attrs):
+            raise TypeError(
+                f"{type(self).__name__}() takes {len(attrs)} positional arguments "
+                f"but {len(args)} were given"
+            )
+        index = 0
+        for field in plan.fields:
+            attr, spec, flag_index = field[0], field[1], field[2]
+            if spec.kind == K_FLAGS:
+                continue
+            if index < len(args):
+                value = args[index]
+                if attr in kwargs:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for {attr!r}")
+            elif attr in kwargs:
+                value = kwargs[attr]
+            elif spec.kind == K_TRUE:
+                value = False
+            elif flag_index >= 0:
+                value = None
+            else:
+                raise TypeError(f"{type(self).__name__}() missing required argument {attr!r}")
+            plan.descriptors[index].__set__(self, value)
+            index += 1
+        if kwargs:
+            unknown = [k for k in kwargs if k not in attrs]
+            if unknown:
+                raise TypeError(
+                    f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
+                )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        plan = type(self).__tl_plan__
+        return all(getattr(self, a, None) == getattr(other, a, None) for a in plan.attrs)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like any record with __eq__
+
+    def __repr__(self) -> str:
+        plan = type(self).__tl_plan__
+        parts = ", ".join(f"{a}={getattr(self, a, None)!r}" for a in plan.attrs)
+        return f"{type(self).__name__}({parts})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of the fields, nested objects included; `_` holds the TL name."""
+        plan = type(self).__tl_plan__
+        out: dict[str, Any] = {"_": plan.tl_name}
+        for attr in plan.attrs:
+            out[attr] = _to_plain(getattr(self, attr, None))
+        return out
+
+    def __bytes__(self) -> bytes:
+        return encode(self)
+
+    @classmethod
+    def from_bytes(cls, data: Any) -> Any:
+        """Decode one boxed value that must be exactly this constructor."""
+        plan = cls.__tl_plan__
+        return plan.registry.decode(data, plan.exact_spec)
+
+
+class TLRequest(TLObject):
+    """Base of generated function (RPC method) classes."""
+
+    __slots__ = ()
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, TLObject):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding
+
+
+def encode(obj: Any) -> bytes:
+    """Serialize a TL object (boxed: id then fields)."""
+    plan = _plan_of(obj)
+    if plan is None:
+        raise TypeError(f"cannot encode {type(obj).__name__}: not a TL object")
+    out = bytearray()
+    _write_object(out, obj, plan, True, 0)
+    return bytes(out)
+
+
+def _field_error(plan: Plan, attr: str, message: str, exc: type = TypeError) -> Exception:
+    return exc(f"{type_name(plan)}.{attr}: {message}")
+
+
+def type_name(plan: Plan) -> str:
+    return plan.cls.__name__ if plan.cls is not None else plan.tl_name
+
+
+def _present(plan: Plan, attr: str, spec: TypeSpec, value: Any) -> bool:
+    if spec.kind == K_TRUE:
+        if value is None or value is False:
+            return False
+        if value is True:
+            return True
+        raise _field_error(plan, attr, f"expected bool, got {type(value).__name__}")
+    return value is not None
+
+
+def _compute_flags(obj: Any, plan: Plan) -> list[int]:
+    words = [0] * plan.n_flag_words
+    absent = [0] * plan.n_flag_words
+    for attr, spec, flag_index, mask, _ in plan.fields:
+        if flag_index < 0:
+            continue
+        if _present(plan, attr, spec, _get(obj, plan, attr)):
+            words[flag_index] |= mask
+        else:
+            absent[flag_index] |= mask
+    for i in range(plan.n_flag_words):
+        if words[i] & absent[i]:
+            _raise_flag_conflict(obj, plan, i, words[i] & absent[i])
+    return words
+
+
+def _raise_flag_conflict(obj: Any, plan: Plan, word: int, conflict: int) -> None:
+    bit = (conflict & -conflict).bit_length() - 1
+    sharing = [f for f in plan.fields if f[2] == word and f[3] == 1 << bit]
+    states = ", ".join(
+        f"{f[0]}={'set' if _present(plan, f[0], f[1], _get(obj, plan, f[0])) else 'unset'}"
+        for f in sharing
+    )
+    raise ValueError(
+        f"{type_name(plan)}: fields sharing flag bit {bit} must be all set or all unset ({states})"
+    )
+
+
+def _get(obj: Any, plan: Plan, attr: str) -> Any:
+    try:
+        return getattr(obj, attr)
+    except AttributeError:
+        raise _field_error(plan, attr, "field was never set", AttributeError) from None
+
+
+def _write_object(out: bytearray, obj: Any, plan: Plan, boxed: bool, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{type_name(plan)}: nesting deeper than {MAX_DEPTH}")
+    if boxed:
+        out += _u32.pack(plan.constructor_id)
+    words = _compute_flags(obj, plan) if plan.n_flag_words else ()
+    for attr, spec, flag_index, mask, word_slot in plan.fields:
+        kind = spec.kind
+        if kind == K_FLAGS:
+            out += _u32.pack(words[word_slot])
+            continue
+        if kind == K_TRUE:
+            continue
+        value = _get(obj, plan, attr)
+        if flag_index >= 0:
+            if not words[flag_index] & mask:
+                continue
+        elif value is None:
+            raise _field_error(plan, attr, f"required {spec.name} is None")
+        _write_value(out, value, spec, plan, attr, depth)
+
+
+def _write_value(
+    out: bytearray, value: Any, spec: TypeSpec, plan: Plan, attr: str, depth: int
+) -> None:
+    kind = spec.kind
+    if kind == K_INT or kind == K_LONG:
+        if type(value) is not int and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise _field_error(plan, attr, f"expected int, got {type(value).__name__}")
+        if kind == K_INT:
+            if not _INT_MIN <= value <= _INT_MAX:
+                raise _field_error(plan, attr, f"{value} is out of range for int", ValueError)
+            out += _i32.pack(value)
+        else:
+            if not _LONG_MIN <= value <= _LONG_MAX:
+                raise _field_error(plan, attr, f"{value} is out of range for long", ValueError)
+            out += _i64.pack(value)
+    elif kind == K_DOUBLE:
+        if isinstance(value, bool) or not isinstance(value, (float, int)):
+            raise _field_error(plan, attr, f"expected float, got {type(value).__name__}")
+        out += _f64.pack(value)
+    elif kind == K_STRING:
+        if not isinstance(value, str):
+            raise _field_error(plan, attr, f"expected str, got {type(value).__name__}")
+        try:
+            data = value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _field_error(plan, attr, "string is not encodable as UTF-8", ValueError) from None
+        _write_bytes(out, data, plan, attr)
+    elif kind == K_BYTES:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise _field_error(plan, attr, f"expected bytes, got {type(value).__name__}")
+        _write_bytes(out, value, plan, attr)
+    elif kind == K_BOOL:
+        if value is True:
+            out += _u32.pack(BOOL_TRUE_ID)
+        elif value is False:
+            out += _u32.pack(BOOL_FALSE_ID)
+        else:
+            raise _field_error(plan, attr, f"expected bool, got {type(value).__name__}")
+    elif kind == K_INT128 or kind == K_INT256:
+        size = _FIXED_SIZE[kind]
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise _field_error(plan, attr, f"expected {size} bytes, got {type(value).__name__}")
+        if memoryview(value).nbytes != size:
+            raise _field_error(
+                plan, attr, f"expected {size} bytes, got {memoryview(value).nbytes}", ValueError
+            )
+        out += value
+    elif kind == K_VECTOR or kind == K_BARE_VECTOR:
+        if not isinstance(value, (list, tuple)):
+            raise _field_error(plan, attr, f"expected list, got {type(value).__name__}")
+        if kind == K_VECTOR:
+            out += _u32.pack(VECTOR_ID)
+        out += _i32.pack(len(value))
+        for item in value:
+            if item is None:
+                raise _field_error(plan, attr, "None inside a vector")
+            _write_value(out, item, spec.elem, plan, attr, depth + 1)
+    elif kind == K_BOXED or kind == K_QUERY or kind == K_BARE:
+        inner = _plan_of(value)
+        if inner is None:
+            raise _field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        if kind == K_QUERY:
+            if not inner.is_function:
+                raise _field_error(plan, attr, f"expected a function call, got {type(value).__name__}")
+        elif kind == K_BARE:
+            if inner is not spec.plan:
+                raise _field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        elif spec.type_id >= 0 and (inner.type_id != spec.type_id or inner.is_function):
+            raise _field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        _write_object(out, value, inner, kind != K_BARE, depth + 1)
+    else:  # pragma: no cover - plans are built by the schema compiler
+        raise AssertionError(f"unknown kind {kind}")
+
+
+def _write_bytes(out: bytearray, data: Any, plan: Plan, attr: str) -> None:
+    length = memoryview(data).nbytes
+    if length <= 253:
+        out.append(length)
+        out += data
+        pad = -(1 + length) & 3
+    elif length <= MAX_BYTES_LENGTH:
+        out += bytes((254, length & 0xFF, (length >> 8) & 0xFF, length >> 16))
+        out += data
+        pad = -length & 3
+    else:
+        raise _field_error(
+            plan, attr, f"{length} bytes do not fit a TL length prefix (max 2**24 - 1)", ValueError
+        )
+    out += b"\0" * pad
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding
+
+
+class Reader:
+    """Reads TL values one after another from a buffer; every read checks the bytes left."""
+
+    def __init__(
+        self,
+        data: Any,
+        registry: Registry,
+        max_inflated: int = DEFAULT_MAX_INFLATED,
+    ) -> None:
+        self._view = memoryview(data).cast("B")
+        self._data = self._view.tobytes() if not isinstance(data, bytes) else data
+        self._pos = 0
+        self._end = len(self._data)
+        self._registry = registry
+        self._max_inflated = max_inflated
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    @property
+    def remaining(self) -> int:
+        return self._end - self._pos
+
+    def _need(self, n: int, what: str) -> None:
+        if self._end - self._pos < n:
+            raise DecodeError(
+                f"truncated: {what} needs {n} bytes, {self._end - self._pos} left", self._pos
+            )
+
+    def read_int(self) -> int:
+        self._need(4, "int")
+        (value,) = _i32.unpack_from(self._data, self._pos)
+        self._pos += 4
+        return value
+
+    def read_uint(self) -> int:
+        self._need(4, "#")
+        (value,) = _u32.unpack_from(self._data, self._pos)
+        self._pos += 4
+        return value
+
+    def read_long(self) -> int:
+        self._need(8, "long")
+        (value,) = _i64.unpack_from(self._data, self._pos)
+        self._pos += 8
+        return value
+
+    def read_double(self) -> float:
+        self._need(8, "double")
+        (value,) = _f64.unpack_from(self._data, self._pos)
+        self._pos += 8
+        return value
+
+    def read_raw(self, n: int) -> bytes:
+        self._need(n, f"{n} raw bytes")
+        value = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return value
+
+    def read_bytes(self) -> bytes:
+        start = self._pos
+        self._need(1, "bytes length")
+        first = self._data[start]
+        if first <= 253:
+            length, header = first, 1
+        elif first == 254:
+            self._need(4, "bytes length")
+            length = int.from_bytes(self._data[start + 1 : start + 4], "little")
+            header = 4
+            if length < 254:
+                raise DecodeError(
+                    f"long-form bytes length {length} is below 254 (must use the short form)",
+                    start,
+                )
+        else:
+            raise DecodeError("bytes length byte 0xff is not defined by TL", start)
+        total = header + length
+        total += -total & 3
+        if self._end - start < total:
+            raise DecodeError(
+                f"truncated: bytes of length {length} need {total} bytes, {self._end - start} left",
+                start,
+            )
+        self._pos = start + total
+        return self._data[start + header : start + header + length]
+
+    def read_string(self) -> str:
+        start = self._pos
+        data = self.read_bytes()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"string is not valid UTF-8 ({exc.reason})", start) from None
+
+    def read_bool(self) -> bool:
+        start = self._pos
+        constructor_id = self.read_uint()
+        if constructor_id == BOOL_TRUE_ID:
+            return True
+        if constructor_id == BOOL_FALSE_ID:
+            return False
+        raise DecodeError(f"expected Bool, got id {constructor_id:#010x}", start)
+
+    def read_object(self, expected: TypeSpec | None = None) -> Any:
+        """Read one boxed value; `expected` narrows which constructors are accepted."""
+        return self.read(expected if expected is not None else self._registry.object_spec)
+
+    def read(self, spec: TypeSpec, depth: int = 0) -> Any:
+        kind = spec.kind
+        if kind == K_INT:
+            return self.read_int()
+        if kind == K_LONG:
+            return self.read_long()
+        if kind == K_DOUBLE:
+            return self.read_double()
+        if kind == K_STRING:
+            return self.read_string()
+        if kind == K_BYTES:
+            return self.read_bytes()
+        if kind == K_BOOL:
+            return self.read_bool()
+        if kind == K_INT128:
+            return self.read_raw(16)
+        if kind == K_INT256:
+            return self.read_raw(32)
+        if depth > MAX_DEPTH:
+            raise DecodeError(f"nesting deeper than {MAX_DEPTH}", self._pos)
+        if kind == K_VECTOR or kind == K_BARE_VECTOR:
+            start = self._pos
+            if kind == K_VECTOR:
+                constructor_id = self.read_uint()
+                if constructor_id != VECTOR_ID:
+                    raise DecodeError(
+                        f"expected {spec.name} (id 0x1cb5c415), got id {constructor_id:#010x}",
+                        start,
+                    )
+            count_at = self._pos
+            count = self.read_int()
+            elem = spec.elem
+            if count < 0 or count * max(elem.min_size(), 1) > self._end - self._pos:
+                raise DecodeError(
+                    f"vector count {count} cannot fit in the {self._end - self._pos} bytes left",
+                    count_at,
+                )
+            return [self.read(elem, depth + 1) for _ in range(count)]
+        if kind == K_BARE:
+            return self._read_fields(spec.plan, depth)
+        if kind == K_BOXED or kind == K_QUERY:
+            return self._read_boxed(spec, depth)
+        raise AssertionError(f"unknown kind {kind}")  # pragma: no cover
+
+    def _read_boxed(self, spec: TypeSpec, depth: int) -> Any:
+        start = self._pos
+        constructor_id = self.read_uint()
+        if constructor_id == GZIP_PACKED_ID and (
+            spec.plan is None or spec.plan.constructor_id != GZIP_PACKED_ID
+        ):
+            return self._read_gzip(spec, depth, start)
+        plan = self._registry.plan_for_id(constructor_id)
+        if plan is None:
+            raise DecodeError(
+                f"unknown constructor id {constructor_id:#010x} where {spec.name} was expected",
+                start,
+            )
+        if spec.kind == K_QUERY:
+            if not plan.is_function:
+                raise DecodeError(
+                    f"expected a function call, got {plan.tl_name}#{constructor_id:08x}", start
+                )
+        elif spec.plan is not None:
+            if plan is not spec.plan:
+                raise DecodeError(
+                    f"expected {spec.name}, got {plan.tl_name}#{constructor_id:08x}", start
+                )
+        elif spec.type_id >= 0 and (plan.type_id != spec.type_id or plan.is_function):
+            raise DecodeError(
+                f"expected {spec.name}, got {plan.tl_name}#{constructor_id:08x} "
+                f"of type {self._registry.type_names[plan.type_id]}",
+                start,
+            )
+        return self._read_fields(plan, depth)
+
+    def _read_gzip(self, spec: TypeSpec, depth: int, start: int) -> Any:
+        packed = self.read_bytes()
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            inflated = inflater.decompress(packed, self._max_inflated + 1)
+        except zlib.error as exc:
+            raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", start) from None
+        if len(inflated) > self._max_inflated:
+            raise DecodeError(
+                f"gzip_packed body inflates past the limit of {self._max_inflated} bytes", start
+            )
+        if not inflater.eof:
+            raise DecodeError("gzip_packed body is a truncated gzip stream", start)
+        inner = Reader(inflated, self._registry, self._max_inflated)
+        try:
+            value = inner.read(spec, depth + 1)
+        except DecodeError as exc:
+            raise DecodeError(f"inside gzip_packed: {exc}", start) from None
+        if inner.remaining:
+            raise DecodeError(
+                f"gzip_packed body has {inner.remaining} trailing bytes after {spec.name}", start
+            )
+        return value
+
+    def _read_fields(self, plan: Plan, depth: int) -> Any:
+        cls = plan.cls
+        obj = cls.__new__(cls)
+        words = [0, 0, 0, 0][: plan.n_flag_words]
+        descriptors = plan.descriptors
+        index = 0
+        for attr, spec, flag_index, mask, word_slot in plan.fields:
+            kind = spec.kind
+            if kind == K_FLAGS:
+                words[word_slot] = self.read_uint()
+                continue
+            if flag_index >= 0 and not words[flag_index] & mask:
+                value = False if kind == K_TRUE else None
+            elif kind == K_TRUE:
+                value = True
+            else:
+                value = self.read(spec, depth + 1)
+            descriptors[index].__set__(obj, value)
+            index += 1
+        return obj
+

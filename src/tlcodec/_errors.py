@@ -1,0 +1,17 @@
+"""The errors the codec raises; shared by the compiled module and its pure-Python twin."""
+
+from __future__ import annotations
+
+__all__ = ["DecodeError"]
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a valid TL value of the expected type.
+
+    `offset` is where in the input the problem was found; the message says what was expected
+    there and what was found.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} (at offset {offset})")
+        self.offset = offset

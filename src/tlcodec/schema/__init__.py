@@ -1,0 +1,318 @@
+"""TL schemas: parse the text, compile each definition into a codec plan, bind classes.
+
+`Schema.from_tl(text, ...)` loads any schema at run time and gives working classes and a codec
+without generated files; the bundled schema (`tlcodec.bundled`) is the same thing bound to the
+committed, generated classes of `tlcodec.types` and `tlcodec.functions`.
+"""
+
+from __future__ import annotations
+
+import keyword
+from types import ModuleType, SimpleNamespace
+from typing import Any, Iterable, Mapping
+
+from .parser import (
+    BASE_TYPES,
+    Definition,
+    IdMismatch,
+    Param,
+    ParsedSchema,
+    SchemaError,
+    TypeExpr,
+    compute_id,
+    parse_schema,
+    parse_type,
+)
+
+__all__ = [
+    "Definition",
+    "IdMismatch",
+    "Param",
+    "ParsedSchema",
+    "Schema",
+    "SchemaError",
+    "TypeExpr",
+    "attribute_name",
+    "class_name",
+    "compute_id",
+    "parse_schema",
+    "parse_type",
+]
+
+
+def class_name(tl_name: str) -> str:
+    """`auth.loginTokenSuccess` -> `LoginTokenSuccess`; `p_q_inner_data_dc` -> `PQInnerDataDc`."""
+    short = tl_name.rsplit(".", 1)[-1]
+    return "".join(part[:1].upper() + part[1:] for part in short.split("_"))
+
+
+def attribute_name(field_name: str) -> str:
+    """The Python attribute for a TL field: the TL name, with `_` after a Python keyword."""
+    return field_name + "_" if keyword.iskeyword(field_name) else field_name
+
+
+class Schema:
+    """A compiled schema: plans, a registry for decoding by id, and one class per definition."""
+
+    def __init__(
+        self,
+        definitions: Iterable[Definition],
+        layer: int | None = None,
+        *,
+        codec: ModuleType | None = None,
+        classes: Mapping[str, type] | None = None,
+        module: str = "tlcodec.dynamic",
+    ) -> None:
+        if codec is None:
+            from .. import _runtime
+
+            codec = _runtime.codec
+        self.codec = codec
+        self.layer = layer
+        self.definitions: list[Definition] = []
+        for definition in definitions:
+            # Bool and true are built into the codec; the vector line never reaches here.
+            if definition.result.name in ("Bool", "True") and not definition.is_function:
+                continue
+            self.definitions.append(definition)
+        self._by_name: dict[str, Definition] = {}
+        self._type_ids: dict[str, int] = {}
+        self._type_constructors: dict[str, list[Definition]] = {}
+        for definition in self.definitions:
+            key = ("fn:" if definition.is_function else "") + definition.name
+            if key in self._by_name:
+                raise SchemaError(f"{definition.name} is declared twice")
+            self._by_name[key] = definition
+            if not definition.is_function:
+                result = definition.result.name
+                if result not in self._type_ids:
+                    self._type_ids[result] = len(self._type_ids)
+                self._type_constructors.setdefault(result, []).append(definition)
+        self._spec_cache: dict[Any, Any] = {}
+        self._plans: dict[str, Any] = {}
+        for definition in self.definitions:
+            self._plans[self._key(definition)] = self._new_plan(definition)
+        for definition in self.definitions:
+            self._fill_plan(definition)
+        self.classes: dict[str, type] = {}
+        self.types = SimpleNamespace()
+        self.functions = SimpleNamespace()
+        for definition in self.definitions:
+            key = self._key(definition)
+            cls = None if classes is None else classes.get(key)
+            if cls is None:
+                if classes is not None:
+                    raise SchemaError(f"no generated class for {definition.name}")
+                cls = self._make_class(definition, module)
+            self._plans[key].bind(cls)
+            self.classes[key] = cls
+            namespace = self.functions if definition.is_function else self.types
+            if definition.namespace:
+                if not hasattr(namespace, definition.namespace):
+                    setattr(namespace, definition.namespace, SimpleNamespace())
+                namespace = getattr(namespace, definition.namespace)
+            setattr(namespace, cls.__name__, cls)
+        self.registry = codec.Registry(list(self._plans.values()), list(self._type_ids))
+        self.registry.resolver = self.spec
+
+    # ----------------------------------------------------------------------------------------
+    # Loading
+
+    @classmethod
+    def from_tl(cls, *texts: str, codec: ModuleType | None = None, strict_ids: bool = False) -> Schema:
+        """Load one or more .tl texts (e.g. api.tl and mtproto.tl) into a working schema.
+
+        Id mismatches (an explicit `#id` that is not the CRC32 of its line) are kept in
+        `schema.mismatches`; with `strict_ids=True` they raise `SchemaError` naming the line.
+        """
+        definitions: list[Definition] = []
+        mismatches: list[IdMismatch] = []
+        layer = None
+        for text in texts:
+            parsed = parse_schema(text)
+            definitions.extend(parsed.definitions)
+            mismatches.extend(parsed.mismatches)
+            layer = parsed.layer if parsed.layer is not None else layer
+        if strict_ids and mismatches:
+            raise SchemaError("; ".join(str(m) for m in mismatches))
+        schema = cls(definitions, layer, codec=codec)
+        schema.mismatches = mismatches
+        return schema
+
+    mismatches: list[IdMismatch] = []
+
+    # ----------------------------------------------------------------------------------------
+    # Lookup and decoding
+
+    def get(self, tl_name: str, *, function: bool | None = None) -> type:
+        """The class of a constructor or function by its TL name (`auth.loginToken`)."""
+        if function is not True and tl_name in self.classes:
+            return self.classes[tl_name]
+        if function is not False and "fn:" + tl_name in self.classes:
+            return self.classes["fn:" + tl_name]
+        raise KeyError(tl_name)
+
+    def __contains__(self, tl_name: str) -> bool:
+        return tl_name in self.classes or "fn:" + tl_name in self.classes
+
+    def spec(self, expected: Any) -> Any:
+        """A codec TypeSpec for `expected`: None (any object), a TL type such as
+        `"auth.LoginToken"` or `"Vector<long>"`, or a class (exactly that constructor)."""
+        if expected is None:
+            return self.registry.object_spec
+        if isinstance(expected, str):
+            cached = self._spec_cache.get(expected)
+            if cached is None:
+                cached = self._spec_cache[expected] = self._spec_of(parse_type(expected), None)
+            return cached
+        plan = getattr(expected, "__tl_plan__", None)
+        if plan is not None:
+            return plan.exact_spec
+        if isinstance(expected, self.codec.TypeSpec):
+            return expected
+        raise TypeError(f"expected must be None, a TL type name or a TL class, got {expected!r}")
+
+    def result_spec(self, request: Any) -> Any:
+        """What a function call returns: for `invokeWithLayer(…, query)` that of the query."""
+        plan = getattr(type(request), "__tl_plan__", None)
+        if plan is None or not plan.is_function:
+            raise TypeError(f"{type(request).__name__} is not a TL function")
+        while plan.result is None:  # generic `= X`: the result of the wrapped !X query
+            query_attr = self._generic_query_attr(plan.tl_name)
+            request = getattr(request, query_attr)
+            plan = type(request).__tl_plan__
+        return plan.result
+
+    def decode(
+        self,
+        data: Any,
+        expected: Any = None,
+        *,
+        allow_trailing: bool = False,
+        max_inflated: int | None = None,
+    ) -> Any:
+        """Decode one value from `data` (bytes, bytearray, memoryview)."""
+        if max_inflated is None:
+            max_inflated = self.codec.DEFAULT_MAX_INFLATED
+        return self.registry.decode(
+            data, expected, allow_trailing=allow_trailing, max_inflated=max_inflated
+        )
+
+    def decode_result(self, request: Any, data: Any, **options: Any) -> Any:
+        """Decode the answer to `request` (its result type, generics resolved)."""
+        return self.decode(data, self.result_spec(request), **options)
+
+    def reader(self, data: Any, *, max_inflated: int | None = None) -> Any:
+        """A streaming `Reader` over `data` for decoding several values in a row."""
+        if max_inflated is None:
+            max_inflated = self.codec.DEFAULT_MAX_INFLATED
+        return self.codec.Reader(data, self.registry, max_inflated)
+
+    # ----------------------------------------------------------------------------------------
+    # Compiling
+
+    @staticmethod
+    def _key(definition: Definition) -> str:
+        return ("fn:" if definition.is_function else "") + definition.name
+
+    def _generic_query_attr(self, function_name: str) -> str:
+        definition = self._by_name["fn:" + function_name]
+        for param in definition.params:
+            if param.type.generic_query:
+                return attribute_name(param.name)
+        raise SchemaError(f"{function_name} returns a generic type but takes no !X query")
+
+    def _new_plan(self, definition: Definition) -> Any:
+        type_id = -1 if definition.is_function else self._type_ids[definition.result.name]
+        return self.codec.Plan(definition.id, definition.name, type_id, definition.is_function, [])
+
+    def _fill_plan(self, definition: Definition) -> None:
+        fields = []
+        flag_words: dict[str, int] = {}
+        for param in definition.params:
+            where = f"{definition.name}.{param.name}"
+            if param.is_flag_word:
+                flag_words[param.name] = len(flag_words)
+                spec = self.codec.TypeSpec(self.codec.K_FLAGS, "#")
+                fields.append((attribute_name(param.name), spec, -1, 0, flag_words[param.name]))
+                continue
+            if param.flag_word is not None and param.type.name == "true":
+                spec = self.codec.TypeSpec(self.codec.K_TRUE, "true")
+            else:
+                spec = self._spec_of(param.type, definition, where)
+            flag_index = -1 if param.flag_word is None else flag_words[param.flag_word]
+            mask = 0 if param.flag_word is None else 1 << param.flag_bit
+            fields.append((attribute_name(param.name), spec, flag_index, mask, 0))
+        plan = self._plans[self._key(definition)]
+        plan.set_fields(fields)
+        if definition.is_function and definition.result.name not in definition.generics:
+            plan.result = self._spec_of(definition.result, definition, f"{definition.name} result")
+
+    def _spec_of(self, expr: TypeExpr, definition: Definition | None, where: str = "") -> Any:
+        generics = definition.generics if definition is not None else ()
+        key = (expr, expr.name in generics)
+        cached = self._spec_cache.get(key)
+        if cached is not None:
+            return cached
+        codec = self.codec
+        name = expr.name
+        if expr.generic_query:
+            spec = codec.TypeSpec(codec.K_QUERY, "!" + name)
+        elif name in generics or name == "Object":
+            spec = codec.TypeSpec(codec.K_BOXED, "Object", -1)
+        elif name in ("Vector", "vector"):
+            elem = self._spec_of(expr.arg, definition, where)
+            kind = codec.K_VECTOR if name == "Vector" else codec.K_BARE_VECTOR
+            spec = codec.TypeSpec(kind, str(expr), elem=elem)
+        elif name in BASE_TYPES or name == "Bool":
+            spec = codec.TypeSpec(_BASE_KINDS[name](codec), name)
+        elif expr.bare:
+            spec = codec.TypeSpec(codec.K_BARE, name, plan=self._bare_plan(name, where))
+        elif name in self._type_ids:
+            spec = codec.TypeSpec(codec.K_BOXED, name, self._type_ids[name])
+        else:
+            raise SchemaError(f"{where or name}: type {name} has no constructor in this schema")
+        self._spec_cache[key] = spec
+        return spec
+
+    def _bare_plan(self, name: str, where: str) -> Any:
+        if name in self._plans:  # a lowercase constructor name
+            return self._plans[name]
+        constructors = self._type_constructors.get(name, [])
+        if len(constructors) != 1:
+            raise SchemaError(f"{where}: bare %{name} needs a type with exactly one constructor")
+        return self._plans[constructors[0].name]
+
+    def _make_class(self, definition: Definition, module: str) -> type:
+        codec = self.codec
+        name = class_name(definition.name)
+        namespace: dict[str, Any] = {
+            "__slots__": tuple(
+                attribute_name(p.name) for p in definition.params if not p.is_flag_word
+            ),
+            "__module__": module + (f".{definition.namespace}" if definition.namespace else ""),
+            "__qualname__": name,
+            "CONSTRUCTOR_ID": definition.id,
+            "TL_NAME": definition.name,
+            "TL_TYPE": str(definition.result),
+        }
+        if definition.is_function:
+            namespace["RESULT_TYPE"] = str(definition.result)
+        base = codec.TLRequest if definition.is_function else codec.TLObject
+        return type(name, (base,), namespace)
+
+
+def _base_kind(attr: str) -> Any:
+    return lambda codec: getattr(codec, attr)
+
+
+_BASE_KINDS = {
+    "int": _base_kind("K_INT"),
+    "long": _base_kind("K_LONG"),
+    "double": _base_kind("K_DOUBLE"),
+    "int128": _base_kind("K_INT128"),
+    "int256": _base_kind("K_INT256"),
+    "string": _base_kind("K_STRING"),
+    "bytes": _base_kind("K_BYTES"),
+    "Bool": _base_kind("K_BOOL"),
+}
