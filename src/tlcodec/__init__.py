@@ -12,8 +12,6 @@ client needs, the MTProto service schema); `Schema.from_tl(text)` loads any othe
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._errors import DecodeError
 from ._runtime import IS_COMPILED, TLObject, TLRequest, codec as _codec
 from .schema import Schema, SchemaError
@@ -56,6 +54,6 @@ Raises `DecodeError` (a `ValueError`) naming the offset and what was expected.
 """
 
 
-def Reader(data: Any, *, max_inflated: int = DEFAULT_MAX_INFLATED) -> Any:  # noqa: N802
+def Reader(data: bytes | bytearray | memoryview, *, max_inflated: int = DEFAULT_MAX_INFLATED) -> _codec.Reader:  # noqa: N802
     """A streaming reader over `data` for decoding several values in a row (bundled schema)."""
     return _codec.Reader(data, bundled.registry, max_inflated)

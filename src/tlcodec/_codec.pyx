@@ -22,6 +22,7 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
+import sys
 import zlib
 
 cimport cython
@@ -54,6 +55,7 @@ cdef extern from "Python.h":
     object PyFloat_FromDouble(double v)
 
 cdef extern from "Python.h":
+    PyObject* PyDict_GetItemWithError(object d, object key) except? NULL
     PyObject* Py_False_ "Py_False"
     PyObject* Py_None_ "Py_None"
 
@@ -270,6 +272,9 @@ cdef class Plan:
         self.min_size = 0
         for i in range(n):
             attr, spec, flag_index, mask, word_slot = self.fields[i]
+            # Interned, so keyword names from call sites match by identity in attr_index.
+            attr = sys.intern(attr)
+            self.fields[i] = (attr, spec, flag_index, mask, word_slot)
             if not isinstance(spec, TypeSpec):
                 PyMem_Free(steps)
                 raise TypeError(f"{tl_name_of(self)}.{attr}: spec must be a TypeSpec")
@@ -475,7 +480,7 @@ cdef object construct(PyObject* cls, PyObject** args, size_t nargsf, PyObject* k
         index += 1
     for j in range(n_keywords):
         name = <object>PyTuple_GET_ITEM(kwnames, j)
-        found = PyDict_GetItem(plan.attr_index, name)
+        found = PyDict_GetItemWithError(plan.attr_index, name)
         if found == NULL:
             raise TypeError(
                 f"{(<object>cls).__name__}() got an unexpected keyword argument {name!r}"
@@ -1026,8 +1031,14 @@ cdef object read_vector(Cursor* c, TypeSpec spec, int depth):
 
 cdef object read_boxed(Cursor* c, TypeSpec spec, int depth):
     cdef Py_ssize_t start = c.pos
-    cdef uint32_t constructor_id = take_u32(c, spec.name)
+    cdef uint32_t constructor_id
     cdef Registry registry = <Registry>c.registry
+    if c.end - c.pos < 4:
+        raise DecodeError(
+            f"truncated: the constructor id of {spec.name} needs 4 bytes, {c.end - c.pos} left",
+            c.pos,
+        )
+    constructor_id = take_u32(c, spec.name)
     cdef PyObject* found
     cdef Plan plan
     if constructor_id == GZIP_PACKED_ID_ and (

@@ -193,6 +193,15 @@ class Registry:
             self.by_id[plan.constructor_id] = plan
             plan.registry = self
 
+    def to_spec(self, expected: Any) -> TypeSpec:
+        if expected is None:
+            return self.object_spec
+        if type(expected) is TypeSpec:
+            return expected
+        if self.resolver is not None:
+            return self.resolver(expected)
+        raise TypeError(f"expected must be a TypeSpec, got {expected!r}")
+
     def plan_for_id(self, constructor_id: int) -> Plan | None:
         return self.by_id.get(constructor_id)
 
@@ -205,14 +214,7 @@ class Registry:
         max_inflated: int = DEFAULT_MAX_INFLATED,
     ) -> Any:
         """Decode one value of `expected` (None: any boxed object) from a whole buffer."""
-        if expected is None:
-            spec = self.object_spec
-        elif type(expected) is TypeSpec:
-            spec = expected
-        elif self.resolver is not None:
-            spec = self.resolver(expected)
-        else:
-            raise TypeError(f"expected must be a TypeSpec, got {expected!r}")
+        spec = self.to_spec(expected)
         reader = Reader(data, self, max_inflated)
         value = reader.read(spec)
         if not allow_trailing and reader.remaining:
@@ -606,9 +608,9 @@ class Reader:
             return False
         raise DecodeError(f"expected Bool, got id {constructor_id:#010x}", start)
 
-    def read_object(self, expected: TypeSpec | None = None) -> Any:
+    def read_object(self, expected: Any = None) -> Any:
         """Read one boxed value; `expected` narrows which constructors are accepted."""
-        return self.read(expected if expected is not None else self._registry.object_spec)
+        return self.read(self._registry.to_spec(expected))
 
     def read(self, spec: TypeSpec, depth: int = 0) -> Any:
         kind = spec.kind
@@ -656,6 +658,7 @@ class Reader:
 
     def _read_boxed(self, spec: TypeSpec, depth: int) -> Any:
         start = self._pos
+        self._need(4, f"the constructor id of {spec.name}")
         constructor_id = self.read_uint()
         if constructor_id == GZIP_PACKED_ID and (
             spec.plan is None or spec.plan.constructor_id != GZIP_PACKED_ID

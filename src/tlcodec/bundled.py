@@ -6,8 +6,7 @@
 from __future__ import annotations
 
 from . import functions, types
-from .schema import Schema
-from .schema.generate import bundled_definitions
+from .schema import Schema, bundled_definitions
 
 
 def _generated_classes() -> dict[str, type]:

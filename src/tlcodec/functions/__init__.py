@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._runtime import TLRequest
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs time
 
 if TYPE_CHECKING:
     import tlcodec

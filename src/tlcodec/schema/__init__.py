@@ -8,8 +8,8 @@ committed, generated classes of `tlcodec.types` and `tlcodec.functions`.
 from __future__ import annotations
 
 import keyword
+import os
 from types import ModuleType, SimpleNamespace
-from typing import Any, Iterable, Mapping
 
 from .parser import (
     BASE_TYPES,
@@ -24,7 +24,16 @@ from .parser import (
     parse_type,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` costs import time that `import tlcodec` does not need to pay
+    from typing import Any, Iterable, Mapping
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+BUNDLED_FILES = ("api.tl", "mtproto.tl")
+
 __all__ = [
+    "BUNDLED_FILES",
+    "DATA_DIR",
     "Definition",
     "IdMismatch",
     "Param",
@@ -33,6 +42,7 @@ __all__ = [
     "SchemaError",
     "TypeExpr",
     "attribute_name",
+    "bundled_definitions",
     "class_name",
     "compute_id",
     "parse_schema",
@@ -49,6 +59,18 @@ def class_name(tl_name: str) -> str:
 def attribute_name(field_name: str) -> str:
     """The Python attribute for a TL field: the TL name, with `_` after a Python keyword."""
     return field_name + "_" if keyword.iskeyword(field_name) else field_name
+
+
+def bundled_definitions() -> tuple[list[Definition], int | None]:
+    """The definitions of the bundled .tl files (layer 228 subset + MTProto service schema)."""
+    definitions: list[Definition] = []
+    layer = None
+    for name in BUNDLED_FILES:
+        with open(os.path.join(DATA_DIR, name), encoding="utf-8") as file:
+            parsed = parse_schema(file.read())
+        definitions.extend(parsed.definitions)
+        layer = parsed.layer if parsed.layer is not None else layer
+    return definitions, layer
 
 
 class Schema:

@@ -8,10 +8,7 @@ the binary codec; `tlcodec.schema.plans` turns definitions into codec plans.
 
 from __future__ import annotations
 
-import re
 import zlib
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 __all__ = [
     "BASE_TYPES",
@@ -32,18 +29,52 @@ BASE_TYPES = frozenset({"int", "long", "double", "string", "bytes", "int128", "i
 # Lines describing the built-in types themselves; the codec implements them, so they are skipped.
 _BUILTIN_NAMES = frozenset({"int", "long", "double", "string", "vector", "int128", "int256"})
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+# This module is imported by `import tlcodec` (the bundled schema is parsed at import), so it
+# avoids `re`, `dataclasses` and `typing`: plain tuples and slotted classes load in no time.
+
 
 class SchemaError(ValueError):
     """A schema line that cannot be understood; the message names the line."""
 
 
-class TypeExpr(NamedTuple):
-    """A type as written in a field: `int`, `auth.Authorization`, `Vector<long>`, `%Message`, `!X`."""
+class TypeExpr(tuple):
+    """A type as written in a field: `int`, `auth.Authorization`, `Vector<long>`, `%Message`, `!X`.
 
-    name: str  # "int", "Vector", "vector", "User", "auth.Authorization", "message", "X", "#", "true"
-    arg: TypeExpr | None = None  # the element type of Vector/vector
-    bare: bool = False  # written `%T`, or a lowercase constructor name used as a type
-    generic_query: bool = False  # `!X`: a whole boxed function call
+    A tuple `(name, arg, bare, generic_query)`, hashable and compared by value.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        name: str,
+        arg: TypeExpr | None = None,
+        bare: bool = False,
+        generic_query: bool = False,
+    ) -> TypeExpr:
+        return tuple.__new__(cls, (name, arg, bare, generic_query))
+
+    @property
+    def name(self) -> str:
+        """ "int", "Vector", "vector", "User", "auth.Authorization", "message", "X", "#", "true"."""
+        return self[0]
+
+    @property
+    def arg(self) -> TypeExpr | None:
+        """The element type of Vector/vector."""
+        return self[1]
+
+    @property
+    def bare(self) -> bool:
+        """Written `%T`, or a lowercase constructor name used as a type."""
+        return self[2]
+
+    @property
+    def generic_query(self) -> bool:
+        """`!X`: a whole boxed function call."""
+        return self[3]
 
     def __str__(self) -> str:
         if self.generic_query:
@@ -52,33 +83,75 @@ class TypeExpr(NamedTuple):
             return f"{self.name}<{self.arg}>"
         return ("%" if self.bare and not self.name[:1].islower() else "") + self.name
 
+    def __repr__(self) -> str:
+        return f"TypeExpr({str(self)!r})"
 
-class Param(NamedTuple):
-    """One field of a declaration, in wire order."""
 
-    name: str
-    type: TypeExpr
-    flag_word: str | None = None  # "flags" or "flags2" for a conditional field
-    flag_bit: int = -1
+class Param(tuple):
+    """One field of a declaration, in wire order: `(name, type, flag_word, flag_bit)`."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls, name: str, type: TypeExpr, flag_word: str | None = None, flag_bit: int = -1
+    ) -> Param:
+        return tuple.__new__(cls, (name, type, flag_word, flag_bit))
+
+    @property
+    def name(self) -> str:
+        return self[0]
+
+    @property
+    def type(self) -> TypeExpr:
+        return self[1]
+
+    @property
+    def flag_word(self) -> str | None:
+        """ "flags" or "flags2" for a conditional field, else None."""
+        return self[2]
+
+    @property
+    def flag_bit(self) -> int:
+        return self[3]
 
     @property
     def is_flag_word(self) -> bool:
         return self.type.name == "#"
 
+    def __repr__(self) -> str:
+        condition = f"{self.flag_word}.{self.flag_bit}?" if self.flag_word else ""
+        return f"Param({self.name}:{condition}{self.type})"
 
-@dataclass(frozen=True)
+
 class Definition:
     """One constructor or function declaration."""
 
-    name: str  # "auth.loginToken"
-    id: int  # the explicit #id from the line (always trusted over the computed one)
-    params: tuple[Param, ...]
-    result: TypeExpr  # "auth.LoginToken", "X", "Vector<User>"
-    is_function: bool
-    generics: tuple[str, ...] = ()  # names bound by {X:Type}
-    computed_id: int = 0  # CRC32 of the normalized line
-    line: str = field(default="", compare=False)
-    line_number: int = field(default=0, compare=False)
+    __slots__ = (
+        "name", "id", "params", "result", "is_function", "generics", "computed_id", "line",
+        "line_number",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        id: int,
+        params: tuple[Param, ...],
+        result: TypeExpr,
+        is_function: bool,
+        generics: tuple[str, ...] = (),
+        computed_id: int = 0,
+        line: str = "",
+        line_number: int = 0,
+    ) -> None:
+        self.name = name  # "auth.loginToken"
+        self.id = id  # the explicit #id from the line (always trusted over the computed one)
+        self.params = params
+        self.result = result  # "auth.LoginToken", "X", "Vector<User>"
+        self.is_function = is_function
+        self.generics = generics  # names bound by {X:Type}
+        self.computed_id = computed_id  # CRC32 of the normalized line
+        self.line = line
+        self.line_number = line_number
 
     @property
     def namespace(self) -> str | None:
@@ -88,15 +161,31 @@ class Definition:
     def short_name(self) -> str:
         return self.name.rsplit(".", 1)[-1]
 
+    def _key(self) -> tuple:
+        return (self.name, self.id, self.params, self.result, self.is_function, self.generics)
 
-@dataclass(frozen=True)
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Definition):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"<Definition {self.line or self.name}>"
+
+
 class IdMismatch:
     """An explicit id that differs from the CRC32 of its line."""
 
-    line_number: int
-    line: str
-    explicit: int
-    computed: int
+    __slots__ = ("line_number", "line", "explicit", "computed")
+
+    def __init__(self, line_number: int, line: str, explicit: int, computed: int) -> None:
+        self.line_number = line_number
+        self.line = line
+        self.explicit = explicit
+        self.computed = computed
 
     def __str__(self) -> str:
         return (
@@ -104,30 +193,61 @@ class IdMismatch:
             f"{self.computed:#010x}: {self.line}"
         )
 
+    __repr__ = __str__
 
-@dataclass
+
 class ParsedSchema:
-    definitions: list[Definition]
-    mismatches: list[IdMismatch]
-    layer: int | None
+    """What one .tl text holds: its definitions, the id mismatches found, its `// LAYER N`."""
+
+    __slots__ = ("definitions", "mismatches", "layer")
+
+    def __init__(
+        self, definitions: list[Definition], mismatches: list[IdMismatch], layer: int | None
+    ) -> None:
+        self.definitions = definitions
+        self.mismatches = mismatches
+        self.layer = layer
 
 
-_TRUE_FLAG_FIELD = re.compile(r" [A-Za-z_][\w]*:[A-Za-z_]\w*\.\d+\?true(?=\s|$)")
-_BYTES_FIELD = re.compile(r"(:|\?)bytes(?=\s|$)")
-_LAYER = re.compile(r"^//\s*LAYER\s+(\d+)\s*$")
-_HEADER = re.compile(r"^([A-Za-z_][\w.]*)(?:#([0-9a-fA-F]{1,8}))?(?=\s|$)")
-_TYPE_NAME = re.compile(r"^(?:[A-Za-z_]\w*\.)?[A-Za-z_]\w*$")
+def _split_header(head: str) -> tuple[str, str | None]:
+    """`auth.loginToken#629f1980` -> ("auth.loginToken", "629f1980"); no id -> (name, None)."""
+    name, hash_sign, hex_id = head.partition("#")
+    if not _is_identifier(name, dotted=True):
+        raise SchemaError(f"not a constructor name: {head!r}")
+    if not hash_sign:
+        return name, None
+    if not 1 <= len(hex_id) <= 8 or not set(hex_id) <= _HEX_DIGITS:
+        raise SchemaError(f"not a hex id: {head!r}")
+    return name, hex_id
+
+
+def _is_identifier(text: str, dotted: bool = False) -> bool:
+    parts = text.split(".") if dotted else [text]
+    if not 1 <= len(parts) <= 2:
+        return False
+    return all(part.isidentifier() and part.isascii() for part in parts)
+
+
+def _normalized_token(token: str) -> str | None:
+    """One lexeme of a declaration as the id's CRC32 sees it (PROTOCOL.md 2.3 steps 3-5)."""
+    if token.endswith("?true"):
+        return None  # flag-only booleans do not count towards the id
+    if token.endswith(":bytes") or token.endswith("?bytes"):
+        return token[:-5] + "string"  # but `Vector<bytes>` stays as it is
+    return token.replace("<", " ").replace(">", "").replace("{", "").replace("}", "")
 
 
 def compute_id(line: str) -> int:
     """CRC32 of the normalized declaration (PROTOCOL.md section 2.3, steps 1-7)."""
-    text = line.split("//", 1)[0].strip().rstrip(";").strip()
-    text = re.sub(r"^([\w.]+)#[0-9a-fA-F]+", r"\1", text)
-    text = _TRUE_FLAG_FIELD.sub("", text)
-    text = _BYTES_FIELD.sub(r"\1string", text)
-    text = text.replace("<", " ").replace(">", "").replace("{", "").replace("}", "")
-    text = " ".join(text.split())
-    return zlib.crc32(text.encode("ascii"))
+    text = line.split("//", 1)[0].strip()
+    if text.endswith(";"):
+        text = text[:-1]
+    lhs, _, rhs = text.partition("=")
+    tokens = lhs.split()
+    normalized = [tokens[0].split("#", 1)[0]] if tokens else []
+    normalized += [t for t in map(_normalized_token, tokens[1:]) if t is not None]
+    normalized += ["=", rhs.strip().replace("<", " ").replace(">", "")]
+    return zlib.crc32(" ".join(" ".join(normalized).split()).encode("ascii"))
 
 
 _type_cache: dict[tuple[str, tuple[str, ...]], TypeExpr] = {}
@@ -160,7 +280,7 @@ def _parse_type_uncached(text: str, generics: tuple[str, ...]) -> TypeExpr:
         return TypeExpr(outer, parse_type(inner, generics), bare=outer == "vector")
     if text == "#" or text in generics or text in BASE_TYPES:
         return TypeExpr(text)
-    if not _TYPE_NAME.match(text):
+    if not _is_identifier(text, dotted=True):
         raise SchemaError(f"not a type: {text!r}")
     short = text.rsplit(".", 1)[-1]
     # A lowercase name other than the base types names a constructor: a bare type.
@@ -195,10 +315,13 @@ def _parse_declaration(line: str, line_number: int, is_function: bool) -> Defini
     lhs, eq, rhs = body.partition("=")
     if not eq or not rhs.strip():
         raise SchemaError(f"line {line_number}: no '= Type' in: {line}")
-    header = _HEADER.match(lhs.strip())
-    if header is None:
+    tokens = lhs.split()
+    if not tokens:
         raise SchemaError(f"line {line_number}: no constructor name in: {line}")
-    name, hex_id = header.group(1), header.group(2)
+    try:
+        name, hex_id = _split_header(tokens[0])
+    except SchemaError as exc:
+        raise SchemaError(f"line {line_number}: {exc}: {line}") from None
     if hex_id is None:
         # Built-in pseudo-declarations and tdesktop-internal lines never travel on the wire.
         return None
@@ -206,13 +329,10 @@ def _parse_declaration(line: str, line_number: int, is_function: bool) -> Defini
     params: list[Param] = []
     flag_words: set[str] = set()
     normalized = [name]  # the line as the id's CRC32 sees it (PROTOCOL.md 2.3)
-    for token in lhs.strip()[header.end():].split():
-        if token.endswith("?true"):
-            pass  # flag-only booleans do not count towards the id
-        elif token.endswith(":bytes") or token.endswith("?bytes"):
-            normalized.append(token[:-5] + "string")
-        else:
-            normalized.append(token.replace("<", " ").replace(">", "").strip("{}"))
+    for token in tokens[1:]:
+        lexeme = _normalized_token(token)
+        if lexeme is not None:
+            normalized.append(lexeme)
         if token.startswith("{"):
             if not token.endswith("}") or not token[1:-1].endswith(":Type"):
                 raise SchemaError(f"line {line_number}: bad generic {token!r}")
@@ -237,7 +357,7 @@ def _parse_declaration(line: str, line_number: int, is_function: bool) -> Defini
         is_function=is_function,
         generics=tuple(generics),
         computed_id=zlib.crc32(
-            " ".join(normalized + ["=", rhs.strip().replace("<", " ").replace(">", "")]).encode("ascii")
+            " ".join(normalized + ["=", rhs.strip().replace("<", " ").replace(">", "")]).encode()
         ),
         line=line.strip(),
         line_number=line_number,
@@ -255,9 +375,9 @@ def parse_schema(text: str) -> ParsedSchema:
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
         if not pending:
-            match = _LAYER.match(stripped)
-            if match:
-                layer = int(match.group(1))
+            words = stripped.split()
+            if len(words) == 3 and words[:2] == ["//", "LAYER"] and words[2].isdigit():
+                layer = int(words[2])
                 continue
             if not stripped or stripped.startswith("//"):
                 continue
