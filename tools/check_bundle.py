@@ -103,7 +103,9 @@ def check_file(fname):
         if crc != d["id"]:
             errors.append(f"{d['where']}: id {d['id']:08x} != crc {crc:08x}")
         section = "functions" if d["fn"] else "types"
-        if d["name"] not in HAND_ADDED and (d["line"], section) not in source:
+        # mtproto.tl declares binary fields `string`; the bundle says `bytes` (see its header).
+        line = d["line"].replace(":bytes", ":string") if fname == "mtproto.tl" else d["line"]
+        if d["name"] not in HAND_ADDED and (line, section) not in source:
             errors.append(f"{d['where']}: not a verbatim line of {SHARED / fname}: {d['name']}")
         for t in referenced(d):
             bare = t.split(".")[-1][0].islower()

@@ -40,7 +40,6 @@ __version__ = "0.1.0"
 DEFAULT_MAX_INFLATED: int = _codec.DEFAULT_MAX_INFLATED
 
 encode = _codec.encode
-encode.__doc__ = "Serialize a TL object to bytes (boxed: its id, then its fields)."
 
 
 # The registry's own (compiled) method: no Python frame between the caller and the decoder.

@@ -448,6 +448,18 @@ cdef Plan bound_plan(object obj):
     return plan
 
 
+cdef inline Py_ssize_t find_step(Plan plan, PyObject* name, Py_ssize_t last) noexcept:
+    """The step whose attribute is `name` (by identity), searching from just after `last`."""
+    cdef Py_ssize_t n = plan.n_steps, k, i = last
+    for k in range(n):
+        i += 1
+        if i == n:
+            i = 0
+        if plan.steps[i].attr == name and plan.steps[i].kind != K_FLAGS_:
+            return i
+    return -1
+
+
 cdef object construct(PyObject* cls, PyObject** args, size_t nargsf, PyObject* kwnames):
     """`Cls(*args, **kwargs)` for a bound class, with the vectorcall convention.
 
@@ -461,6 +473,7 @@ cdef object construct(PyObject* cls, PyObject** args, size_t nargsf, PyObject* k
     cdef PyObject* given[MAX_STEPS]
     cdef PyObject* raw
     cdef PyObject* found
+    cdef PyObject* key
     cdef PyObject* value
     cdef Step* step
     if plan is None:
@@ -478,14 +491,22 @@ cdef object construct(PyObject* cls, PyObject** args, size_t nargsf, PyObject* k
             break
         given[i] = args[index]
         index += 1
+    i = plan.n_steps - 1
     for j in range(n_keywords):
-        name = <object>PyTuple_GET_ITEM(kwnames, j)
-        found = PyDict_GetItemWithError(plan.attr_index, name)
-        if found == NULL:
-            raise TypeError(
-                f"{(<object>cls).__name__}() got an unexpected keyword argument {name!r}"
-            )
-        i = <Py_ssize_t><object>found
+        key = PyTuple_GET_ITEM(kwnames, j)
+        # Keywords usually come in field order and, being identifiers of the calling code,
+        # interned like our attribute names: scan onwards from the last match comparing
+        # pointers, and only fall back to a dict lookup for a name built at run time.
+        i = find_step(plan, key, i)
+        if i < 0:
+            found = PyDict_GetItemWithError(plan.attr_index, <object>key)
+            if found == NULL:
+                raise TypeError(
+                    f"{(<object>cls).__name__}() got an unexpected keyword argument "
+                    f"{<object>key!r}"
+                )
+            i = <Py_ssize_t><object>found
+        name = <object>key
         if given[i] != NULL:
             raise TypeError(f"{(<object>cls).__name__}() got multiple values for {name!r}")
         given[i] = args[nargs + j]
@@ -513,8 +534,14 @@ cdef object construct(PyObject* cls, PyObject** args, size_t nargsf, PyObject* k
     return obj
 
 
+@cython.auto_pickle(False)
 cdef class TLObject:
     """Base of every generated constructor class: fields in `__slots__`, built from its plan."""
+
+    def __reduce__(self):
+        # copy, deepcopy and pickle rebuild the object from its fields in order.
+        cdef Plan plan = bound_plan(self)
+        return type(self), tuple([getattr(self, attr) for attr in plan.attrs])
 
     def __init__(self, *args, **kwargs):
         cdef Plan plan = bound_plan(self)
@@ -595,6 +622,7 @@ cdef class TLObject:
         return plan.registry.decode(data, plan.exact_spec)
 
 
+@cython.auto_pickle(False)
 cdef class TLRequest(TLObject):
     """Base of generated function (RPC method) classes."""
 
@@ -659,6 +687,7 @@ cdef object writer_finish(Writer* w):
     return result
 
 
+@cython.binding(False)
 def encode(obj):
     """Serialize a TL object to bytes (boxed: its id, then its fields)."""
     cdef Plan plan = plan_of_type(Py_TYPE(obj))
@@ -1084,6 +1113,10 @@ cdef object read_gzip(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start):
         )
     if not inflater.eof:
         raise DecodeError("gzip_packed body is a truncated gzip stream", start)
+    if inflater.unused_data:
+        raise DecodeError(
+            f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream", start
+        )
     inner.buf = <const unsigned char*>PyBytes_AS_STRING(inflated)
     inner.pos = 0
     inner.end = PyBytes_GET_SIZE(inflated)

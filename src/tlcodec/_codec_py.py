@@ -239,7 +239,8 @@ class TLObject:
     __slots__ = ()
     __tl_plan__: Plan | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    # Positional-only `self`: a TL field may itself be called `self` (user#b1b8cc83).
+    def __init__(self, /, *args: Any, **kwargs: Any) -> None:
         plan = type(self).__tl_plan__
         if plan is None:
             raise TypeError(f"{type(self).__name__} is not bound to a TL schema")
@@ -298,6 +299,11 @@ class TLObject:
 
     def __bytes__(self) -> bytes:
         return encode(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy, deepcopy and pickle rebuild the object from its fields in order.
+        plan = type(self).__tl_plan__
+        return type(self), tuple(getattr(self, attr) for attr in plan.attrs)
 
     @classmethod
     def from_bytes(cls, data: Any) -> Any:
@@ -701,6 +707,11 @@ class Reader:
             )
         if not inflater.eof:
             raise DecodeError("gzip_packed body is a truncated gzip stream", start)
+        if inflater.unused_data:
+            raise DecodeError(
+                f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream",
+                start,
+            )
         inner = Reader(inflated, self._registry, self._max_inflated)
         try:
             value = inner.read(spec, depth + 1)

@@ -103,7 +103,7 @@ class ReqPqMulti(TLRequest):
 
 
 class ReqDHParams(TLRequest):
-    """`req_DH_params#d712e4be nonce:int128 server_nonce:int128 p:string q:string public_key_fingerprint:long encrypted_data:string = Server_DH_Params;`"""
+    """`req_DH_params#d712e4be nonce:int128 server_nonce:int128 p:bytes q:bytes public_key_fingerprint:long encrypted_data:bytes = Server_DH_Params;`"""
 
     __slots__ = ("nonce", "server_nonce", "p", "q", "public_key_fingerprint", "encrypted_data")
     CONSTRUCTOR_ID = 0xd712e4be
@@ -113,10 +113,10 @@ class ReqDHParams(TLRequest):
 
     nonce: bytes
     server_nonce: bytes
-    p: str
-    q: str
+    p: bytes
+    q: bytes
     public_key_fingerprint: int
-    encrypted_data: str
+    encrypted_data: bytes
 
     if TYPE_CHECKING:
 
@@ -125,15 +125,15 @@ class ReqDHParams(TLRequest):
             *,
             nonce: bytes,
             server_nonce: bytes,
-            p: str,
-            q: str,
+            p: bytes,
+            q: bytes,
             public_key_fingerprint: int,
-            encrypted_data: str,
+            encrypted_data: bytes,
         ) -> None: ...
 
 
 class SetClientDHParams(TLRequest):
-    """`set_client_DH_params#f5045f1f nonce:int128 server_nonce:int128 encrypted_data:string = Set_client_DH_params_answer;`"""
+    """`set_client_DH_params#f5045f1f nonce:int128 server_nonce:int128 encrypted_data:bytes = Set_client_DH_params_answer;`"""
 
     __slots__ = ("nonce", "server_nonce", "encrypted_data")
     CONSTRUCTOR_ID = 0xf5045f1f
@@ -143,11 +143,11 @@ class SetClientDHParams(TLRequest):
 
     nonce: bytes
     server_nonce: bytes
-    encrypted_data: str
+    encrypted_data: bytes
 
     if TYPE_CHECKING:
 
-        def __init__(self, *, nonce: bytes, server_nonce: bytes, encrypted_data: str) -> None: ...
+        def __init__(self, *, nonce: bytes, server_nonce: bytes, encrypted_data: bytes) -> None: ...
 
 
 class DestroyAuthKey(TLRequest):

@@ -1500,7 +1500,7 @@ class RecentStory(TLObject):
 
 
 class ResPQ(TLObject):
-    """`resPQ#05162463 nonce:int128 server_nonce:int128 pq:string server_public_key_fingerprints:Vector<long> = ResPQ;`"""
+    """`resPQ#05162463 nonce:int128 server_nonce:int128 pq:bytes server_public_key_fingerprints:Vector<long> = ResPQ;`"""
 
     __slots__ = ("nonce", "server_nonce", "pq", "server_public_key_fingerprints")
     CONSTRUCTOR_ID = 0x05162463
@@ -1509,7 +1509,7 @@ class ResPQ(TLObject):
 
     nonce: bytes
     server_nonce: bytes
-    pq: str
+    pq: bytes
     server_public_key_fingerprints: list[int]
 
     if TYPE_CHECKING:
@@ -1519,22 +1519,22 @@ class ResPQ(TLObject):
             *,
             nonce: bytes,
             server_nonce: bytes,
-            pq: str,
+            pq: bytes,
             server_public_key_fingerprints: list[int],
         ) -> None: ...
 
 
 class PQInnerData(TLObject):
-    """`p_q_inner_data#83c95aec pq:string p:string q:string nonce:int128 server_nonce:int128 new_nonce:int256 = P_Q_inner_data;`"""
+    """`p_q_inner_data#83c95aec pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128 new_nonce:int256 = P_Q_inner_data;`"""
 
     __slots__ = ("pq", "p", "q", "nonce", "server_nonce", "new_nonce")
     CONSTRUCTOR_ID = 0x83c95aec
     TL_NAME = "p_q_inner_data"
     TL_TYPE = "P_Q_inner_data"
 
-    pq: str
-    p: str
-    q: str
+    pq: bytes
+    p: bytes
+    q: bytes
     nonce: bytes
     server_nonce: bytes
     new_nonce: bytes
@@ -1544,9 +1544,9 @@ class PQInnerData(TLObject):
         def __init__(
             self,
             *,
-            pq: str,
-            p: str,
-            q: str,
+            pq: bytes,
+            p: bytes,
+            q: bytes,
             nonce: bytes,
             server_nonce: bytes,
             new_nonce: bytes,
@@ -1554,16 +1554,16 @@ class PQInnerData(TLObject):
 
 
 class PQInnerDataDc(TLObject):
-    """`p_q_inner_data_dc#a9f55f95 pq:string p:string q:string nonce:int128 server_nonce:int128 new_nonce:int256 dc:int = P_Q_inner_data;`"""
+    """`p_q_inner_data_dc#a9f55f95 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128 new_nonce:int256 dc:int = P_Q_inner_data;`"""
 
     __slots__ = ("pq", "p", "q", "nonce", "server_nonce", "new_nonce", "dc")
     CONSTRUCTOR_ID = 0xa9f55f95
     TL_NAME = "p_q_inner_data_dc"
     TL_TYPE = "P_Q_inner_data"
 
-    pq: str
-    p: str
-    q: str
+    pq: bytes
+    p: bytes
+    q: bytes
     nonce: bytes
     server_nonce: bytes
     new_nonce: bytes
@@ -1574,9 +1574,9 @@ class PQInnerDataDc(TLObject):
         def __init__(
             self,
             *,
-            pq: str,
-            p: str,
-            q: str,
+            pq: bytes,
+            p: bytes,
+            q: bytes,
             nonce: bytes,
             server_nonce: bytes,
             new_nonce: bytes,
@@ -1585,16 +1585,16 @@ class PQInnerDataDc(TLObject):
 
 
 class PQInnerDataTemp(TLObject):
-    """`p_q_inner_data_temp#3c6a84d4 pq:string p:string q:string nonce:int128 server_nonce:int128 new_nonce:int256 expires_in:int = P_Q_inner_data;`"""
+    """`p_q_inner_data_temp#3c6a84d4 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128 new_nonce:int256 expires_in:int = P_Q_inner_data;`"""
 
     __slots__ = ("pq", "p", "q", "nonce", "server_nonce", "new_nonce", "expires_in")
     CONSTRUCTOR_ID = 0x3c6a84d4
     TL_NAME = "p_q_inner_data_temp"
     TL_TYPE = "P_Q_inner_data"
 
-    pq: str
-    p: str
-    q: str
+    pq: bytes
+    p: bytes
+    q: bytes
     nonce: bytes
     server_nonce: bytes
     new_nonce: bytes
@@ -1605,9 +1605,9 @@ class PQInnerDataTemp(TLObject):
         def __init__(
             self,
             *,
-            pq: str,
-            p: str,
-            q: str,
+            pq: bytes,
+            p: bytes,
+            q: bytes,
             nonce: bytes,
             server_nonce: bytes,
             new_nonce: bytes,
@@ -1616,16 +1616,16 @@ class PQInnerDataTemp(TLObject):
 
 
 class PQInnerDataTempDc(TLObject):
-    """`p_q_inner_data_temp_dc#56fddf88 pq:string p:string q:string nonce:int128 server_nonce:int128 new_nonce:int256 dc:int expires_in:int = P_Q_inner_data;`"""
+    """`p_q_inner_data_temp_dc#56fddf88 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128 new_nonce:int256 dc:int expires_in:int = P_Q_inner_data;`"""
 
     __slots__ = ("pq", "p", "q", "nonce", "server_nonce", "new_nonce", "dc", "expires_in")
     CONSTRUCTOR_ID = 0x56fddf88
     TL_NAME = "p_q_inner_data_temp_dc"
     TL_TYPE = "P_Q_inner_data"
 
-    pq: str
-    p: str
-    q: str
+    pq: bytes
+    p: bytes
+    q: bytes
     nonce: bytes
     server_nonce: bytes
     new_nonce: bytes
@@ -1637,9 +1637,9 @@ class PQInnerDataTempDc(TLObject):
         def __init__(
             self,
             *,
-            pq: str,
-            p: str,
-            q: str,
+            pq: bytes,
+            p: bytes,
+            q: bytes,
             nonce: bytes,
             server_nonce: bytes,
             new_nonce: bytes,
@@ -1666,7 +1666,7 @@ class ServerDHParamsFail(TLObject):
 
 
 class ServerDHParamsOk(TLObject):
-    """`server_DH_params_ok#d0e8075c nonce:int128 server_nonce:int128 encrypted_answer:string = Server_DH_Params;`"""
+    """`server_DH_params_ok#d0e8075c nonce:int128 server_nonce:int128 encrypted_answer:bytes = Server_DH_Params;`"""
 
     __slots__ = ("nonce", "server_nonce", "encrypted_answer")
     CONSTRUCTOR_ID = 0xd0e8075c
@@ -1675,15 +1675,15 @@ class ServerDHParamsOk(TLObject):
 
     nonce: bytes
     server_nonce: bytes
-    encrypted_answer: str
+    encrypted_answer: bytes
 
     if TYPE_CHECKING:
 
-        def __init__(self, *, nonce: bytes, server_nonce: bytes, encrypted_answer: str) -> None: ...
+        def __init__(self, *, nonce: bytes, server_nonce: bytes, encrypted_answer: bytes) -> None: ...
 
 
 class ServerDHInnerData(TLObject):
-    """`server_DH_inner_data#b5890dba nonce:int128 server_nonce:int128 g:int dh_prime:string g_a:string server_time:int = Server_DH_inner_data;`"""
+    """`server_DH_inner_data#b5890dba nonce:int128 server_nonce:int128 g:int dh_prime:bytes g_a:bytes server_time:int = Server_DH_inner_data;`"""
 
     __slots__ = ("nonce", "server_nonce", "g", "dh_prime", "g_a", "server_time")
     CONSTRUCTOR_ID = 0xb5890dba
@@ -1693,8 +1693,8 @@ class ServerDHInnerData(TLObject):
     nonce: bytes
     server_nonce: bytes
     g: int
-    dh_prime: str
-    g_a: str
+    dh_prime: bytes
+    g_a: bytes
     server_time: int
 
     if TYPE_CHECKING:
@@ -1705,14 +1705,14 @@ class ServerDHInnerData(TLObject):
             nonce: bytes,
             server_nonce: bytes,
             g: int,
-            dh_prime: str,
-            g_a: str,
+            dh_prime: bytes,
+            g_a: bytes,
             server_time: int,
         ) -> None: ...
 
 
 class ClientDHInnerData(TLObject):
-    """`client_DH_inner_data#6643b654 nonce:int128 server_nonce:int128 retry_id:long g_b:string = Client_DH_Inner_Data;`"""
+    """`client_DH_inner_data#6643b654 nonce:int128 server_nonce:int128 retry_id:long g_b:bytes = Client_DH_Inner_Data;`"""
 
     __slots__ = ("nonce", "server_nonce", "retry_id", "g_b")
     CONSTRUCTOR_ID = 0x6643b654
@@ -1722,11 +1722,11 @@ class ClientDHInnerData(TLObject):
     nonce: bytes
     server_nonce: bytes
     retry_id: int
-    g_b: str
+    g_b: bytes
 
     if TYPE_CHECKING:
 
-        def __init__(self, *, nonce: bytes, server_nonce: bytes, retry_id: int, g_b: str) -> None: ...
+        def __init__(self, *, nonce: bytes, server_nonce: bytes, retry_id: int, g_b: bytes) -> None: ...
 
 
 class DhGenOk(TLObject):
@@ -1892,7 +1892,7 @@ class MsgsStateReq(TLObject):
 
 
 class MsgsStateInfo(TLObject):
-    """`msgs_state_info#04deb57d req_msg_id:long info:string = MsgsStateInfo;`"""
+    """`msgs_state_info#04deb57d req_msg_id:long info:bytes = MsgsStateInfo;`"""
 
     __slots__ = ("req_msg_id", "info")
     CONSTRUCTOR_ID = 0x04deb57d
@@ -1900,15 +1900,15 @@ class MsgsStateInfo(TLObject):
     TL_TYPE = "MsgsStateInfo"
 
     req_msg_id: int
-    info: str
+    info: bytes
 
     if TYPE_CHECKING:
 
-        def __init__(self, *, req_msg_id: int, info: str) -> None: ...
+        def __init__(self, *, req_msg_id: int, info: bytes) -> None: ...
 
 
 class MsgsAllInfo(TLObject):
-    """`msgs_all_info#8cc0d131 msg_ids:Vector<long> info:string = MsgsAllInfo;`"""
+    """`msgs_all_info#8cc0d131 msg_ids:Vector<long> info:bytes = MsgsAllInfo;`"""
 
     __slots__ = ("msg_ids", "info")
     CONSTRUCTOR_ID = 0x8cc0d131
@@ -1916,11 +1916,11 @@ class MsgsAllInfo(TLObject):
     TL_TYPE = "MsgsAllInfo"
 
     msg_ids: list[int]
-    info: str
+    info: bytes
 
     if TYPE_CHECKING:
 
-        def __init__(self, *, msg_ids: list[int], info: str) -> None: ...
+        def __init__(self, *, msg_ids: list[int], info: bytes) -> None: ...
 
 
 class MsgDetailedInfo(TLObject):
@@ -2194,18 +2194,18 @@ class MsgCopy(TLObject):
 
 
 class GzipPacked(TLObject):
-    """`gzip_packed#3072cfa1 packed_data:string = Object;`"""
+    """`gzip_packed#3072cfa1 packed_data:bytes = Object;`"""
 
     __slots__ = ("packed_data",)
     CONSTRUCTOR_ID = 0x3072cfa1
     TL_NAME = "gzip_packed"
     TL_TYPE = "Object"
 
-    packed_data: str
+    packed_data: bytes
 
     if TYPE_CHECKING:
 
-        def __init__(self, *, packed_data: str) -> None: ...
+        def __init__(self, *, packed_data: bytes) -> None: ...
 
 
 class HttpWait(TLObject):
