@@ -12,7 +12,7 @@ client needs, the MTProto service schema); `Schema.from_tl(text)` loads any othe
 
 from __future__ import annotations
 
-from ._errors import DecodeError
+from ._errors import DecodeError, SecurityError
 from ._runtime import IS_COMPILED, TLObject, TLRequest, codec as _codec
 from .schema import Schema, SchemaError
 from . import functions, types  # noqa: E402  (the generated classes)
@@ -26,6 +26,7 @@ __all__ = [
     "Reader",
     "Schema",
     "SchemaError",
+    "SecurityError",
     "TLObject",
     "TLRequest",
     "bundled",

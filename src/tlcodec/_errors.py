@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DecodeError"]
+__all__ = ["DecodeError", "SecurityError"]
 
 
 class DecodeError(ValueError):
@@ -15,3 +15,15 @@ class DecodeError(ValueError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(f"{message} (at offset {offset})")
         self.offset = offset
+
+
+class SecurityError(Exception):
+    """A peer's message failed a check of the MTProto security guidelines.
+
+    `check` names the check (e.g. "nonce", "g_a", "msg_key"); nothing derived from the
+    offending message is kept.
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
