@@ -61,6 +61,7 @@ class Plan:
     exact_spec: TypeSpec
     min_size: int
     descriptors: list[Any]
+    factory: Any
     def __init__(
         self,
         constructor_id: int,

@@ -233,6 +233,7 @@ cdef class Plan:
     cdef public TypeSpec exact_spec      # accepts exactly this constructor (Cls.from_bytes)
     cdef public Py_ssize_t min_size      # a lower bound of the encoded size
     cdef public list descriptors         # the slot descriptors, for introspection
+    cdef public object factory           # makes and binds the class on first use (lazy schemas)
     cdef dict attr_index                 # attribute name -> step index (keyword arguments)
     cdef Step* steps
     cdef Py_ssize_t n_steps
@@ -252,6 +253,7 @@ cdef class Plan:
         self.cls = None
         self.result = None
         self.registry = None
+        self.factory = None
         self.descriptors = []
         self.exact_spec = TypeSpec(K_BOXED_, tl_name, type_id, None, self)
         self.set_fields(fields)
@@ -1139,7 +1141,9 @@ cdef object read_fields(Cursor* c, Plan plan, int depth):
     cdef Py_ssize_t i
     cdef Step* step
     if plan.cls is None:
-        raise TypeError(f"{plan.tl_name} is not bound to a class")
+        if plan.factory is None:
+            raise TypeError(f"{plan.tl_name} is not bound to a class")
+        plan.factory(plan)
     # The instance is allocated without running __init__; its slots start as NULL and are
     # filled below (a failure part-way frees it, and NULL slots are skipped on dealloc).
     raw = tl_alloc_instance(<PyTypeObject*>plan.cls)

@@ -128,6 +128,7 @@ class Plan:
         "result",
         "registry",
         "exact_spec",
+        "factory",
     )
 
     def __init__(
@@ -146,6 +147,7 @@ class Plan:
         self.descriptors: list[Any] = []
         self.result: TypeSpec | None = None  # functions: what the call returns
         self.registry: Registry | None = None  # set by the Registry that holds this plan
+        self.factory: Any = None  # makes and binds the class on first use (lazy schemas)
         # Accepts exactly this constructor (Cls.from_bytes).
         self.exact_spec = TypeSpec(K_BOXED, tl_name, type_id, plan=self)
         self.set_fields(fields)
@@ -724,6 +726,10 @@ class Reader:
         return value
 
     def _read_fields(self, plan: Plan, depth: int) -> Any:
+        if plan.cls is None:
+            if plan.factory is None:
+                raise TypeError(f"{plan.tl_name} is not bound to a class")
+            plan.factory(plan)
         cls = plan.cls
         obj = cls.__new__(cls)
         words = [0, 0, 0, 0][: plan.n_flag_words]

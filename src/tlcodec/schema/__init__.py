@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keyword
 import os
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 
 from .parser import (
     BASE_TYPES,
@@ -58,7 +58,10 @@ def class_name(tl_name: str) -> str:
 
 def attribute_name(field_name: str) -> str:
     """The Python attribute for a TL field: the TL name, with `_` after a Python keyword."""
-    return field_name + "_" if keyword.iskeyword(field_name) else field_name
+    return field_name + "_" if field_name in _KEYWORDS else field_name
+
+
+_KEYWORDS = frozenset(keyword.kwlist)
 
 
 def bundled_definitions() -> tuple[list[Definition], int | None]:
@@ -111,29 +114,35 @@ class Schema:
                     self._type_ids[result] = len(self._type_ids)
                 self._type_constructors.setdefault(result, []).append(definition)
         self._spec_cache: dict[Any, Any] = {}
+        self._flags_spec = codec.TypeSpec(codec.K_FLAGS, "#")
+        self._true_spec = codec.TypeSpec(codec.K_TRUE, "true")
         self._plans: dict[str, Any] = {}
         for definition in self.definitions:
             self._plans[self._key(definition)] = self._new_plan(definition)
         for definition in self.definitions:
             self._fill_plan(definition)
-        self.classes: dict[str, type] = {}
-        self.types = SimpleNamespace()
-        self.functions = SimpleNamespace()
+        # Classes: the generated ones are bound now; a schema loaded at run time creates each
+        # class the first time it is needed (looked up, or met while decoding), because making
+        # ~2,500 classes up front would be most of the time `Schema.from_tl` takes.
+        self._module = module
+        self._classes: dict[str, type] = {}
+        self._by_class_name: dict[tuple[bool, str | None, str], str] = {}
         for definition in self.definitions:
             key = self._key(definition)
-            cls = None if classes is None else classes.get(key)
-            if cls is None:
-                if classes is not None:
+            plan = self._plans[key]
+            self._by_class_name[
+                definition.is_function, definition.namespace, class_name(definition.name)
+            ] = key
+            if classes is not None:
+                cls = classes.get(key)
+                if cls is None:
                     raise SchemaError(f"no generated class for {definition.name}")
-                cls = self._make_class(definition, module)
-            self._plans[key].bind(cls)
-            self.classes[key] = cls
-            namespace = self.functions if definition.is_function else self.types
-            if definition.namespace:
-                if not hasattr(namespace, definition.namespace):
-                    setattr(namespace, definition.namespace, SimpleNamespace())
-                namespace = getattr(namespace, definition.namespace)
-            setattr(namespace, cls.__name__, cls)
+                plan.bind(cls)
+                self._classes[key] = cls
+            else:
+                plan.factory = self._materialize
+        self.types = _Namespace(self, False, None)
+        self.functions = _Namespace(self, True, None)
         self.registry = codec.Registry(list(self._plans.values()), list(self._type_ids))
         self.registry.resolver = self.spec
 
@@ -168,14 +177,34 @@ class Schema:
 
     def get(self, tl_name: str, *, function: bool | None = None) -> type:
         """The class of a constructor or function by its TL name (`auth.loginToken`)."""
-        if function is not True and tl_name in self.classes:
-            return self.classes[tl_name]
-        if function is not False and "fn:" + tl_name in self.classes:
-            return self.classes["fn:" + tl_name]
+        if function is not True and tl_name in self._plans:
+            return self._class_for(tl_name)
+        if function is not False and "fn:" + tl_name in self._plans:
+            return self._class_for("fn:" + tl_name)
         raise KeyError(tl_name)
 
     def __contains__(self, tl_name: str) -> bool:
-        return tl_name in self.classes or "fn:" + tl_name in self.classes
+        return tl_name in self._plans or "fn:" + tl_name in self._plans
+
+    @property
+    def classes(self) -> dict[str, type]:
+        """Every class, keyed by TL name (functions as "fn:name"); creates any not made yet."""
+        return {key: self._class_for(key) for key in self._plans}
+
+    def _class_for(self, key: str) -> type:
+        cls = self._classes.get(key)
+        if cls is None:
+            self._materialize(self._plans[key])
+            cls = self._classes[key]
+        return cls
+
+    def _materialize(self, plan: Any) -> None:
+        """Create and bind the class of `plan` (the codec calls this for an unbound plan)."""
+        key = ("fn:" if plan.is_function else "") + plan.tl_name
+        if key not in self._classes:
+            cls = self._make_class(self._by_name[key], self._module)
+            plan.bind(cls)
+            self._classes[key] = cls
 
     def spec(self, expected: Any) -> Any:
         """A codec TypeSpec for `expected`: None (any object), a TL type such as
@@ -251,26 +280,33 @@ class Schema:
     def _fill_plan(self, definition: Definition) -> None:
         fields = []
         flag_words: dict[str, int] = {}
-        for param in definition.params:
-            where = f"{definition.name}.{param.name}"
-            if param.is_flag_word:
-                flag_words[param.name] = len(flag_words)
-                spec = self.codec.TypeSpec(self.codec.K_FLAGS, "#")
-                fields.append((attribute_name(param.name), spec, -1, 0, flag_words[param.name]))
+        for name, expr, flag_word, flag_bit in definition.params:
+            if expr[0] == "#":  # a flag word: computed on encode, not an attribute
+                flag_words[name] = len(flag_words)
+                fields.append((attribute_name(name), self._flags_spec, -1, 0, flag_words[name]))
                 continue
-            if param.flag_word is not None and param.type.name == "true":
-                spec = self.codec.TypeSpec(self.codec.K_TRUE, "true")
+            if flag_word is not None and expr[0] == "true":
+                spec = self._true_spec
             else:
-                spec = self._spec_of(param.type, definition, where)
-            flag_index = -1 if param.flag_word is None else flag_words[param.flag_word]
-            mask = 0 if param.flag_word is None else 1 << param.flag_bit
-            fields.append((attribute_name(param.name), spec, flag_index, mask, 0))
+                try:
+                    spec = self._spec_of(expr, definition)
+                except SchemaError as exc:
+                    raise SchemaError(f"{definition.name}.{name}: {exc}") from None
+            if flag_word is None:
+                fields.append((attribute_name(name), spec, -1, 0, 0))
+            else:
+                fields.append(
+                    (attribute_name(name), spec, flag_words[flag_word], 1 << flag_bit, 0)
+                )
         plan = self._plans[self._key(definition)]
         plan.set_fields(fields)
         if definition.is_function and definition.result.name not in definition.generics:
-            plan.result = self._spec_of(definition.result, definition, f"{definition.name} result")
+            try:
+                plan.result = self._spec_of(definition.result, definition)
+            except SchemaError as exc:
+                raise SchemaError(f"{definition.name} result: {exc}") from None
 
-    def _spec_of(self, expr: TypeExpr, definition: Definition | None, where: str = "") -> Any:
+    def _spec_of(self, expr: TypeExpr, definition: Definition | None) -> Any:
         generics = definition.generics if definition is not None else ()
         key = (expr, expr.name in generics)
         cached = self._spec_cache.get(key)
@@ -283,26 +319,26 @@ class Schema:
         elif name in generics or name == "Object":
             spec = codec.TypeSpec(codec.K_BOXED, "Object", -1)
         elif name in ("Vector", "vector"):
-            elem = self._spec_of(expr.arg, definition, where)
+            elem = self._spec_of(expr.arg, definition)
             kind = codec.K_VECTOR if name == "Vector" else codec.K_BARE_VECTOR
             spec = codec.TypeSpec(kind, str(expr), elem=elem)
         elif name in BASE_TYPES or name == "Bool":
             spec = codec.TypeSpec(_BASE_KINDS[name](codec), name)
         elif expr.bare:
-            spec = codec.TypeSpec(codec.K_BARE, name, plan=self._bare_plan(name, where))
+            spec = codec.TypeSpec(codec.K_BARE, name, plan=self._bare_plan(name))
         elif name in self._type_ids:
             spec = codec.TypeSpec(codec.K_BOXED, name, self._type_ids[name])
         else:
-            raise SchemaError(f"{where or name}: type {name} has no constructor in this schema")
+            raise SchemaError(f"type {name} has no constructor in this schema")
         self._spec_cache[key] = spec
         return spec
 
-    def _bare_plan(self, name: str, where: str) -> Any:
+    def _bare_plan(self, name: str) -> Any:
         if name in self._plans:  # a lowercase constructor name
             return self._plans[name]
         constructors = self._type_constructors.get(name, [])
         if len(constructors) != 1:
-            raise SchemaError(f"{where}: bare %{name} needs a type with exactly one constructor")
+            raise SchemaError(f"bare %{name} needs a type with exactly one constructor")
         return self._plans[constructors[0].name]
 
     def _make_class(self, definition: Definition, module: str) -> type:
@@ -322,6 +358,39 @@ class Schema:
             namespace["RESULT_TYPE"] = str(definition.result)
         base = codec.TLRequest if definition.is_function else codec.TLObject
         return type(name, (base,), namespace)
+
+
+class _Namespace:
+    """`schema.types.auth.LoginToken`: classes (and sub-namespaces) found by attribute."""
+
+    def __init__(self, schema: Schema, functions: bool, namespace: str | None) -> None:
+        self._schema = schema
+        self._functions = functions
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> Any:
+        schema = self._schema
+        key = schema._by_class_name.get((self._functions, self._namespace, name))
+        if key is not None:
+            return schema._class_for(key)
+        if self._namespace is None and any(
+            ns == name and fn == self._functions for fn, ns, _ in schema._by_class_name
+        ):
+            sub = _Namespace(schema, self._functions, name)
+            setattr(self, name, sub)
+            return sub
+        raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        names = set()
+        for functions, namespace, name in self._schema._by_class_name:
+            if functions != self._functions:
+                continue
+            if namespace == self._namespace:
+                names.add(name)
+            elif self._namespace is None and namespace is not None:
+                names.add(namespace)
+        return sorted(names)
 
 
 def _base_kind(attr: str) -> Any:

@@ -228,8 +228,19 @@ def _is_identifier(text: str, dotted: bool = False) -> bool:
     return all(part.isidentifier() and part.isascii() for part in parts)
 
 
+_normalized_cache: dict[str, str | None] = {}
+
+
 def _normalized_token(token: str) -> str | None:
     """One lexeme of a declaration as the id's CRC32 sees it (PROTOCOL.md 2.3 steps 3-5)."""
+    try:
+        return _normalized_cache[token]
+    except KeyError:
+        lexeme = _normalized_cache[token] = _normalize_token(token)
+        return lexeme
+
+
+def _normalize_token(token: str) -> str | None:
     if token.endswith("?true"):
         return None  # flag-only booleans do not count towards the id
     if token.endswith(":bytes") or token.endswith("?bytes"):
@@ -287,7 +298,25 @@ def _parse_type_uncached(text: str, generics: tuple[str, ...]) -> TypeExpr:
     return TypeExpr(text, bare=short[:1].islower() and text != "true")
 
 
+_param_cache: dict[tuple[str, tuple[str, ...]], Param] = {}
+
+
 def _parse_param(token: str, generics: tuple[str, ...], flag_words: set[str]) -> Param:
+    # The same field text recurs hundreds of times in api.tl (`flags:#`, `id:long`, ...).
+    param = _param_cache.get((token, generics))
+    if param is None:
+        param = _param_cache[token, generics] = _parse_param_uncached(token, generics)
+    word = param[2]
+    if word is not None and word not in flag_words:
+        raise SchemaError(
+            f"{param[0]} is conditional on {word!r}, which is not an earlier # field"
+        )
+    if param[1][0] == "#":
+        flag_words.add(param[0])
+    return param
+
+
+def _parse_param_uncached(token: str, generics: tuple[str, ...]) -> Param:
     name, sep, type_text = token.partition(":")
     if not sep or not name or not type_text:
         raise SchemaError(f"field {token!r} is not name:type")
@@ -296,15 +325,10 @@ def _parse_param(token: str, generics: tuple[str, ...], flag_words: set[str]) ->
         word, dot, bit = condition.partition(".")
         if not dot or not bit.isdigit():
             raise SchemaError(f"condition {condition!r} is not flags.N")
-        if word not in flag_words:
-            raise SchemaError(f"{name} is conditional on {word!r}, which is not an earlier # field")
         if not 0 <= int(bit) <= 31:
             raise SchemaError(f"flag bit {bit} is out of 0..31")
         return Param(name, parse_type(type_text, generics), word, int(bit))
-    param = Param(name, parse_type(type_text, generics))
-    if param.is_flag_word:
-        flag_words.add(name)
-    return param
+    return Param(name, parse_type(type_text, generics))
 
 
 def _parse_declaration(line: str, line_number: int, is_function: bool) -> Definition | None:

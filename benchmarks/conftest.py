@@ -1,0 +1,176 @@
+"""Shared payloads for the tlcodec vs Telethon 1.45 benchmarks (see benchmarks/README.md).
+
+Every payload is built once per session, and before anything is timed we check that both
+implementations do the same work on it: the two encoders produce the same bytes, and the two
+decoders turn those bytes into equivalent objects. The timed callables (bench_support.py) are
+chosen so that each side is called the way its users call it, with the same harness overhead:
+
+- encode a prebuilt object: `tlcodec.encode(obj)` vs `bytes(obj)` (Telethon's `_bytes()`).
+- build + encode: `tlcodec.encode(ImportLoginToken(token=t))` vs
+  `bytes(ImportLoginTokenRequest(token=t))`.
+- decode: `tlcodec.decode(data)` vs `BinaryReader(data).tgread_object()` (Telethon has no
+  single decode call; this is how it reads a boxed object).
+Each runs in the same batch loop inside one function per side (bench_support.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import telethon
+from telethon.tl import functions as tl_functions
+from telethon.tl import types as tl_types
+
+import tlcodec
+from tlcodec import types as ours_types
+from tlcodec.functions.auth import ImportLoginToken
+
+from bench_support import (
+    EXPIRES,
+    PHOTO_FIELDS,
+    STATUS_EXPIRES,
+    TOKEN_1MIB,
+    TOKEN_32,
+    USER_FIELDS,
+    telethon_build_encode,
+    telethon_decode_once,
+    tlcodec_build_encode,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Equivalence of the two object models
+
+
+def assert_equivalent(ours: Any, theirs: Any, path: str = "") -> None:
+    """Field-by-field comparison of a tlcodec object with a Telethon object.
+
+    Telethon renames the TL field `self` to `is_self`; every other field keeps its TL name in
+    both libraries. Absent `flags.N?true` fields are False on both sides after decoding.
+    Telethon turns date-like int fields (`expires`, `date`, ...) into aware datetimes, which is
+    part of the work its decoder does; tlcodec keeps the wire int.
+    """
+    plan = getattr(type(ours), "__tl_plan__", None)
+    if plan is not None:
+        where = path or plan.tl_name
+        assert type(ours).CONSTRUCTOR_ID == type(theirs).CONSTRUCTOR_ID, where
+        for attr in plan.attrs:
+            their_attr = "is_self" if attr == "self" else attr
+            assert_equivalent(getattr(ours, attr), getattr(theirs, their_attr), f"{where}.{attr}")
+    elif isinstance(ours, list):
+        assert isinstance(theirs, list) and len(ours) == len(theirs), path
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            assert_equivalent(a, b, f"{path}[{i}]")
+    elif isinstance(theirs, datetime.datetime):
+        assert isinstance(ours, int), path
+        assert ours == int(theirs.timestamp()), f"{path}: {ours!r} != {theirs!r}"
+    else:
+        assert type(ours) is type(theirs) and ours == theirs, f"{path}: {ours!r} != {theirs!r}"
+
+
+def same_work(ours_obj: Any, theirs_obj: Any) -> bytes:
+    """The wire bytes both libraries agree on, after checking encode and decode match."""
+    data = tlcodec.encode(ours_obj)
+    assert bytes(theirs_obj) == data, "tlcodec and Telethon encode the payload differently"
+    assert_equivalent(tlcodec.decode(data), telethon_decode_once(data))
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Payloads
+
+
+def ours_login_token_success() -> Any:
+    user = ours_types.User(
+        **USER_FIELDS,
+        photo=ours_types.UserProfilePhoto(**PHOTO_FIELDS),
+        status=ours_types.UserStatusOnline(expires=STATUS_EXPIRES),
+    )
+    # Set after construction: the pure-Python twin cannot take `self=` by keyword yet (pinned by
+    # tests/test_properties.py::test_every_field_can_be_passed_by_keyword).
+    user.self = True
+    return ours_types.auth.LoginTokenSuccess(authorization=ours_types.auth.Authorization(user=user))
+
+
+def telethon_login_token_success() -> Any:
+    user = tl_types.User(
+        is_self=True,
+        **USER_FIELDS,
+        photo=tl_types.UserProfilePhoto(**PHOTO_FIELDS),
+        status=tl_types.UserStatusOnline(expires=STATUS_EXPIRES),
+    )
+    return tl_types.auth.LoginTokenSuccess(authorization=tl_types.auth.Authorization(user=user))
+
+
+@pytest.fixture(scope="session")
+def import_login_token() -> dict[str, Any]:
+    """A prebuilt ImportLoginToken(token=32 B) per implementation, checked to encode alike."""
+    objs = {
+        "tlcodec": ImportLoginToken(token=TOKEN_32),
+        "telethon": tl_functions.auth.ImportLoginTokenRequest(token=TOKEN_32),
+    }
+    same_work(objs["tlcodec"], objs["telethon"])
+    assert tlcodec_build_encode(TOKEN_32) == telethon_build_encode(TOKEN_32)
+    return objs
+
+
+@pytest.fixture(scope="session")
+def import_login_token_1mib() -> dict[str, Any]:
+    """A prebuilt ImportLoginToken with a 1 MiB token per implementation."""
+    objs = {
+        "tlcodec": ImportLoginToken(token=TOKEN_1MIB),
+        "telethon": tl_functions.auth.ImportLoginTokenRequest(token=TOKEN_1MIB),
+    }
+    same_work(objs["tlcodec"], objs["telethon"])
+    return objs
+
+
+@pytest.fixture(scope="session")
+def login_token_bytes() -> bytes:
+    """auth.loginToken with a 32-byte token, as the server sends it."""
+    return same_work(
+        ours_types.auth.LoginToken(expires=EXPIRES, token=TOKEN_32),
+        tl_types.auth.LoginToken(expires=EXPIRES, token=TOKEN_32),
+    )
+
+
+@pytest.fixture(scope="session")
+def login_token_1mib_bytes() -> bytes:
+    """auth.loginToken with a 1 MiB token (a 4-byte length header, then 1 MiB, no padding)."""
+    return same_work(
+        ours_types.auth.LoginToken(expires=EXPIRES, token=TOKEN_1MIB),
+        tl_types.auth.LoginToken(expires=EXPIRES, token=TOKEN_1MIB),
+    )
+
+
+@pytest.fixture(scope="session")
+def login_token_success_bytes() -> bytes:
+    """auth.loginTokenSuccess{authorization{user{photo, status, username, phone, ...}}}."""
+    return same_work(ours_login_token_success(), telethon_login_token_success())
+
+
+def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, Any]) -> None:
+    # Recorded in the JSON so a table always says which codec and which Telethon it compared.
+    machine_info["tlcodec_compiled"] = bool(tlcodec.IS_COMPILED)
+    machine_info["tlcodec_version"] = tlcodec.__version__
+    machine_info["telethon_version"] = telethon.__version__
+
+
+# Rounds of at least this long unless --benchmark-min-time is given: pytest-benchmark's default
+# (5 us) leaves the timer's own cost at a few percent of each round for the ~100 ns operations.
+MIN_ROUND_SECONDS = 20e-6
+
+
+def pytest_configure(config: Any) -> None:
+    # Runs before pytest-benchmark's own (trylast) pytest_configure reads the option.
+    given = " ".join([*config.invocation_params.args, os.environ.get("PYTEST_ADDOPTS", "")])
+    if "--benchmark-min-time" not in given:
+        config.option.benchmark_min_time = MIN_ROUND_SECONDS
+    # pytest-benchmark writes --benchmark-json only at the very end, into an existing folder.
+    json_path = getattr(config.option, "benchmark_json", None)
+    if json_path is not None:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
