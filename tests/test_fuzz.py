@@ -1,0 +1,326 @@
+"""A short fuzz run of the decoder: hostile bytes may only ever raise DecodeError.
+
+Decoding reads bytes from the network. Whatever arrives, `decode`, `Cls.from_bytes` and `Reader`
+must either return a value or raise `DecodeError`: no other exception, no crash, no hang. What
+they do return must be a value the encoder accepts and that decodes back to itself (not
+necessarily to the input bytes: non-zero padding and unused flag bits are tolerated on input and
+written as zeros). Both implementations are run on every input and must agree: same value, or a
+DecodeError at the same offset.
+
+Each input family is one Hypothesis test with a moderate budget (a few seconds in all). For a
+longer run set TLCODEC_FUZZ_EXAMPLES (examples per family, e.g. 20000), or use the coverage-guided
+atheris harness tests/fuzz_decode.py.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import gzip
+import os
+import struct
+import sys
+from typing import Any, Callable, Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tlcodec
+from tlcodec import DecodeError
+from tlcodec.schema import Schema
+
+from tl_strategies import Builder, any_object, same_tl
+
+BUILDER = Builder(tlcodec.bundled.classes.values(), max_depth=3)
+ANY_OBJECT = any_object(BUILDER)
+CLASSES: dict[str, Any] = dict(tlcodec.bundled.classes)
+
+VECTOR_ID, BOOL_TRUE_ID, BOOL_FALSE_ID, GZIP_PACKED_ID = (
+    0x1CB5C415,
+    0x997275B5,
+    0xBC799737,
+    0x3072CFA1,
+)
+KNOWN_IDS = sorted(
+    {p.constructor_id for p in BUILDER.plans} | {VECTOR_ID, BOOL_TRUE_ID, BOOL_FALSE_ID}
+)
+
+# What the decoder is asked for: any object, boxed types, vectors of base, boxed and bare values,
+# a bare constructor, and exact classes (from_bytes).
+EXPECTED: list[Any] = [
+    None,
+    "Object",
+    "auth.LoginToken",
+    "User",
+    "Bool",
+    "Vector<long>",
+    "Vector<User>",
+    "Vector<Vector<int>>",
+    "Vector<%message>",
+    "vector<long>",
+    "msg_container",
+    "JSONValue",
+    "string",
+    CLASSES["auth.loginTokenSuccess"],
+    CLASSES["fn:invokeWithLayer"],
+    CLASSES["msg_container"],
+    CLASSES["rpc_result"],
+]
+
+# Interesting 32-bit words for the "word soup" inputs: every id, and the counts and length
+# prefixes that sit on boundaries.
+BOUNDARY_WORDS = [
+    0,
+    1,
+    2,
+    3,
+    0x7FFFFFFF,
+    0x80000000,
+    0xFFFFFFFF,
+    0xFD,  # a 253-byte short-form length
+    0xFE | (254 << 8),  # the smallest long-form length
+    0xFE | (253 << 8),  # a long form that should have been short
+    0xFE | (0xFFFFFF << 8),  # the largest length
+    0xFF,  # an undefined length byte
+]
+
+EXAMPLES = int(os.environ.get("TLCODEC_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,  # hangs are caught by the watchdog below, not by timing examples
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+
+
+# A decoder stuck in a C loop never returns to Python, so nothing short of ending the process can
+# stop it: each input is given this long (decoding one takes well under a millisecond), after
+# which every thread's stack is dumped to the real stderr and the process exits (the run fails).
+HANG_SECONDS = 60
+_watchdog_out: Any = None
+
+
+@pytest.fixture(autouse=True)
+def hang_watchdog(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    global _watchdog_out
+    with capsys.disabled():  # the dump must reach the terminal, not pytest's capture
+        _watchdog_out = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        _watchdog_out.close()
+        _watchdog_out = None
+
+
+@pytest.fixture(scope="module")
+def other_schema(request: pytest.FixtureRequest) -> Schema:
+    """The bundled definitions compiled by the implementation this run does not use."""
+    name = "twin_schema" if tlcodec.IS_COMPILED else "compiled_schema"
+    return request.getfixturevalue(name)
+
+
+# --------------------------------------------------------------------------------------------
+# The harness
+
+
+def outcome(decode: Callable[[], Any], encode: Callable[[Any], bytes]) -> tuple[str, Any]:
+    """("ok", a comparable form of the value) or ("error", offset); anything else propagates."""
+    try:
+        value = decode()
+    except DecodeError as exc:
+        assert isinstance(exc.offset, int) and exc.offset >= 0, exc
+        return "error", exc.offset
+    return "ok", comparable(value, encode)
+
+
+def comparable(value: Any, encode: Callable[[Any], bytes]) -> Any:
+    """A value with TL objects replaced by their encodings and floats by their bits."""
+    if isinstance(value, list):
+        return [comparable(v, encode) for v in value]
+    if isinstance(value, float):
+        return struct.pack("<d", value)
+    if hasattr(type(value), "__tl_plan__"):
+        return ("tl", encode(value))
+    return value
+
+
+def check_stable(value: Any) -> None:
+    """A decoded value must be encodable, and decode back to itself from its own encoding."""
+    if isinstance(value, list):
+        for item in value:
+            check_stable(item)
+        return
+    if not hasattr(type(value), "__tl_plan__"):
+        return
+    encoded = tlcodec.encode(value)
+    assert len(encoded) % 4 == 0
+    again = tlcodec.decode(encoded, type(value))
+    assert same_tl(again, value), f"{again!r} != {value!r}"
+    assert tlcodec.encode(again) == encoded
+
+
+def other_expected(expected: Any, schema: Schema) -> Any:
+    if isinstance(expected, type):
+        plan = expected.__tl_plan__
+        return schema.get(plan.tl_name, function=plan.is_function)
+    return expected
+
+
+def exercise(data: bytes, other: Schema) -> None:
+    """Every way of decoding `data`; only DecodeError may escape (and then the test fails)."""
+    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True, file=_watchdog_out or sys.stderr)
+    try:
+        decode_every_way(data, other)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def decode_every_way(data: bytes, other: Schema) -> None:
+    for expected in EXPECTED:
+        ours = outcome(lambda: tlcodec.decode(data, expected), tlcodec.encode)
+        if ours[0] == "ok":
+            check_stable(tlcodec.decode(data, expected))
+        # The same bytes in the other buffer types, and in the other implementation.
+        assert outcome(lambda: tlcodec.decode(bytearray(data), expected), tlcodec.encode) == ours
+        assert outcome(lambda: tlcodec.decode(memoryview(data), expected), tlcodec.encode) == ours
+        theirs = outcome(
+            lambda: other.decode(data, other_expected(expected, other)), other.codec.encode
+        )
+        assert theirs == ours, f"expected={expected!r}: this codec {ours}, the other {theirs}"
+
+    # Trailing bytes allowed, and a tight inflate limit (gzip_packed bodies).
+    for options in ({"allow_trailing": True}, {"max_inflated": 64}):
+        try:
+            value = tlcodec.decode(data, **options)
+        except DecodeError:
+            continue
+        check_stable(value)  # outside the try: its own DecodeError would be a bug
+
+    read_stream(tlcodec.Reader(data), len(data))
+    read_primitives(tlcodec.Reader(memoryview(data)))
+
+
+def read_stream(reader: Any, size: int) -> None:
+    """Objects one after another until the input ends or is rejected; always moving forward."""
+    while reader.remaining:
+        before = reader.position
+        try:
+            value = reader.read_object()
+        except DecodeError:
+            return
+        assert before < reader.position <= size
+        check_stable(value)
+
+
+def read_primitives(reader: Any) -> None:
+    """Each primitive read in turn; a failed read is a DecodeError and leaves a valid reader."""
+    reads = [
+        reader.read_int,
+        reader.read_uint,
+        reader.read_long,
+        reader.read_double,
+        reader.read_bytes,
+        reader.read_string,
+        reader.read_bool,
+        lambda: reader.read_raw(3),
+        lambda: reader.read_object("Vector<int>"),
+    ]
+    for read in reads * 3:
+        try:
+            read()
+        except DecodeError:
+            pass
+        assert 0 <= reader.position and reader.remaining >= 0
+
+
+# --------------------------------------------------------------------------------------------
+# Input families
+
+
+def words(values: list[int]) -> bytes:
+    return b"".join(struct.pack("<I", v) for v in values)
+
+
+@st.composite
+def mutated_encodings(draw: Any) -> bytes:
+    """A valid encoding with random flips, insertions, deletions and a random final length."""
+    data = bytearray(tlcodec.encode(draw(ANY_OBJECT)))
+    # Zero operations now and then: the untouched encoding exercises the success paths.
+    for _ in range(draw(st.integers(0, 3))):
+        operation = draw(st.sampled_from(["flip", "insert", "delete", "word", "resize"]))
+        at = draw(st.integers(0, len(data)))
+        if operation == "flip" and data:
+            at = min(at, len(data) - 1)
+            data[at] ^= draw(st.integers(1, 255))
+        elif operation == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+        elif operation == "delete":
+            del data[at : at + draw(st.integers(1, 8))]
+        elif operation == "word" and len(data) >= 4:
+            # Overwrite an aligned word with an id or a boundary value: the structural bytes.
+            at = min(at, len(data) - 4) & ~3
+            data[at : at + 4] = words([draw(st.sampled_from(KNOWN_IDS + BOUNDARY_WORDS))])
+        elif operation == "resize":
+            data = data[:at] + draw(st.binary(max_size=8))
+    return bytes(data)
+
+
+word_soup = st.lists(
+    st.sampled_from(KNOWN_IDS + BOUNDARY_WORDS) | st.integers(0, 0xFFFFFFFF), max_size=48
+).map(words)
+
+
+@given(data=st.binary(max_size=300))
+@FUZZ
+def test_random_bytes_only_raise_decode_error(data: bytes, other_schema: Schema) -> None:
+    exercise(data, other_schema)
+
+
+@given(constructor_id=st.sampled_from(KNOWN_IDS), tail=st.binary(max_size=200))
+@FUZZ
+def test_known_id_with_random_fields_only_raises_decode_error(
+    constructor_id: int, tail: bytes, other_schema: Schema
+) -> None:
+    exercise(words([constructor_id]) + tail, other_schema)
+
+
+@given(data=word_soup)
+@FUZZ
+def test_soup_of_ids_and_boundary_words_only_raises_decode_error(
+    data: bytes, other_schema: Schema
+) -> None:
+    exercise(data, other_schema)
+
+
+@given(data=mutated_encodings())
+@FUZZ
+def test_mutated_valid_encodings_only_raise_decode_error(data: bytes, other_schema: Schema) -> None:
+    exercise(data, other_schema)
+
+
+@given(body=mutated_encodings() | word_soup, wrap=st.sampled_from(["gzip_packed", "rpc_result"]))
+@FUZZ
+def test_gzip_packed_bodies_only_raise_decode_error(
+    body: bytes, wrap: str, other_schema: Schema
+) -> None:
+    # A well-formed gzip stream around a broken body: the inner decode runs on inflated bytes.
+    packed = CLASSES["gzip_packed"](packed_data=gzip.compress(body, mtime=0))
+    if wrap == "rpc_result":
+        packed = CLASSES["rpc_result"](req_msg_id=7, result=packed)
+    exercise(tlcodec.encode(packed), other_schema)
+
+
+@given(levels=st.integers(0, 80), tail=st.sampled_from([b"", b"\0\0\0\0"]))
+@settings(FUZZ, max_examples=max(40, EXAMPLES // 4))
+def test_deep_nesting_is_decoded_or_rejected_never_overflows(
+    levels: int, tail: bytes, other_schema: Schema
+) -> None:
+    # jsonArray([jsonArray([... jsonNull ...])]): a decoded value must also be encodable, so
+    # the decoder's depth limit may not be looser than the encoder's.
+    json_array, json_null = CLASSES["jsonArray"], CLASSES["jsonNull"]
+    data = words([json_array.CONSTRUCTOR_ID, VECTOR_ID, 1] * levels + [json_null.CONSTRUCTOR_ID])
+    exercise(data + tail, other_schema)
