@@ -66,15 +66,13 @@ class RPCError(Exception):
     @classmethod
     def from_message(cls, code: int, message: str, request: object | None = None) -> RPCError:
         """The most specific subclass for this error text."""
-        for prefix, error_cls in _MIGRATE_PREFIXES.items():
+        for prefix, migrate_cls in _MIGRATE_PREFIXES.items():
             if message.startswith(prefix) and message[len(prefix) :].isdigit():
-                return error_cls(code, message, request, dc_id=int(message[len(prefix) :]))
+                return migrate_cls(code, message, request, dc_id=int(message[len(prefix) :]))
         if message.startswith("FLOOD_WAIT_") and message[11:].isdigit():
             return FloodWaitError(code, message, request, seconds=int(message[11:]))
-        error_cls = _BY_MESSAGE.get(message)
-        if error_cls is not None:
-            return error_cls(code, message, request)
-        return cls(code, message, request)
+        error_cls = _BY_MESSAGE.get(message, cls)
+        return error_cls(code, message, request)
 
     def __reduce__(self):  # type: ignore[override]
         return RPCError.from_message, (self.code, self.message)
