@@ -62,6 +62,17 @@ ROWS = [
         "test_cold_import", max_seconds=30e-3),
     Row("`Schema.from_tl(api.tl, mtproto.tl)`, full official schema (Telethon: no runtime loader)",
         "test_schema_from_tl_full", max_seconds=300e-3, strict=True),
+    Row("mtproto: pack + encrypt one `importLoginToken` message (intermediate framing)",
+        "test_pack_encrypt_import_login_token", max_seconds=5e-6, min_ratio=2.5),
+    Row("mtproto: decrypt + unpack + decode an `rpc_result` carrying `loginTokenSuccess`",
+        "test_receive_rpc_result_login_token_success", max_seconds=8e-6, min_ratio=3),
+    Row("mtproto: full auth-key exchange, client + server in memory (Telethon column: "
+        "Telethon's client against our server)", "test_auth_key_exchange", max_seconds=50e-3),
+    Row("transport: intermediate pack (120 B)", "test_intermediate_pack"),
+    Row("transport: intermediate read one frame (120 B)", "test_intermediate_read"),
+    Row("transport: full pack (120 B)", "test_full_pack"),
+    Row("transport: full read one frame, CRC checked (120 B)", "test_full_read"),
+    Row("transport: obfuscated intermediate pack (120 B)", "test_obfuscated_pack"),
     Row("loop step around `id(x)`, included in both columns of the batched rows", HARNESS_TEST),
 ]
 
