@@ -82,3 +82,25 @@ def test_function_classes_know_their_result_type() -> None:
     assert ImportLoginToken.RESULT_TYPE == "auth.LoginToken"
     assert ImportLoginToken.CONSTRUCTOR_ID == 0x95AC5CE4
     assert tlcodec.bundled.result_spec(ImportLoginToken(token=b"")).name == "auth.LoginToken"
+
+
+def test_any_result_type_encodes_with_encode_as() -> None:
+    # Servers answer functions whose result is not an object (users.getUsers -> Vector<User>).
+    users = [make_user(), types.UserEmpty(id=7)]
+    data = tlcodec.bundled.encode_as(users, "Vector<User>")
+    assert data[:4] == bytes.fromhex("15c4b51c")
+    assert tlcodec.decode(data, "Vector<User>") == users
+    assert tlcodec.bundled.encode_as(False, "Bool") == bytes.fromhex("379779bc")
+
+
+def test_encode_as_rejects_values_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError, match=r"Vector<User>: expected User, got int"):
+        tlcodec.bundled.encode_as([1], "Vector<User>")
+
+
+def test_encode_result_uses_the_request_result_type() -> None:
+    request = tlcodec.functions.users.GetUsers(id=[types.InputUserSelf()])
+    users = [make_user()]
+    assert tlcodec.bundled.encode_result(request, users) == tlcodec.bundled.encode_as(
+        users, "Vector<User>"
+    )

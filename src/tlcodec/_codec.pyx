@@ -335,6 +335,8 @@ cdef class Plan:
 
 
 cdef str tl_name_of(Plan plan):
+    if plan is None:
+        return "value"  # encode_value: a bare value has no class to name
     return plan.cls.__name__ if plan.cls is not None else plan.tl_name
 
 
@@ -707,7 +709,27 @@ def encode(obj):
         Py_XDECREF(w.buffer)
 
 
+def encode_value(value, TypeSpec spec not None):
+    """Serialize any value as `spec` says: a vector, a Bool, an int, a boxed object...
+
+    What a server needs to answer functions whose result is not an object
+    (`users.getUsers -> Vector<User>`); `encode` covers the common case of one object.
+    """
+    cdef Writer w
+    w.buffer = NULL
+    w.data = w.stack
+    w.capacity = STACK_BUFFER
+    w.length = 0
+    try:
+        write_value(&w, value, spec, None, spec.name, 0)
+        return writer_finish(&w)
+    finally:
+        Py_XDECREF(w.buffer)
+
+
 cdef object field_error(Plan plan, object attr, str message, exc=TypeError):
+    if plan is None:  # encode_value: `attr` is the TL type being written
+        return exc(f"{attr}: {message}")
     return exc(f"{tl_name_of(plan)}.{attr}: {message}")
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "TLRequest",
     "TypeSpec",
     "encode",
+    "encode_value",
 ]
 
 IS_COMPILED = False
@@ -342,11 +343,24 @@ def encode(obj: Any) -> bytes:
     return bytes(out)
 
 
-def _field_error(plan: Plan, attr: str, message: str, exc: type = TypeError) -> Exception:
+def encode_value(value: Any, spec: TypeSpec) -> bytes:
+    """Serialize any value as `spec` says: a vector, a Bool, an int, a boxed object...
+
+    What a server needs to answer functions whose result is not an object
+    (`users.getUsers -> Vector<User>`); `encode` covers the common case of one object.
+    """
+    out = bytearray()
+    _write_value(out, value, spec, None, spec.name, 0)
+    return bytes(out)
+
+
+def _field_error(plan: Plan | None, attr: str, message: str, exc: type = TypeError) -> Exception:
     return exc(f"{type_name(plan)}.{attr}: {message}")
 
 
-def type_name(plan: Plan) -> str:
+def type_name(plan: Plan | None) -> str:
+    if plan is None:
+        return "value"  # encode_value: a bare value has no class to name
     return plan.cls.__name__ if plan.cls is not None else plan.tl_name
 
 
@@ -418,7 +432,7 @@ def _write_object(out: bytearray, obj: Any, plan: Plan, boxed: bool, depth: int)
 
 
 def _write_value(
-    out: bytearray, value: Any, spec: TypeSpec, plan: Plan, attr: str, depth: int
+    out: bytearray, value: Any, spec: TypeSpec, plan: Plan | None, attr: str, depth: int
 ) -> None:
     kind = spec.kind
     if kind == K_INT or kind == K_LONG:

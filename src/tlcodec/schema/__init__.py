@@ -133,13 +133,13 @@ class Schema:
             self._by_class_name[
                 definition.is_function, definition.namespace, class_name(definition.name)
             ] = key
-            if classes is not None:
-                cls = classes.get(key)
-                if cls is None:
-                    raise SchemaError(f"no generated class for {definition.name}")
+            cls = None if classes is None else classes.get(key)
+            if cls is not None:
                 plan.bind(cls)
                 self._classes[key] = cls
             else:
+                # Run-time schemas, and a bundle whose generated classes are not written yet
+                # (the generator itself imports the package).
                 plan.factory = self._materialize
         self.types = _Namespace(self, False, None)
         self.functions = _Namespace(self, True, None)
@@ -248,6 +248,14 @@ class Schema:
         return self.registry.decode(
             data, expected, allow_trailing=allow_trailing, max_inflated=max_inflated
         )
+
+    def encode_as(self, value: Any, expected: Any) -> bytes:
+        """Serialize `value` as the TL type `expected` ("Vector<User>", "Bool", a class...)."""
+        return self.codec.encode_value(value, self.spec(expected))
+
+    def encode_result(self, request: Any, value: Any) -> bytes:
+        """Serialize the answer to `request` (its result type, generics resolved)."""
+        return self.codec.encode_value(value, self.result_spec(request))
 
     def decode_result(self, request: Any, data: Any, **options: Any) -> Any:
         """Decode the answer to `request` (its result type, generics resolved)."""
