@@ -29,7 +29,7 @@ BUILTIN = {"int", "long", "double", "string", "bytes", "int128", "int256", "true
 FAMILY = ["auth.loginToken", "auth.loginTokenMigrateTo", "auth.loginTokenSuccess",
           "auth.authorization", "auth.authorizationSignUpRequired"]
 FAMILY_EXPECTED = 63  # size of the family's constructor closure at layer 228
-PARTIAL = {"Update", "Updates"}  # bundled with only some of their constructors
+PARTIAL = {"Update", "Updates", "updates.Difference"}  # bundled with only some of their constructors
 
 DECL = re.compile(r"^([A-Za-z][\w.]*)#([0-9a-f]+)((?:\s[^=]*)?)=\s*([^;]+?)\s*;$")
 errors = []

@@ -247,4 +247,5 @@ class DestroySession(TLRequest):
 
 from . import auth  # noqa: E402  (namespaces load with the root)
 from . import help  # noqa: E402  (namespaces load with the root)
+from . import updates  # noqa: E402  (namespaces load with the root)
 from . import users  # noqa: E402  (namespaces load with the root)

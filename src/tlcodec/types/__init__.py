@@ -2278,3 +2278,4 @@ if TYPE_CHECKING:
 
 from . import auth  # noqa: E402  (namespaces load with the root)
 from . import help  # noqa: E402  (namespaces load with the root)
+from . import updates  # noqa: E402  (namespaces load with the root)
