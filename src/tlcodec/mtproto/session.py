@@ -563,9 +563,20 @@ class EncryptedSession:
             raise ValueError(f"a message body is a multiple of 4 bytes, got {len(data)}")
         self._queue.append(_Outgoing(bytes(data), content_related, is_reply))
 
-    def answer(self, req_msg_id: int, result: Any, *, gzip: bool = False) -> None:
-        """Server: queue `rpc_result(req_msg_id, result)` (gzip_packed if `gzip`)."""
-        data = self._encode(result)
+    def answer(
+        self, req_msg_id: int, result: Any, *, request: Any = None, gzip: bool = False
+    ) -> None:
+        """Server: queue `rpc_result(req_msg_id, result)` (gzip_packed if `gzip`).
+
+        `result` is a TL object, or, given the `request` it answers, any value of the request's
+        result type (`Vector<User>`, `Bool`, ...), or bytes already encoded.
+        """
+        if isinstance(result, (bytes, bytearray)):
+            data = bytes(result)
+        elif request is not None:
+            data = self._schema.encode_result(request, result)
+        else:
+            data = self._encode(result)
         if gzip:
             data = _UINT.pack(GZIP_PACKED_ID) + _tl_bytes(_gzip(data))
         self._queue_answer(req_msg_id, _ID_LONG.pack(RPC_RESULT_ID, req_msg_id) + data)
@@ -808,7 +819,9 @@ class EncryptedSession:
 
     def _drop(self, reason: str) -> list[Event]:
         self.dropped[reason] += 1
-        logger.warning("%s session: dropped an incoming message (%s)", self.role, reason)
+        # A server sees a wrong salt on every new client's first message: routine, not alarming.
+        level = logging.INFO if reason == "server_salt" else logging.WARNING
+        logger.log(level, "%s session: dropped an incoming message (%s)", self.role, reason)
         return [MessageDropped(reason)]
 
     def _is_replay(self, msg_id: int) -> bool:
