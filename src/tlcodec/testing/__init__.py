@@ -1,0 +1,31 @@
+"""Local test data centres: a real MTProto server on loopback, for clients to log in against
+with no internet (the QR-code login with DC migration included).
+
+    from tlcodec.testing import DataCentres
+
+    async with DataCentres(dc_ids=(1, 2, 3)) as dcs:
+        alice = dcs.create_account("Alice", "15550001111", dc_id=3)
+        host, port = dcs.address(2)          # connect here, trusting dcs.public_key
+        ...                                  # the client exports a login token (QR code)
+        dcs.accept_login_token(token, alice) # a logged-in device of Alice scans it
+
+`server` owns the sockets and the MTProto plumbing (`tlcodec.mtproto` objects driven by asyncio);
+`world` owns what the DCs know (accounts, logins, login tokens) and the RPC handlers. Use only on
+addresses of this machine.
+"""
+
+from __future__ import annotations
+
+from .server import DataCentres, describe, serve_forever
+from .world import DEFAULT_TOKEN_TTL, UNSUPPORTED_METHOD, Account, KeyRef, World
+
+__all__ = [
+    "DEFAULT_TOKEN_TTL",
+    "UNSUPPORTED_METHOD",
+    "Account",
+    "DataCentres",
+    "KeyRef",
+    "World",
+    "describe",
+    "serve_forever",
+]

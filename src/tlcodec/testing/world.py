@@ -1,0 +1,668 @@
+"""What the test data centres know and do, apart from any byte on a socket: accounts, which auth
+keys are logged in as whom, login tokens and their expiry, and the RPC handlers over that state.
+
+This layer owns the API semantics of the local test DCs (PROTOCOL.md 3.8 and 5): the
+`invokeWithLayer`/`initConnection` wrappers, `help.getConfig`, the QR-login methods
+(`auth.exportLoginToken`, `auth.acceptLoginToken`, `auth.importLoginToken`, with
+`loginTokenMigrateTo` when the account lives on another DC), `users.getUsers`, and the two
+`updates.*` calls a client makes right after a login. It owns no socket, no auth key bytes and no
+MTProto session: the server (`tlcodec.testing.server`) decrypts a request, hands the decoded
+object to `World.invoke(caller, request)` and sends back what it returns, or the `RPCError` it
+raises, as an `rpc_error`. Pushes (the `updateLoginToken` a token's creator gets when another
+device accepts it) leave through the `deliver(key, update)` callback the server installs.
+
+An auth key is named by `KeyRef(dc_id, auth_key_id)`: keys are per DC, and so are the logins on
+them (a key logged in on DC 2 is a stranger on DC 3), as on Telegram. Time (`clock`) and
+randomness (`random_bytes`) are parameters, so token expiry is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from .. import types
+from ..mtproto.errors import RPCError
+
+__all__ = [
+    "DEFAULT_TOKEN_TTL",
+    "UNSUPPORTED_METHOD",
+    "Account",
+    "Caller",
+    "ClientInfo",
+    "KeyRef",
+    "World",
+]
+
+logger = logging.getLogger("tlcodec.testing")
+
+DEFAULT_TOKEN_TTL = 30.0
+"""Seconds a login token stays valid (Telegram's are about 30 s, PROTOCOL.md 5.1)."""
+
+UNSUPPORTED_METHOD = "METHOD_NOT_SUPPORTED_BY_TEST_DC"
+"""The 400 error message for a method the schema knows but the test DCs do not implement."""
+
+TOKEN_BYTES = 32
+CONFIG_LIFETIME = 3600  # config.expires - config.date, as Telegram sends it (about an hour)
+ONLINE_FOR = 300  # the owner's userStatusOnline lasts this long after each request
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+# initConnection.lang_pack: empty for third-party apps, else one of the official packs
+_LANG_PACKS = {"", "android", "ios", "tdesktop", "macos", "webk", "weba"}
+
+RandomBytes = Callable[[int], bytes]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRef:
+    """One auth key of one DC (keys are never shared between DCs)."""
+
+    dc_id: int
+    auth_key_id: bytes
+
+    def __repr__(self) -> str:
+        return f"KeyRef(dc_id={self.dc_id}, auth_key_id={self.auth_key_id.hex()})"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: the auth key it came under, and the client's address (for the
+    `authorization` rows the QR flow shows on the accepting device)."""
+
+    key: KeyRef
+    ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """What an auth key said in `invokeWithLayer(layer, initConnection(...))`."""
+
+    layer: int
+    api_id: int
+    device_model: str
+    system_version: str
+    app_version: str
+    system_lang_code: str
+    lang_pack: str
+    lang_code: str
+
+
+class Account:
+    """A user of the test DCs. `user` is the `user` object its owner sees (self=True)."""
+
+    __slots__ = (
+        "user_id", "access_hash", "dc_id", "first_name", "last_name", "username", "phone",
+        "password", "photo_id", "stripped_thumb", "pts", "seq", "_clock",
+    )
+
+    def __init__(self, *, user_id: int, access_hash: int, dc_id: int, first_name: str,
+                 last_name: str | None, username: str | None, phone: str, password: str | None,
+                 photo_id: int, stripped_thumb: bytes, clock: Clock) -> None:
+        self.user_id = user_id
+        self.access_hash = access_hash
+        self.dc_id = dc_id
+        self.first_name = first_name
+        self.last_name = last_name
+        self.username = username
+        self.phone = phone
+        self.password = password
+        self.photo_id = photo_id
+        self.stripped_thumb = stripped_thumb
+        self.pts = 1  # update state (updates.getState); nothing here ever changes it
+        self.seq = 1
+        self._clock = clock
+
+    @property
+    def user(self) -> types.User:
+        """The account as its owner sees it: every field, `self`, online."""
+        return self._user(owner=True)
+
+    @property
+    def user_for_others(self) -> types.User:
+        """The account as another user sees it (no phone, not `self`, seen recently)."""
+        return self._user(owner=False)
+
+    def _user(self, owner: bool) -> types.User:
+        return types.User(
+            self=owner,
+            id=self.user_id,
+            access_hash=self.access_hash,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            username=self.username,
+            phone=self.phone if owner else None,
+            photo=types.UserProfilePhoto(
+                photo_id=self.photo_id, stripped_thumb=self.stripped_thumb, dc_id=self.dc_id
+            ),
+            status=(
+                types.UserStatusOnline(expires=int(self._clock()) + ONLINE_FOR)
+                if owner else types.UserStatusRecently()
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return (f"Account(user_id={self.user_id}, dc_id={self.dc_id}, "
+                f"first_name={self.first_name!r}, phone={self.phone!r}, "
+                f"password={'set' if self.password else None})")
+
+
+@dataclass(slots=True, eq=False)
+class _Login:
+    """An auth key logged in as an account: one row of the account's active sessions."""
+
+    account: Account
+    hash: int
+    date_created: int
+
+
+@dataclass(slots=True, eq=False)
+class _LoginToken:
+    """A token of the QR flow. "export" tokens are what a QR code shows; a "migrate" token is
+    what `loginTokenMigrateTo` hands over for `auth.importLoginToken` on the account's DC."""
+
+    token: bytes
+    kind: str  # "export" | "migrate"
+    creator: KeyRef | None  # export: the key that asked for it
+    expires_at: float
+    account: Account | None = None  # export: who accepted it; migrate: whom it logs in
+    accepted_at: float | None = None
+    used: bool = False  # the login it carried has been handed out (success or migrate)
+
+
+class World:
+    """The shared state of all test DCs, and the RPC handlers (see the module doc).
+
+    `dc_addresses` ({dc_id: (host, port)}) is what `help.getConfig` advertises; the server fills
+    it in when it has bound its ports. `deliver(key, update)` sends an update to every session of
+    an auth key (the server installs it; until then pushes are dropped with a log line).
+    """
+
+    def __init__(
+        self,
+        dc_ids: Iterable[int],
+        *,
+        home_dc: int | None = None,
+        token_ttl: float = DEFAULT_TOKEN_TTL,
+        test_mode: bool = False,
+        clock: Clock = time.time,
+        random_bytes: RandomBytes = os.urandom,
+    ) -> None:
+        self.dc_ids = tuple(dc_ids)
+        if not self.dc_ids or len(set(self.dc_ids)) != len(self.dc_ids):
+            raise ValueError(f"dc_ids must be distinct DC numbers, got {self.dc_ids!r}")
+        if any(not isinstance(dc, int) or dc <= 0 for dc in self.dc_ids):
+            raise ValueError(f"DC ids are positive integers, got {self.dc_ids!r}")
+        self.home_dc = self.dc_ids[0] if home_dc is None else home_dc
+        if self.home_dc not in self.dc_ids:
+            raise ValueError(f"home_dc {self.home_dc} is not one of the DCs {self.dc_ids}")
+        if not token_ttl > 0:
+            raise ValueError(f"token_ttl must be a positive number of seconds, got {token_ttl!r}")
+        self.token_ttl = float(token_ttl)
+        self.test_mode = test_mode
+        self.clock = clock
+        self.random_bytes = random_bytes
+        self.dc_addresses: dict[int, tuple[str, int]] = {}
+        self.deliver: Callable[[KeyRef, Any], None] | None = None
+
+        self.accounts: dict[int, Account] = {}
+        self._by_phone: dict[str, Account] = {}
+        self._by_username: dict[str, Account] = {}
+        self._logins: dict[KeyRef, _Login] = {}
+        self._clients: dict[KeyRef, ClientInfo] = {}
+        self._tokens: dict[bytes, _LoginToken] = {}
+        self._tokens_by_creator: dict[KeyRef, list[_LoginToken]] = {}
+
+        self._handlers: dict[str, Callable[[Caller, Any], Any]] = {
+            "help.getConfig": self._get_config,
+            "auth.exportLoginToken": self._export_login_token,
+            "auth.acceptLoginToken": self._accept_login_token,
+            "auth.importLoginToken": self._import_login_token,
+            "users.getUsers": self._get_users,
+            "updates.getState": self._get_state,
+            "updates.getDifference": self._get_difference,
+        }
+
+    # ------------------------------------------------------------------------------------------
+    # The test API: accounts and logins made without a client
+
+    def create_account(
+        self,
+        first_name: str,
+        phone: str,
+        dc_id: int | None = None,
+        password: str | None = None,
+        username: str | None = None,
+        last_name: str | None = None,
+    ) -> Account:
+        """A new account living on `dc_id` (the home DC by default)."""
+        dc_id = self.home_dc if dc_id is None else dc_id
+        if dc_id not in self.dc_ids:
+            raise ValueError(f"dc_id {dc_id} is not one of the DCs {self.dc_ids}")
+        if not first_name:
+            raise ValueError("first_name must not be empty")
+        digits = phone.removeprefix("+")
+        if not digits.isdigit() or not 5 <= len(digits) <= 15 or not digits.isascii():
+            raise ValueError(f"phone is 5 to 15 digits (an optional '+' first), got {phone!r}")
+        if digits in self._by_phone:
+            raise ValueError(f"phone {digits} already belongs to {self._by_phone[digits]!r}")
+        if username is not None:
+            if not _USERNAME.fullmatch(username):
+                raise ValueError(
+                    f"username is a letter then 3..31 letters, digits or '_', got {username!r}"
+                )
+            if username.lower() in self._by_username:
+                raise ValueError(f"username {username!r} is taken")
+        if password is not None and not password:
+            raise ValueError("password must be None (no 2FA) or a non-empty string")
+        user_id = self._new_user_id()
+        account = Account(
+            user_id=user_id,
+            access_hash=self._random_long(),
+            dc_id=dc_id,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            phone=digits,
+            password=password,
+            photo_id=self._random_long(positive=True),
+            stripped_thumb=stripped_thumb(user_id),
+            clock=self.clock,
+        )
+        self.accounts[user_id] = account
+        self._by_phone[digits] = account
+        if username is not None:
+            self._by_username[username.lower()] = account
+        logger.info("test DC: created %r", account)
+        return account
+
+    def authorize(self, key: KeyRef, account: Account) -> None:
+        """Log `key` in as `account` (what a finished sign-in does)."""
+        self._check_account(account)
+        self._logins[key] = _Login(
+            account, self._random_long(positive=True), int(self.clock())
+        )
+        logger.info("test DC: %r logged in as user %d", key, account.user_id)
+
+    def logged_in_as(self, key: KeyRef) -> Account | None:
+        login = self._logins.get(key)
+        return None if login is None else login.account
+
+    def client_info(self, key: KeyRef) -> ClientInfo | None:
+        """The initConnection fields this key sent, or None before its first initConnection."""
+        return self._clients.get(key)
+
+    def accept_login_token(self, token: bytes, account: Account) -> types.Authorization:
+        """What a logged-in device of `account` does when it scans a QR code (no client needed):
+        the token's creator is told with `updateLoginToken`. Raises the typed `RPCError` a
+        client would get (`AuthTokenInvalidError`, `AuthTokenExpiredError`,
+        `AuthTokenAlreadyAcceptedError`)."""
+        self._check_account(account)
+        return self._accept(bytes(token), account)
+
+    # ------------------------------------------------------------------------------------------
+    # RPC entry point
+
+    def invoke(self, caller: Caller, request: Any) -> Any:
+        """The result of one RPC call (wrappers included), or raise the `RPCError` to send."""
+        wrapped_layer: int | None = None
+        while True:
+            name = request.TL_NAME
+            if name == "invokeWithLayer":
+                if request.layer <= 0:
+                    raise _error(400, "CONNECTION_LAYER_INVALID")
+                wrapped_layer = request.layer
+                request = request.query
+            elif name == "initConnection":
+                if wrapped_layer is None:
+                    # The layer comes with the first call; initConnection alone cannot set it.
+                    raise _error(400, "CONNECTION_LAYER_INVALID")
+                self._init_connection(caller, wrapped_layer, request)
+                request = request.query
+            elif name.startswith("invoke") and hasattr(request, "query"):
+                # invokeWithoutUpdates, invokeAfterMsg(s), ...: nothing to do on a test DC
+                # (requests are answered in order anyway), so the inner query is the call.
+                request = request.query
+            else:
+                break
+        if caller.key not in self._clients:
+            raise _error(400, "CONNECTION_NOT_INITED")
+        handler = self._handlers.get(request.TL_NAME)
+        if handler is None:
+            logger.info("test DC: %s is not implemented", request.TL_NAME)
+            raise _error(400, UNSUPPORTED_METHOD)
+        return handler(caller, request)
+
+    def _init_connection(self, caller: Caller, layer: int, init: Any) -> None:
+        if init.api_id <= 0:
+            raise _error(400, "CONNECTION_API_ID_INVALID")
+        for value, message in (
+            (init.device_model, "CONNECTION_DEVICE_MODEL_EMPTY"),
+            (init.system_version, "CONNECTION_SYSTEM_EMPTY"),
+            (init.app_version, "CONNECTION_APP_VERSION_EMPTY"),
+            (init.system_lang_code, "CONNECTION_SYSTEM_LANG_CODE_EMPTY"),
+        ):
+            if not value:
+                raise _error(400, message)
+        if init.lang_pack not in _LANG_PACKS:
+            raise _error(400, "CONNECTION_LANG_PACK_INVALID")
+        self._clients[caller.key] = ClientInfo(
+            layer, init.api_id, init.device_model, init.system_version, init.app_version,
+            init.system_lang_code, init.lang_pack, init.lang_code,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Handlers
+
+    def _get_config(self, caller: Caller, request: Any) -> types.Config:
+        now = int(self.clock())
+        return types.Config(
+            revoke_pm_inbox=True,
+            date=now,
+            expires=now + CONFIG_LIFETIME,
+            test_mode=self.test_mode,
+            this_dc=caller.key.dc_id,
+            dc_options=[
+                types.DcOption(ipv6=":" in host, id=dc_id, ip_address=host, port=port)
+                for dc_id, (host, port) in sorted(self.dc_addresses.items())
+            ],
+            dc_txt_domain_name="tlcodec-test-dc.invalid",
+            chat_size_max=200,
+            megagroup_size_max=200000,
+            forwarded_count_max=100,
+            online_update_period_ms=210000,
+            offline_blur_timeout_ms=5000,
+            offline_idle_timeout_ms=30000,
+            online_cloud_timeout_ms=300000,
+            notify_cloud_delay_ms=30000,
+            notify_default_delay_ms=1500,
+            push_chat_period_ms=60000,
+            push_chat_limit=2,
+            edit_time_limit=172800,
+            revoke_time_limit=2147483647,
+            revoke_pm_time_limit=2147483647,
+            rating_e_decay=2419200,
+            stickers_recent_limit=200,
+            channels_read_media_period=604800,
+            call_receive_timeout_ms=20000,
+            call_ring_timeout_ms=90000,
+            call_connect_timeout_ms=30000,
+            call_packet_timeout_ms=10000,
+            me_url_prefix="https://t.me/",
+            gif_search_username="gif",
+            venue_search_username="foursquare",
+            img_search_username="bing",
+            caption_length_max=1024,
+            message_length_max=4096,
+            webfile_dc_id=self.home_dc,
+            suggested_lang_code="en",
+            lang_pack_version=0,
+            base_lang_pack_version=0,
+            reactions_default=types.ReactionEmoji(emoticon="\N{THUMBS UP SIGN}"),
+        )
+
+    def _export_login_token(self, caller: Caller, request: Any) -> Any:
+        if request.api_id <= 0 or not request.api_hash:
+            raise _error(400, "API_ID_INVALID")
+        self._forget_old_tokens()
+        # A token of this key that another device accepted meanwhile: hand the login out.
+        for token in self._tokens_by_creator.get(caller.key, ()):
+            if token.account is not None and not token.used:
+                return self._hand_out(caller, token)
+        now = self.clock()
+        token = _LoginToken(
+            self._new_token(), "export", caller.key, now + self.token_ttl
+        )
+        self._tokens[token.token] = token
+        self._tokens_by_creator.setdefault(caller.key, []).append(token)
+        return types.auth.LoginToken(expires=int(token.expires_at), token=token.token)
+
+    def _accept_login_token(self, caller: Caller, request: Any) -> types.Authorization:
+        return self._accept(request.token, self._require_login(caller))
+
+    def _import_login_token(self, caller: Caller, request: Any) -> Any:
+        token = self._tokens.get(request.token)
+        if token is None:
+            raise _error(400, "AUTH_TOKEN_INVALID")
+        if token.kind == "export":
+            # The creator asking about its own QR token: the same answers as exporting again.
+            if token.creator != caller.key:
+                raise _error(400, "AUTH_TOKEN_INVALID")
+            if token.used:
+                raise _error(400, "AUTH_TOKEN_ALREADY_ACCEPTED")
+            if token.account is not None:
+                return self._hand_out(caller, token)
+            if self.clock() >= token.expires_at:
+                raise _error(400, "AUTH_TOKEN_EXPIRED")
+            return types.auth.LoginToken(expires=int(token.expires_at), token=token.token)
+        account = token.account
+        assert account is not None  # a migrate token always names its account
+        if token.used:
+            raise _error(400, "AUTH_TOKEN_ALREADY_ACCEPTED")
+        if self.clock() >= token.expires_at:
+            raise _error(400, "AUTH_TOKEN_EXPIRED")
+        if caller.key.dc_id != account.dc_id:
+            # Imported on the wrong DC: point at the right one again, as export did.
+            return types.auth.LoginTokenMigrateTo(dc_id=account.dc_id, token=token.token)
+        token.used = True
+        return self._log_in(caller, account)
+
+    def _get_users(self, caller: Caller, request: Any) -> list[Any]:
+        me = self._require_login(caller)
+        users = []
+        for input_user in request.id:
+            name = input_user.TL_NAME
+            if name == "inputUserSelf":
+                users.append(me.user)
+            elif name == "inputUser":
+                account = self.accounts.get(input_user.user_id)
+                if account is me:
+                    users.append(me.user)
+                elif account is not None and account.access_hash == input_user.access_hash:
+                    users.append(account.user_for_others)
+            # Anything else (inputUserEmpty, unknown ids, wrong hashes) is left out, as Telegram
+            # leaves out users it cannot resolve.
+        return users
+
+    def _get_state(self, caller: Caller, request: Any) -> types.updates.State:
+        me = self._require_login(caller)
+        return types.updates.State(
+            pts=me.pts, qts=0, date=int(self.clock()), seq=me.seq, unread_count=0
+        )
+
+    def _get_difference(self, caller: Caller, request: Any) -> types.updates.DifferenceEmpty:
+        me = self._require_login(caller)
+        # Nothing ever happens on the test DCs, so there is never a difference.
+        return types.updates.DifferenceEmpty(date=int(self.clock()), seq=me.seq)
+
+    # ------------------------------------------------------------------------------------------
+    # The QR flow
+
+    def _accept(self, raw: bytes, account: Account) -> types.Authorization:
+        token = self._tokens.get(raw)
+        if token is None or token.kind != "export":
+            raise _error(400, "AUTH_TOKEN_INVALID")
+        if token.account is not None:
+            raise _error(400, "AUTH_TOKEN_ALREADY_ACCEPTED")
+        now = self.clock()
+        if now >= token.expires_at:
+            raise _error(400, "AUTH_TOKEN_EXPIRED")
+        token.account = account
+        token.accepted_at = now
+        creator = token.creator
+        assert creator is not None
+        logger.info("test DC: user %d accepted a login token of %r", account.user_id, creator)
+        self._push(creator, types.UpdateShort(update=types.UpdateLoginToken(), date=int(now)))
+        client = self._clients.get(creator)
+        return types.Authorization(
+            password_pending=account.password is not None,
+            hash=self._random_long(positive=True),
+            device_model=client.device_model if client else "Unknown device",
+            platform=_platform_of(client),
+            system_version=client.system_version if client else "",
+            api_id=client.api_id if client else 0,
+            app_name="tlcodec test client" if client else "Unknown app",
+            app_version=client.app_version if client else "",
+            date_created=int(now),
+            date_active=int(now),
+            ip="127.0.0.1",
+            country="Localhost",
+            region="",
+        )
+
+    def _hand_out(self, caller: Caller, token: _LoginToken) -> Any:
+        """An accepted token's creator asks again: log in here, or point to the account's DC."""
+        account = token.account
+        assert account is not None
+        token.used = True
+        if account.dc_id == caller.key.dc_id:
+            return self._log_in(caller, account)
+        migrate = _LoginToken(
+            self._new_token(), "migrate", None, self.clock() + self.token_ttl, account
+        )
+        self._tokens[migrate.token] = migrate
+        logger.info("test DC: %r must import its login on DC %d", caller.key, account.dc_id)
+        return types.auth.LoginTokenMigrateTo(dc_id=account.dc_id, token=migrate.token)
+
+    def _log_in(self, caller: Caller, account: Account) -> types.auth.LoginTokenSuccess:
+        if account.password is not None:
+            # 2FA: the key stays logged out until auth.checkPassword (not implemented here).
+            raise _error(401, "SESSION_PASSWORD_NEEDED")
+        self.authorize(caller.key, account)
+        return types.auth.LoginTokenSuccess(
+            authorization=types.auth.Authorization(user=account.user)
+        )
+
+    def _push(self, key: KeyRef, update: Any) -> None:
+        if self.deliver is None:
+            logger.warning("test DC: no server to deliver an update to %r", key)
+            return
+        self.deliver(key, update)
+
+    def _forget_old_tokens(self) -> None:
+        """Drop tokens nobody can use any more (expired for a whole lifetime, or handed out)."""
+        horizon = self.clock() - self.token_ttl
+        stale = [
+            raw for raw, token in self._tokens.items()
+            if token.expires_at < horizon and (token.account is None or token.used)
+        ]
+        for raw in stale:
+            token = self._tokens.pop(raw)
+            if token.creator is not None:
+                mine = self._tokens_by_creator.get(token.creator)
+                if mine is not None:
+                    mine.remove(token)
+                    if not mine:
+                        del self._tokens_by_creator[token.creator]
+
+    # ------------------------------------------------------------------------------------------
+    # Helpers
+
+    def _require_login(self, caller: Caller) -> Account:
+        login = self._logins.get(caller.key)
+        if login is None:
+            raise _error(401, "AUTH_KEY_UNREGISTERED")
+        return login.account
+
+    def _check_account(self, account: Account) -> None:
+        if not isinstance(account, Account) or self.accounts.get(account.user_id) is not account:
+            raise ValueError(f"not an account of these test DCs: {account!r}")
+
+    def _new_token(self) -> bytes:
+        while True:
+            raw = self.random_bytes(TOKEN_BYTES)
+            if raw not in self._tokens:
+                return raw
+
+    def _new_user_id(self) -> int:
+        # Ids in the range recent Telegram accounts get (above 2^32 since 2021).
+        while True:
+            user_id = 5_000_000_000 + int.from_bytes(self.random_bytes(4), "little")
+            if user_id not in self.accounts:
+                return user_id
+
+    def _random_long(self, positive: bool = False) -> int:
+        value = int.from_bytes(self.random_bytes(8), "little", signed=True)
+        if positive:
+            value = (value & (2**63 - 1)) or 1
+        return value
+
+
+def _error(code: int, message: str) -> RPCError:
+    return RPCError.from_message(code, message)
+
+
+def _platform_of(client: ClientInfo | None) -> str:
+    """The `authorization.platform` Telegram would show, guessed from initConnection."""
+    if client is None:
+        return "Unknown"
+    system = client.system_version.lower()
+    for needle, platform in _PLATFORMS:
+        if needle in system:
+            return platform
+    return client.system_version.split(" ")[0] or "Unknown"
+
+
+_PLATFORMS = (("android", "Android"), ("ios", "iOS"), ("windows", "Windows"),
+              ("macos", "macOS"), ("mac os", "macOS"), ("linux", "Linux"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Stripped thumbnails
+
+# A stripped thumbnail is a JPEG minus the fixed header and footer every client re-adds
+# (tdesktop's and Telethon's `stripped_photo_to_jpg`): byte 1, then height and width (patched
+# into the header's SOF), then the entropy-coded scan. The header declares 4:2:0 sampling with
+# the standard Huffman tables and a luminance DC quantizer of 40, chrominance 43.
+_THUMB_SIDE = 40  # pixels; 3x3 MCUs of 16x16
+_LUMA_Q0 = 40
+_CHROMA_Q0 = 43
+# Standard (ITU T.81 Annex K) DC Huffman codes by size category, as (code, length).
+_LUMA_DC = [(0b00, 2), (0b010, 3), (0b011, 3), (0b100, 3), (0b101, 3), (0b110, 3),
+            (0b1110, 4), (0b11110, 5), (0b111110, 6), (0b1111110, 7), (0b11111110, 8)]
+_CHROMA_DC = [(0b00, 2), (0b01, 2), (0b10, 2), (0b110, 3), (0b1110, 4), (0b11110, 5),
+              (0b111110, 6), (0b1111110, 7), (0b11111110, 8), (0b111111110, 9)]
+_LUMA_EOB = (0b1010, 4)
+_CHROMA_EOB = (0b00, 2)
+
+
+def stripped_thumb(seed: int) -> bytes:
+    """A real stripped thumbnail: a 40x40 square of one colour picked from `seed` (a user id),
+    decodable by any client that rebuilds the JPEG."""
+    hue = seed % 6
+    # A few pleasant avatar colours as YCbCr (JFIF) values.
+    y, cb, cr = [(150, 90, 170), (120, 170, 90), (140, 110, 100),
+                 (110, 160, 150), (160, 80, 140), (130, 140, 80)][hue]
+    bits: list[tuple[int, int]] = []
+
+    def dc(value: int, quantizer: int, table: list[tuple[int, int]], previous: int) -> int:
+        # A flat 8x8 block has only a DC coefficient: 8 * (value - 128), quantized.
+        coefficient = round(8 * (value - 128) / quantizer)
+        diff = coefficient - previous
+        size = abs(diff).bit_length()
+        bits.append(table[size])
+        if size:
+            bits.append((diff if diff > 0 else diff + (1 << size) - 1, size))
+        return coefficient
+
+    previous = [0, 0, 0]
+    mcus = (_THUMB_SIDE + 15) // 16
+    for _ in range(mcus * mcus):
+        for _ in range(4):
+            previous[0] = dc(y, _LUMA_Q0, _LUMA_DC, previous[0])
+            bits.append(_LUMA_EOB)
+        previous[1] = dc(cb, _CHROMA_Q0, _CHROMA_DC, previous[1])
+        bits.append(_CHROMA_EOB)
+        previous[2] = dc(cr, _CHROMA_Q0, _CHROMA_DC, previous[2])
+        bits.append(_CHROMA_EOB)
+    accumulator, count = 0, 0
+    for code, length in bits:
+        accumulator = accumulator << length | code
+        count += length
+    pad = -count % 8
+    accumulator = accumulator << pad | ((1 << pad) - 1)  # pad with 1 bits (T.81 F.1.2.3)
+    scan = accumulator.to_bytes((count + pad) // 8, "big").replace(b"\xff", b"\xff\x00")
+    return bytes((1, _THUMB_SIDE, _THUMB_SIDE)) + scan
