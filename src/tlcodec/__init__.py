@@ -20,6 +20,7 @@ from .bundled import LAYER, schema as bundled
 
 __all__ = [
     "DEFAULT_MAX_INFLATED",
+    "Client",
     "IS_COMPILED",
     "LAYER",
     "DecodeError",
@@ -32,6 +33,7 @@ __all__ = [
     "bundled",
     "decode",
     "encode",
+    "errors",
     "functions",
     "types",
 ]
@@ -57,3 +59,22 @@ Raises `DecodeError` (a `ValueError`) naming the offset and what was expected.
 def Reader(data: bytes | bytearray | memoryview, *, max_inflated: int = DEFAULT_MAX_INFLATED) -> _codec.Reader:  # noqa: N802
     """A streaming reader over `data` for decoding several values in a row (bundled schema)."""
     return _codec.Reader(data, bundled.registry, max_inflated)
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs time
+if TYPE_CHECKING:
+    from .client import Client
+    from .mtproto import errors
+
+
+def __getattr__(name: str) -> object:
+    """`tlcodec.Client` and `tlcodec.errors`, imported on first use: the client pulls in asyncio,
+    which a codec-only `import tlcodec` should not pay for."""
+    if name == "Client":
+        from .client import Client
+
+        return Client
+    if name == "errors":
+        from .mtproto import errors
+
+        return errors
+    raise AttributeError(f"module 'tlcodec' has no attribute {name!r}")

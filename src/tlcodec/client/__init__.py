@@ -1,0 +1,32 @@
+"""The asyncio client: the only place (besides `tlcodec.testing`) where MTProto meets sockets.
+
+- `Client` (client.py): calls, DCs, migrations, the session, `qr_login()`.
+- `DcConnection` (connection.py): one DC's socket, framing, auth key, encrypted session,
+  reconnects and the futures of calls in flight.
+- `Session` (sessions.py): what is kept between runs (file, string or memory) and the
+  Telethon/Pyrogram exports.
+- `QRLogin` (qr.py): the QR-code login flow.
+
+Everything below this package is sans-IO (`tlcodec.mtproto`, `tlcodec.crypto`).
+"""
+
+from __future__ import annotations
+
+from .client import BOOTSTRAP_DCS, Client
+from .connection import TRANSPORTS, ClientClosedError, DcConnection
+from .qr import QRLogin, SignUpRequiredError, login_url
+from .sessions import DcAuth, Session, SessionFileError
+
+__all__ = [
+    "BOOTSTRAP_DCS",
+    "TRANSPORTS",
+    "Client",
+    "ClientClosedError",
+    "DcAuth",
+    "DcConnection",
+    "QRLogin",
+    "Session",
+    "SessionFileError",
+    "SignUpRequiredError",
+    "login_url",
+]

@@ -1,0 +1,761 @@
+"""One data centre over TCP: the socket, its framing, the auth key, the encrypted session.
+
+This layer owns the I/O the sans-IO pieces leave out, for one DC: an `asyncio.Protocol` moves
+bytes between the socket and a `tlcodec.mtproto.transports` framing; payloads go to the plain
+auth-key exchange (`ClientAuthKeyExchange`) until the DC has a key, then to one
+`EncryptedSession` that lives as long as the key (across reconnects). It owns the futures of the
+calls in flight, the reconnect loop, keepalive pings, the ack timer, and what a transport error
+or a dropped message means. What to call and on which DC is the `Client`'s business.
+
+Behaviour:
+- `invoke()` queues the call in the session and schedules one flush per event-loop turn, so
+  concurrent calls leave together in one `msg_container` (the session packs them). Each call is
+  a `_Call` keyed by its `PendingRequest` (the request's identity across resends; its msg_id
+  changes), and returns exactly once: the result, the typed error from the session
+  (`RPCError` subclasses, `BadMessageError`, `DecodeError`), `TimeoutError`, or
+  `ClientClosedError`.
+- Every TCP connection starts (after the auth key, if one had to be made) with
+  `invokeWithLayer(LAYER, initConnection(..., help.getConfig()))` (PROTOCOL.md 3.8); calls made
+  meanwhile follow it in the same container. The config it returns gives the DC addresses.
+- A lost connection is reopened with exponential backoff; the session is kept, and every call
+  that was not answered goes out again (`requeue_unanswered`; an answer under the old msg_id
+  still counts). Calls made while disconnected wait and go out after the init.
+- `MessageDropped` (an incoming message failed a check): the connection is closed and
+  reopened, as the security guidelines advise (PROTOCOL.md 6).
+- Transport error -404 (the DC does not know our key): the key is dropped, a new one is made,
+  and the unanswered calls are sent again in the new session. -429: a longer backoff. -444
+  (test DC id on production or the reverse): fatal, every call fails with the `TransportError`.
+- Keepalive: `ping_delay_disconnect` every `ping_interval` seconds; no pong within the request
+  timeout closes the connection (then reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import functions
+from .._errors import SecurityError
+from ..crypto import RSAPublicKey
+from ..mtproto.authkey import ClientAuthKeyExchange
+from ..mtproto.errors import FrameError, TransportError
+from ..mtproto.events import (
+    MessageDropped,
+    NewSessionCreated,
+    RpcFailed,
+    RpcResult,
+    ServerSaltChanged,
+    TimeOffsetChanged,
+    Update,
+)
+from ..mtproto.session import EncryptedSession, PendingRequest
+from ..mtproto.transports import (
+    Abridged,
+    Full,
+    Intermediate,
+    Obfuscated,
+    PaddedIntermediate,
+    Transport,
+)
+
+__all__ = [
+    "TRANSPORTS",
+    "ClientClosedError",
+    "ConnectionSettings",
+    "DcConnection",
+    "parse_transport",
+]
+
+logger = logging.getLogger("tlcodec.client")
+
+TRANSPORTS: dict[str, type[Transport]] = {
+    "abridged": Abridged,
+    "intermediate": Intermediate,
+    "padded": PaddedIntermediate,
+    "full": Full,
+}
+OBFUSCATED_PREFIX = "obfuscated-"
+TEST_DC_OFFSET = 10000  # test DC ids in the obfuscation init, as in the handshake
+
+_TRANSPORT_FLOOD_DELAY = 1.0  # at least this long before reconnecting after -429
+_CLOSE_WAIT = 1.0  # how long close() waits for the socket to report itself closed
+
+
+class ClientClosedError(ConnectionError):
+    """The client (or this DC's connection) was closed while the call waited."""
+
+
+def parse_transport(name: str) -> tuple[type[Transport], bool]:
+    """`"intermediate"` -> (Intermediate, False); `"obfuscated-padded"` -> (PaddedIntermediate,
+    True). Full cannot be obfuscated (it has no tag, PROTOCOL.md 4.7)."""
+    obfuscated = name.startswith(OBFUSCATED_PREFIX)
+    base = name[len(OBFUSCATED_PREFIX) :] if obfuscated else name
+    transport_cls = TRANSPORTS.get(base)
+    if transport_cls is None:
+        choices = ", ".join(sorted(TRANSPORTS))
+        raise ValueError(f"transport must be one of {choices}, each optionally prefixed "
+                         f"{OBFUSCATED_PREFIX!r}; got {name!r}")
+    if obfuscated and transport_cls.OBFUSCATED_TAG is None:
+        raise ValueError(f"the {base} transport cannot be obfuscated (it has no tag)")
+    return transport_cls, obfuscated
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What every DC connection of one client shares."""
+
+    public_keys: tuple[RSAPublicKey, ...]
+    wrap_init: Callable[[Any], Any]  # query -> invokeWithLayer(LAYER, initConnection(query))
+    test_mode: bool = False
+    transport: str = "intermediate"
+    connect_timeout: float = 10.0
+    request_timeout: float | None = 30.0
+    ping_interval: float | None = 60.0
+    reconnect_delay: float = 0.1
+    max_reconnect_delay: float = 10.0
+
+
+class _Call:
+    """One `invoke()` in flight: its future, and its `PendingRequest` in the current session
+    (None while it waits for a connection)."""
+
+    __slots__ = ("request", "future", "pending")
+
+    def __init__(self, request: Any, future: asyncio.Future[Any]) -> None:
+        self.request = request
+        self.future = future
+        self.pending: PendingRequest | None = None
+
+
+class _Protocol(asyncio.Protocol):
+    """Hands the socket's callbacks to its `DcConnection`; nothing else."""
+
+    def __init__(self, owner: DcConnection) -> None:
+        self._owner = owner
+
+    def data_received(self, data: bytes) -> None:
+        self._owner._data_received(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._owner._connection_lost(self, exc)
+
+
+class DcConnection:
+    """The client's link to one data centre (see the module doc)."""
+
+    def __init__(
+        self,
+        dc_id: int,
+        host: str,
+        port: int,
+        settings: ConnectionSettings,
+        *,
+        auth_key: bytes | None = None,
+        server_salt: int = 0,
+        time_offset: float = 0.0,
+        on_update: Callable[[int, Any], None] | None = None,
+        on_auth_key: Callable[[int, bytes | None, int, float], None] | None = None,
+        on_session_state: Callable[[int, int, float], None] | None = None,
+        on_config: Callable[[int, Any], None] | None = None,
+        on_connected: Callable[[int, bool], None] | None = None,
+    ) -> None:
+        self.dc_id = dc_id
+        self.host = host
+        self.port = port
+        self.settings = settings
+        self._transport_cls, self._obfuscated = parse_transport(settings.transport)
+        self._on_update = on_update
+        self._on_auth_key = on_auth_key
+        self._on_session_state = on_session_state
+        self._on_config = on_config
+        self._on_connected = on_connected
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+        self._auth_key = auth_key
+        self._session: EncryptedSession | None = None
+        if auth_key is not None:
+            self._session = EncryptedSession(auth_key, server_salt=server_salt,
+                                             time_offset=time_offset)
+        self._calls: dict[PendingRequest, _Call] = {}
+        self._waiting: list[_Call] = []  # calls made while no session could take them
+
+        self._protocol: _Protocol | None = None
+        self._tcp: asyncio.Transport | None = None
+        self._framing: Transport | None = None
+        self._in_session = False  # payloads go to the session (else to the handshake)
+        self._plain: asyncio.Queue[bytes | BaseException] | None = None
+        self._lost: asyncio.Future[BaseException | None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._first: asyncio.Future[None] | None = None
+        self._flush_handle: asyncio.Handle | None = None
+        self._ack_timer: asyncio.TimerHandle | None = None
+        self._closed = False
+        self._broken: BaseException | None = None  # a fatal error: every call fails with it
+        self.connections_made = 0
+        self._answered = False  # whether the current connection answered a call yet
+        self._init_call: _Call | None = None
+        self.config: Any = None
+        self._config_waiters: list[asyncio.Future[Any]] = []
+
+    def __repr__(self) -> str:
+        state = ("closed" if self._closed else "connected" if self._in_session
+                 else "connecting")
+        return f"<DcConnection DC {self.dc_id} {self.host}:{self.port} {state}>"
+
+    # ------------------------------------------------------------------------------------------
+    # State the client reads
+
+    @property
+    def connected(self) -> bool:
+        return self._in_session
+
+    @property
+    def auth_key(self) -> bytes | None:
+        return self._auth_key
+
+    @property
+    def time_offset(self) -> float:
+        """Server time minus local time, seconds (0 before the first key)."""
+        return 0.0 if self._session is None else self._session.time_offset
+
+    @property
+    def server_salt(self) -> int:
+        return 0 if self._session is None else self._session.server_salt
+
+    @property
+    def session(self) -> EncryptedSession | None:
+        return self._session
+
+    @property
+    def in_flight(self) -> int:
+        """Calls not answered yet (sent or waiting)."""
+        return len(self._calls) + len(self._waiting)
+
+    # ------------------------------------------------------------------------------------------
+    # Life cycle
+
+    async def start(self) -> None:
+        """Connect (and make an auth key if there is none); raises if the first attempt fails
+        (`OSError`, `TimeoutError`, `SecurityError`, `TransportError`). Later losses of the
+        connection are repaired in the background until `close()`."""
+        if self._supervisor is not None:
+            raise RuntimeError("start() is called once")
+        self._loop = asyncio.get_running_loop()
+        first: asyncio.Future[None] = self._loop.create_future()
+        self._first = first
+        self._supervisor = self._loop.create_task(self._run(first), name=f"tlcodec DC {self.dc_id}")
+        try:
+            await first
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Stop reconnecting, close the socket, fail every waiting call with
+        `ClientClosedError`; leaves no task or timer behind."""
+        if self._closed:
+            return
+        self._closed = True
+        for handle in (self._flush_handle, self._ack_timer):
+            if handle is not None:
+                handle.cancel()
+        self._flush_handle = self._ack_timer = None
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and supervisor is not asyncio.current_task():
+            supervisor.cancel()
+            try:
+                await supervisor
+            except asyncio.CancelledError:
+                pass
+        tcp, lost = self._tcp, self._lost
+        if tcp is not None:
+            tcp.close()
+            if lost is not None and not lost.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(lost), _CLOSE_WAIT)
+                except asyncio.TimeoutError:
+                    tcp.abort()
+        def closed() -> ClientClosedError:
+            return ClientClosedError(f"the connection to DC {self.dc_id} was closed")
+
+        if self._first is not None and not self._first.done():
+            self._first.set_exception(closed())  # a start() still waiting returns
+        self._fail_all(closed)
+        for waiter in self._config_waiters:
+            if not waiter.done():
+                waiter.cancel()
+        self._config_waiters.clear()
+
+    async def _run(self, first: asyncio.Future[None]) -> None:
+        """Connect, serve until the connection is lost, back off, connect again.
+
+        The backoff doubles with each attempt that failed and each connection that was lost
+        before it answered anything (a server that accepts and drops at once must not be
+        hammered), up to `max_reconnect_delay`; an answered call resets it."""
+        failures = 0
+        while not self._closed:
+            try:
+                await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every cause of a failed attempt
+                if not first.done():
+                    first.set_exception(exc)
+                    return
+                if self._is_fatal(exc):
+                    self._break(exc)
+                    return
+                delay = self._backoff(failures, exc)
+                failures += 1
+                logger.warning("DC %d: connecting to %s:%d failed (%s); again in %.2f s",
+                               self.dc_id, self.host, self.port, _describe(exc), delay)
+                await asyncio.sleep(delay)
+                continue
+            if not first.done():
+                first.set_result(None)
+            reason = await self._serve()
+            if self._closed:
+                return
+            if reason is not None and self._is_fatal(reason):
+                self._break(reason)
+                return
+            if isinstance(reason, TransportError) and reason.code == -404:
+                self._forget_key()
+            if self._answered:
+                failures = 0
+            delay = self._backoff(failures, reason)
+            failures += 1
+            logger.info("DC %d: connection lost (%s); reconnecting in %.2f s", self.dc_id,
+                        _describe(reason), delay)
+            await asyncio.sleep(delay)
+
+    def _backoff(self, failures: int, reason: BaseException | None) -> float:
+        settings = self.settings
+        delay: float = min(settings.reconnect_delay * float(1 << min(failures, 30)),
+                    settings.max_reconnect_delay)
+        if isinstance(reason, TransportError) and reason.code == -429:
+            delay = max(delay, min(_TRANSPORT_FLOOD_DELAY, settings.max_reconnect_delay))
+        return delay
+
+    @staticmethod
+    def _is_fatal(exc: BaseException) -> bool:
+        return isinstance(exc, TransportError) and exc.code == -444
+
+    def _break(self, exc: BaseException) -> None:
+        logger.error("DC %d: giving up: %s", self.dc_id, _describe(exc))
+        self._broken = exc
+        self._fail_all(lambda: _fresh(exc))
+
+    async def _connect_once(self) -> None:
+        """Open the socket, make a key if needed, start the session on this connection."""
+        loop = self._loop
+        assert loop is not None
+        self._framing = self._new_framing()
+        self._plain = asyncio.Queue()
+        self._lost = loop.create_future()
+        self._lost.add_done_callback(_consume_result)
+        protocol = _Protocol(self)
+        self._protocol = protocol
+        timeout = self.settings.connect_timeout
+        try:
+            tcp, _ = await asyncio.wait_for(
+                loop.create_connection(lambda: protocol, self.host, self.port), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"DC {self.dc_id}: no TCP connection to {self.host}:{self.port} "
+                               f"within {timeout} s") from None
+        assert isinstance(tcp, asyncio.Transport)
+        self._tcp = tcp
+        try:
+            if self._auth_key is None:
+                try:
+                    await asyncio.wait_for(self._create_auth_key(), timeout)
+                except asyncio.TimeoutError:
+                    raise TimeoutError(f"DC {self.dc_id}: the auth-key exchange did not finish "
+                                       f"within {timeout} s") from None
+            self._begin_session()
+        except BaseException:
+            tcp.abort()
+            raise
+        self.connections_made += 1
+        self._answered = False
+        logger.info("DC %d: connected to %s:%d (%s)", self.dc_id, self.host, self.port,
+                    self.settings.transport)
+        if self._on_connected is not None:
+            self._on_connected(self.dc_id, self.connections_made > 1)
+
+    def _new_framing(self) -> Transport:
+        inner = self._transport_cls("client")
+        if not self._obfuscated:
+            return inner
+        dc = self.dc_id + TEST_DC_OFFSET if self.settings.test_mode else self.dc_id
+        return Obfuscated(inner, dc_id=dc)
+
+    async def _create_auth_key(self) -> None:
+        """The plain DH exchange (PROTOCOL.md 3.3) on the fresh connection."""
+        exchange = ClientAuthKeyExchange(self.settings.public_keys, self.dc_id,
+                                         test_mode=self.settings.test_mode)
+        self._write(exchange.start())
+        while True:
+            reply = exchange.receive(await self._next_plain())
+            if reply is None:
+                break
+            self._write(reply)
+        auth_key, server_salt, time_offset = exchange.result
+        logger.info("DC %d: created an auth key (id %s)", self.dc_id,
+                    exchange.result.auth_key_id.hex())
+        self._install_key(auth_key, server_salt, float(time_offset))
+
+    async def _next_plain(self) -> bytes:
+        assert self._plain is not None
+        item = await self._plain.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _install_key(self, auth_key: bytes, server_salt: int, time_offset: float) -> None:
+        """A new key means a new session: calls of the old one are sent again in the new one."""
+        old = self._session
+        carried = list(self._calls.values())
+        if old is not None:
+            for call in carried:
+                assert call.pending is not None
+                old.cancel(call.pending)
+                call.pending = None
+        self._calls.clear()
+        self._waiting[:0] = carried
+        self._auth_key = auth_key
+        self._session = EncryptedSession(auth_key, server_salt=server_salt, time_offset=time_offset)
+        if self._on_auth_key is not None:
+            self._on_auth_key(self.dc_id, auth_key, server_salt, time_offset)
+
+    def _forget_key(self) -> None:
+        logger.warning("DC %d: the server does not know our auth key; making a new one", self.dc_id)
+        self._auth_key = None
+        if self._on_auth_key is not None:
+            self._on_auth_key(self.dc_id, None, 0, 0.0)
+
+    def _begin_session(self) -> None:
+        """The connection is ready for encrypted messages: the init call first, then the calls
+        that were not answered, then those that waited."""
+        session = self._session
+        assert session is not None
+        self._in_session = True
+        if self._init_call is not None:
+            self._forget_call(self._init_call)  # the last connection's, if still unanswered
+        init = self._init_call = self._new_call(
+            self.settings.wrap_init(functions.help.GetConfig()))
+        init.future.add_done_callback(self._config_received)
+        self._send_call(init)
+        session.requeue_unanswered()
+        waiting, self._waiting = self._waiting, []
+        for call in waiting:
+            if not call.future.done():
+                self._send_call(call)
+        self._flush()
+
+    async def _serve(self) -> BaseException | None:
+        """Wait until the connection is lost, pinging it; returns why it was lost."""
+        lost = self._lost
+        assert lost is not None
+        interval = self.settings.ping_interval
+        while not lost.done():
+            if interval is None:
+                await asyncio.shield(lost)
+                break
+            try:
+                await asyncio.wait_for(asyncio.shield(lost), interval)
+            except asyncio.TimeoutError:
+                await self._ping(lost)
+        return lost.result()
+
+    async def _ping(self, lost: asyncio.Future[Any]) -> None:
+        if lost.done():
+            return
+        ping_id = int.from_bytes(os.urandom(8), "little", signed=True)
+        # The server closes the connection if it hears nothing for this long (a dead client).
+        disconnect_delay = int((self.settings.ping_interval or 60) + 15)
+        call = self._new_call(functions.PingDelayDisconnect(ping_id=ping_id,
+                                                            disconnect_delay=disconnect_delay))
+        self._send_call(call)
+        self._schedule_flush()
+        done, _ = await asyncio.wait({call.future, lost}, timeout=self.settings.request_timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if not done:
+            logger.warning("DC %d: no pong within %s s; reconnecting", self.dc_id,
+                           self.settings.request_timeout)
+            self._forget_call(call)
+            self._abort(TimeoutError("no pong"))
+        elif not call.future.done():
+            self._forget_call(call)
+
+    # ------------------------------------------------------------------------------------------
+    # Calls
+
+    async def invoke(self, request: Any, timeout: float | None = None) -> Any:
+        """Send one RPC call and return its result (see the module doc for the errors)."""
+        if self._broken is not None:
+            raise _fresh(self._broken)
+        if self._closed:
+            raise ClientClosedError(f"the connection to DC {self.dc_id} is closed")
+        if self._loop is None:
+            raise RuntimeError(f"DC {self.dc_id}: start() the connection first")
+        call = _Call(request, self._loop.create_future())
+        if self._in_session:
+            self._send_call(call)
+            self._schedule_flush()
+        else:
+            self._waiting.append(call)
+        if timeout is None:
+            timeout = self.settings.request_timeout
+        # One timer per call (cheaper than wait_for's extra future and task machinery).
+        timer = None if timeout is None else self._loop.call_later(
+            timeout, self._call_timed_out, call, timeout)
+        try:
+            return await call.future
+        except asyncio.CancelledError:
+            self._forget_call(call)  # the caller gave up: a late answer is skipped
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _call_timed_out(self, call: _Call, timeout: float) -> None:
+        if call.future.done():
+            return
+        call.future.set_exception(TimeoutError(
+            f"{type(call.request).TL_NAME} got no answer from DC {self.dc_id} within {timeout} s"))
+        self._forget_call(call)
+
+    def _new_call(self, request: Any) -> _Call:
+        assert self._loop is not None
+        call = _Call(request, self._loop.create_future())
+        call.future.add_done_callback(_consume_result)  # internal calls: nobody awaits them
+        return call
+
+    def _send_call(self, call: _Call) -> None:
+        assert self._session is not None
+        call.pending = self._session.send(call.request)
+        self._calls[call.pending] = call
+
+    def _forget_call(self, call: _Call) -> None:
+        """A call given up (timeout, cancellation): a late answer is then skipped; its future
+        is cancelled unless it is already done."""
+        if call.pending is not None:
+            self._calls.pop(call.pending, None)
+            if self._session is not None:
+                self._session.cancel(call.pending)
+            call.pending = None
+        else:
+            try:
+                self._waiting.remove(call)
+            except ValueError:
+                pass
+        if not call.future.done():
+            call.future.cancel()
+
+    def _fail_all(self, make_error: Callable[[], BaseException]) -> None:
+        """Every call in flight fails, each with its own exception object (an exception raised
+        in several tasks would collect all their tracebacks)."""
+        calls = list(self._calls.values()) + self._waiting
+        self._calls.clear()
+        self._waiting = []
+        for call in calls:
+            if not call.future.done():
+                call.future.set_exception(make_error())
+
+    def _config_received(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return  # replaced by a later connection's init call
+        error = future.exception()
+        if error is not None:
+            logger.warning("DC %d: the init call failed: %s", self.dc_id, _describe(error))
+            return
+        self.config = future.result()
+        for waiter in self._config_waiters:
+            if not waiter.done():
+                waiter.set_result(self.config)
+        self._config_waiters.clear()
+        if self._on_config is not None:
+            self._on_config(self.dc_id, self.config)
+
+    async def wait_config(self, timeout: float | None) -> Any:
+        """The `config` this DC sent for the init call of the current connection."""
+        if self.config is not None:
+            return self.config
+        assert self._loop is not None
+        waiter = self._loop.create_future()
+        self._config_waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        finally:
+            if waiter in self._config_waiters:
+                self._config_waiters.remove(waiter)
+
+    # ------------------------------------------------------------------------------------------
+    # Bytes in and out
+
+    def _write(self, payload: bytes) -> None:
+        assert self._framing is not None and self._tcp is not None
+        self._tcp.write(self._framing.pack(payload))
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None and self._loop is not None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Send everything the session has due (one write), and arm the ack timer."""
+        self._flush_handle = None
+        tcp, session, framing = self._tcp, self._session, self._framing
+        if not self._in_session or tcp is None or tcp.is_closing():
+            return
+        assert session is not None and framing is not None
+        frames = []
+        while (payload := session.pack()) is not None:
+            frames.append(framing.pack(payload))
+        if frames:
+            tcp.write(b"".join(frames))
+        deadline = session.ack_deadline
+        if deadline is not None and self._ack_timer is None and self._loop is not None:
+            self._ack_timer = self._loop.call_later(max(0.0, deadline - time.time()),
+                                                    self._ack_due)
+
+    def _ack_due(self) -> None:
+        self._ack_timer = None
+        if self._session is not None:
+            self._session.flush_acks()
+        self._flush()
+
+    def _data_received(self, protocol: _Protocol, data: bytes) -> None:
+        if protocol is not self._protocol:
+            return  # a connection already given up
+        framing = self._framing
+        assert framing is not None
+        try:
+            payloads = framing.feed(data)
+        except (TransportError, FrameError) as exc:
+            self._abort(exc)
+            return
+        error = None
+        if payloads:
+            try:
+                framing.feed(b"")  # a bad frame right after good ones is reported by the next feed
+            except (TransportError, FrameError) as exc:
+                error = exc
+        self._handle_payloads(payloads)
+        if error is not None:
+            self._abort(error)
+
+    def _handle_payloads(self, payloads: list[bytes]) -> None:
+        if not payloads:
+            return
+        if not self._in_session:
+            assert self._plain is not None
+            for payload in payloads:
+                self._plain.put_nowait(payload)
+            return
+        session = self._session
+        assert session is not None
+        for payload in payloads:
+            for event in session.receive(payload):
+                if self._dispatch(event):
+                    return  # the connection is being closed
+        self._flush()
+
+    def _dispatch(self, event: Any) -> bool:
+        """Act on one session event; True when the connection must be closed."""
+        kind = type(event)
+        if kind is RpcResult:
+            self._answered = True
+            call = self._calls.pop(event.request, None)
+            if call is not None and not call.future.done():
+                call.future.set_result(event.result)
+        elif kind is RpcFailed:
+            self._answered = True
+            call = self._calls.pop(event.request, None)
+            if call is not None and not call.future.done():
+                call.future.set_exception(event.error)
+        elif kind is Update:
+            if self._on_update is not None:
+                try:
+                    self._on_update(self.dc_id, event.update)
+                except Exception:  # noqa: BLE001 - a handler's bug must not kill the connection
+                    logger.exception("DC %d: an update handler failed", self.dc_id)
+        elif kind is MessageDropped:
+            self._abort(SecurityError(event.reason, "an incoming message failed a check"))
+            return True
+        elif kind is ServerSaltChanged or kind is TimeOffsetChanged:
+            if self._on_session_state is not None and self._session is not None:
+                self._on_session_state(self.dc_id, self._session.server_salt,
+                                       self._session.time_offset)
+        elif kind is NewSessionCreated:
+            logger.info("DC %d: the server created a new session", self.dc_id)
+        return False
+
+    def _abort(self, reason: BaseException) -> None:
+        """Close the socket now; the supervisor reconnects (or not) according to `reason`."""
+        if not self._in_session and self._plain is not None:
+            self._plain.put_nowait(reason)  # the handshake, if one runs, fails with it
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(reason)
+        tcp = self._tcp
+        if tcp is not None:
+            tcp.abort()
+
+    def _connection_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
+        if protocol is not self._protocol:
+            return
+        self._protocol = None
+        self._tcp = None
+        was_in_session = self._in_session
+        self._in_session = False
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+        reason: BaseException = exc if exc is not None else ConnectionResetError(
+            f"DC {self.dc_id} closed the connection")
+        if self._plain is not None:
+            self._plain.put_nowait(reason)
+        if was_in_session and self._session is not None:
+            # Calls queued but never written go back to waiting, so that on the next
+            # connection they follow its init call.
+            for pending, call in list(self._calls.items()):
+                if pending.state == "queued":
+                    del self._calls[pending]
+                    self._session.cancel(pending)
+                    call.pending = None
+                    self._waiting.append(call)
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(reason)
+
+
+def _consume_result(future: asyncio.Future[Any]) -> None:
+    """Mark a future's exception as retrieved (internal calls nobody awaits)."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _fresh(error: BaseException) -> BaseException:
+    """The same error as a new object (for raising it in several tasks)."""
+    if isinstance(error, TransportError):
+        return TransportError(error.code)
+    return error
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "closed"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def public_keys(extra: Iterable[RSAPublicKey]) -> tuple[RSAPublicKey, ...]:
+    """Telegram's keys (production and test) and the given extra ones."""
+    from ..crypto import telegram_public_keys
+
+    return tuple(telegram_public_keys().values()) + tuple(extra)
+

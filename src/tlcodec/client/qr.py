@@ -1,0 +1,214 @@
+"""The QR-code login (PROTOCOL.md 5): a token to show, and waiting until another device accepts it.
+
+This module owns the flow's state: the current token and the DC it was exported on, when it
+expires, and what to do with each answer of `auth.exportLoginToken`:
+
+- `auth.loginToken`: a (new) token to show; refreshed by itself when the server's `expires`
+  passes (compared with the server clock: local time + the connection's time offset).
+- `updateShort(updateLoginToken)` (pushed when the other device accepted, before we are logged
+  in): export again, which then answers
+- `auth.loginTokenSuccess`: logged in on that DC, or
+- `auth.loginTokenMigrateTo(dc_id, token)`: the account lives on `dc_id`: the client connects
+  there (its own auth key) and calls `auth.importLoginToken(token)`; if that token expired in
+  between (`AUTH_TOKEN_EXPIRED`) it exports again there.
+- `SESSION_PASSWORD_NEEDED` (401) from either call: `SessionPasswordNeededError` reaches the
+  caller; the DC that said so becomes the home DC (the password check happens there).
+
+A reconnect of the DC holding the token also triggers an export (an update pushed while the
+connection was down would otherwise be missed). Calls and connections are the client's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .. import functions, types
+from ..mtproto.errors import AuthTokenExpiredError, SessionPasswordNeededError
+
+__all__ = ["QRLogin", "SignUpRequiredError"]
+
+logger = logging.getLogger("tlcodec.client")
+
+URL_PREFIX = "tg://login?token="
+# Wake this long after the server's `expires` (a whole second) so the server agrees the
+# token expired, and never refresh more often than this.
+_EXPIRY_MARGIN = 0.5
+_MAX_IMPORT_HOPS = 3
+
+RefreshHandler = Callable[["QRLogin"], Any]
+
+
+class SignUpRequiredError(Exception):
+    """The token was accepted, but the server answered `auth.authorizationSignUpRequired`:
+    there is no account for this login (QR login cannot create one)."""
+
+
+def login_url(token: bytes) -> str:
+    """`tg://login?token=` + base64url(token) without padding (PROTOCOL.md 5.1 step 3)."""
+    return URL_PREFIX + base64.urlsafe_b64encode(token).decode("ascii").rstrip("=")
+
+
+class QRLogin:
+    """One QR-code login in progress (made by `Client.qr_login()`).
+
+    `token` (bytes), `url` (what the QR code encodes), `expires` (aware UTC datetime of the
+    server's expiry), `dc_id` (where the token was exported), `user` (once logged in).
+    """
+
+    def __init__(self, client: Any, except_ids: Iterable[int] = ()) -> None:
+        self._client = client
+        self.except_ids = list(except_ids)
+        self.token = b""
+        self.expires_at = 0  # server unix time
+        self.dc_id: int = client.home_dc
+        self.user: Any = None
+        self._accepted = asyncio.Event()  # an updateLoginToken (or a reconnect) since the export
+
+    def __repr__(self) -> str:
+        state = f"user {self.user.id}" if self.user is not None else f"expires {self.expires}"
+        return f"<QRLogin DC {self.dc_id} {state}>"
+
+    @property
+    def url(self) -> str:
+        return login_url(self.token)
+
+    @property
+    def expires(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.expires_at, datetime.timezone.utc)
+
+    @property
+    def expires_in(self) -> float:
+        """Seconds until the token expires, by the server's clock (negative once expired)."""
+        return self.expires_at - self._server_now()
+
+    def _server_now(self) -> float:
+        connection = self._client.connection(self.dc_id)
+        offset = connection.time_offset if connection is not None else 0.0
+        return time.time() + offset
+
+    async def recreate(self) -> Any:
+        """Export a login token now (a fresh QR code); returns the logged-in user if the
+        answer already was a success, else None."""
+        self._accepted.clear()
+        result = await self._export(self.dc_id)
+        return await self._handle(result, self.dc_id, None)
+
+    async def wait(self, timeout: float | None = None, *,
+                   on_refresh: RefreshHandler | None = None) -> Any:
+        """Wait until another device accepts the token; return the logged-in `User`.
+
+        The token is refreshed by itself when it expires; `on_refresh(qr)` (a function or a
+        coroutine function) is called each time `token`/`url` change, e.g. to redraw the QR.
+        `timeout` bounds the wait for the other device (None: no limit); a call already under
+        way when it passes finishes first (each call is bounded by the client's
+        `request_timeout`). Raises `TimeoutError`, `SessionPasswordNeededError` for an account
+        with a password, the typed `RPCError` of a failing call, or `SignUpRequiredError` if
+        there is no account. After a `TimeoutError` the same object can be waited on again.
+        """
+        if self.user is not None:
+            return self.user
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        self._client.add_update_handler(self._on_update)
+        self._client.add_connected_handler(self._on_connected)
+        try:
+            return await self._wait(on_refresh, deadline, timeout)
+        finally:
+            self._client.remove_update_handler(self._on_update)
+            self._client.remove_connected_handler(self._on_connected)
+
+    async def _wait(self, on_refresh: RefreshHandler | None, deadline: float | None,
+                    timeout: float | None) -> Any:
+        loop = asyncio.get_running_loop()
+        while self.user is None:
+            if not self._accepted.is_set():
+                delay = max(self.expires_in + _EXPIRY_MARGIN, _EXPIRY_MARGIN)
+                expiry = True  # whether waking up without news means "the token expired"
+                if deadline is not None:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        raise TimeoutError(f"the QR login was not accepted within {timeout} s")
+                    if remaining < delay:
+                        delay, expiry = remaining, False
+                try:
+                    await asyncio.wait_for(self._accepted.wait(), delay)
+                    logger.info("QR login: the token was accepted (or the connection came "
+                                "back); exporting again")
+                except asyncio.TimeoutError:
+                    if not expiry:
+                        raise TimeoutError(
+                            f"the QR login was not accepted within {timeout} s") from None
+                    logger.info("QR login: the token expired; exporting a new one")
+            self._accepted.clear()
+            result = await self._export(self.dc_id)
+            user = await self._handle(result, self.dc_id, on_refresh)
+            if user is not None:
+                return user
+        return self.user
+
+    def _on_update(self, update: Any, dc_id: int) -> None:
+        if isinstance(update, types.UpdateShort) and isinstance(update.update,
+                                                                types.UpdateLoginToken):
+            self._accepted.set()
+
+    def _on_connected(self, dc_id: int, reconnected: bool) -> None:
+        if reconnected and dc_id == self.dc_id:
+            self._accepted.set()
+
+    async def _export(self, dc_id: int) -> Any:
+        try:
+            return await self._client.invoke(functions.auth.ExportLoginToken(
+                api_id=self._client.api_id, api_hash=self._client.api_hash,
+                except_ids=self.except_ids), dc_id=dc_id)
+        except SessionPasswordNeededError:
+            self._client._set_home_dc(dc_id)
+            raise
+
+    async def _import(self, dc_id: int, token: bytes) -> Any:
+        try:
+            return await self._client.invoke(functions.auth.ImportLoginToken(token=token),
+                                             dc_id=dc_id)
+        except SessionPasswordNeededError:
+            self._client._set_home_dc(dc_id)
+            raise
+
+    async def _handle(self, result: Any, dc_id: int, on_refresh: RefreshHandler | None,
+                      hops: int = 0) -> Any:
+        """Act on an `auth.LoginToken` from `dc_id`; the user once logged in, else None."""
+        if isinstance(result, types.auth.LoginToken):
+            changed = result.token != self.token
+            self.token, self.expires_at, self.dc_id = result.token, result.expires, dc_id
+            if changed and on_refresh is not None:
+                outcome = on_refresh(self)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            return None
+        if isinstance(result, types.auth.LoginTokenSuccess):
+            authorization = result.authorization
+            if not isinstance(authorization, types.auth.Authorization):
+                raise SignUpRequiredError(
+                    f"DC {dc_id} accepted the login but has no account for it "
+                    f"({type(authorization).TL_NAME})")
+            self.user = authorization.user
+            self._client._record_login(dc_id, self.user)
+            return self.user
+        if isinstance(result, types.auth.LoginTokenMigrateTo):
+            if hops >= _MAX_IMPORT_HOPS:
+                raise RuntimeError(f"the QR login was sent to another DC {hops} times in a row")
+            target = result.dc_id
+            logger.info("QR login: the account lives on DC %d; importing the token there", target)
+            try:
+                imported = await self._import(target, result.token)
+            except AuthTokenExpiredError:
+                logger.info("QR login: the token expired before the import; exporting on DC %d",
+                            target)
+                imported = await self._export(target)
+            return await self._handle(imported, target, on_refresh, hops + 1)
+        raise TypeError(f"expected an auth.LoginToken, got {type(result).__name__}")

@@ -1,0 +1,424 @@
+"""What a client remembers between runs: per-DC auth keys, the home DC, salts, the user id.
+
+This module owns the session *data* and where it is kept; it does no networking. A `Session`
+holds one `DcAuth` per data centre the client has talked to (address, 256-byte auth key, server
+salt, clock offset), the home DC (where the account lives), the test/production flag and, once
+logged in, the user id. Where it is kept:
+
+- `Session.memory()`: nowhere (lost when the process ends).
+- `Session.from_file(path)`: a JSON file, written with write-then-rename (a temporary file in
+  the same directory, flushed and fsync'ed, then `os.replace`d over the old one, then the
+  directory fsync'ed), so a process killed at any moment leaves either the old file or the new
+  one, never a torn one. The file is created readable by its owner only (it holds auth keys).
+- `Session.from_string(text)`: our own compact session string, `"tlc1:"` + base64url (no
+  padding) of a versioned binary layout (see `_STRING_*` below); `session.to_string()` writes
+  it. The prefix carries the format version, so a later layout gets `"tlc2:"`.
+
+Exports, so that a login done here can be handed to other libraries (facts of their formats,
+checked against their sources; no code of theirs is used):
+
+- `to_telethon_string()`: Telethon 1.x `StringSession`: `"1"` + urlsafe base64 (with padding)
+  of `struct ">B{4|16}sH256s"`: dc_id, the packed IPv4/IPv6 address, port, auth key
+  (telethon/sessions/string.py, Telethon 1.45). Telethon reads the home DC only.
+- `to_pyrogram_string(api_id)`: Pyrogram 2.x session string: urlsafe base64 without `=`
+  padding of `struct ">BI?256sQ?"`: dc_id, api_id, test_mode, auth key, user_id, is_bot
+  (pyrogram/storage/storage.py `Storage.SESSION_STRING_FORMAT` and `export_session_string`,
+  github.com/pyrogram/pyrogram at commit 89b1a807; older Pyrogram versions used ">B?256sI?"
+  and ">B?256sQ?" without the api_id).
+- `from_telethon_string` / `from_pyrogram_string` read those formats back (the home DC's key
+  only; Pyrogram strings carry no address, so the caller gives one or the client looks it up).
+
+`save()` writes the whole session to its store (a no-op in memory); the client calls it when a
+key is created or dropped, when the home DC, the salt or the user changes, and on close.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import logging
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "STRING_PREFIX",
+    "DcAuth",
+    "Session",
+    "SessionFileError",
+]
+
+logger = logging.getLogger("tlcodec.client")
+
+STRING_PREFIX = "tlc1:"
+"""The prefix of our session strings; the digit is the layout version."""
+
+_FILE_FORMAT = "tlcodec-session"
+_FILE_VERSION = 1
+
+# Session string layout, version 1 (all big-endian):
+#   header: flags (B: bit 0 test_mode, bit 1 is_bot, bit 2 user_id present), home_dc (B, 0 = none),
+#           user_id (q), number of DC entries (B)
+#   entry:  dc_id (B), host length (B), host (ASCII), port (H), flags (B: bit 0 has auth key),
+#           auth key (256 bytes, only when present), server_salt (q), time_offset (d)
+_STRING_HEADER = struct.Struct(">BBqB")
+_STRING_ENTRY_HEAD = struct.Struct(">BB")
+_STRING_ENTRY_TAIL = struct.Struct(">HB")
+_STRING_ENTRY_STATE = struct.Struct(">qd")
+
+_TELETHON_VERSION = "1"
+_TELETHON_FORMAT = ">B{}sH256s"
+_PYROGRAM_FORMAT = struct.Struct(">BI?256sQ?")
+
+
+class SessionFileError(ValueError):
+    """A session file or string that cannot be read (damaged, foreign or of a later version)."""
+
+
+@dataclass
+class DcAuth:
+    """What the client knows about one data centre: where it is and the key it shares with it.
+
+    `auth_key` is None until the auth-key exchange ran (or after the server forgot the key).
+    `server_salt` and `time_offset` (server time minus local time, seconds) let a reopened
+    session send its first message without a `bad_server_salt`/`bad_msg_notification` round.
+    """
+
+    dc_id: int
+    host: str
+    port: int
+    auth_key: bytes | None = field(default=None, repr=False)
+    server_salt: int = 0
+    time_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.dc_id <= 255:
+            raise ValueError(f"dc_id must be 1..255, got {self.dc_id}")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be 1..65535, got {self.port}")
+        if self.auth_key is not None and len(self.auth_key) != 256:
+            raise ValueError(f"auth_key must be 256 bytes, got {len(self.auth_key)}")
+
+
+class Session:
+    """The client's persistent state and the store it is saved to (file, string or memory)."""
+
+    def __init__(self, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.path: Path | None = None if path is None else Path(path)
+        self.home_dc: int | None = None
+        self.test_mode: bool = False
+        self.user_id: int | None = None
+        self.is_bot: bool = False
+        self.dcs: dict[int, DcAuth] = {}
+
+    def __repr__(self) -> str:
+        where = f"file {str(self.path)!r}" if self.path is not None else "memory"
+        keys = sorted(dc for dc, auth in self.dcs.items() if auth.auth_key is not None)
+        return (f"<Session {where} home_dc={self.home_dc} user_id={self.user_id} "
+                f"keys for DCs {keys}>")
+
+    # ------------------------------------------------------------------------------------------
+    # Opening
+
+    @classmethod
+    def memory(cls) -> Session:
+        """A session kept in memory only."""
+        return cls()
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Session:
+        """The session stored in `path`, or an empty one that `save()` will create there."""
+        session = cls(path=path)
+        assert session.path is not None
+        try:
+            text = session.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return session
+        try:
+            session._load_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SessionFileError(
+                f"session file {str(session.path)!r} cannot be read: {exc}") from exc
+        return session
+
+    @classmethod
+    def from_string(cls, text: str) -> Session:
+        """A memory session from a string made by `to_string()`."""
+        session = cls()
+        session._load_string(text)
+        return session
+
+    @classmethod
+    def open(cls, value: Session | str | os.PathLike[str] | None) -> Session:
+        """What the client's `session=` argument means: None (memory), a `Session`, one of our
+        session strings (it starts with `"tlc"` + version + `":"`), or else a file path."""
+        if value is None:
+            return cls.memory()
+        if isinstance(value, Session):
+            return value
+        if isinstance(value, str) and _looks_like_session_string(value):
+            return cls.from_string(value)
+        if isinstance(value, (str, os.PathLike)):
+            return cls.from_file(value)
+        raise TypeError("session must be None, a Session, a session string or a path, "
+                        f"got {type(value).__name__}")
+
+    @classmethod
+    def from_telethon_string(cls, text: str) -> Session:
+        """A memory session holding the home DC of a Telethon 1.x `StringSession` string."""
+        if not text or text[0] != _TELETHON_VERSION:
+            raise SessionFileError(f"a Telethon session string starts with {_TELETHON_VERSION!r}")
+        try:
+            data = base64.urlsafe_b64decode(text[1:])
+        except (binascii.Error, ValueError) as exc:
+            raise SessionFileError(f"not a Telethon session string: {exc}") from exc
+        ip_length = len(data) - struct.calcsize(_TELETHON_FORMAT.format(0))
+        if ip_length not in (4, 16):
+            raise SessionFileError(
+                f"a Telethon session string holds {struct.calcsize(_TELETHON_FORMAT.format(4))} or "
+                f"{struct.calcsize(_TELETHON_FORMAT.format(16))} bytes, got {len(data)}")
+        dc_id, ip, port, auth_key = struct.unpack(_TELETHON_FORMAT.format(ip_length), data)
+        session = cls()
+        session.home_dc = dc_id
+        session.dcs[dc_id] = DcAuth(dc_id, ipaddress.ip_address(ip).compressed, port,
+                                    auth_key if any(auth_key) else None)
+        return session
+
+    @classmethod
+    def from_pyrogram_string(cls, text: str, host: str, port: int) -> Session:
+        """A memory session from a Pyrogram 2.x session string; it carries no address, so the
+        home DC's `host` and `port` are given."""
+        try:
+            data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise SessionFileError(f"not a Pyrogram session string: {exc}") from exc
+        if len(data) != _PYROGRAM_FORMAT.size:
+            raise SessionFileError(
+                f"a Pyrogram session string holds {_PYROGRAM_FORMAT.size} bytes, got {len(data)}")
+        dc_id, _api_id, test_mode, auth_key, user_id, is_bot = _PYROGRAM_FORMAT.unpack(data)
+        session = cls()
+        session.home_dc = dc_id
+        session.test_mode = test_mode
+        session.user_id = user_id or None
+        session.is_bot = is_bot
+        session.dcs[dc_id] = DcAuth(dc_id, host, port, auth_key)
+        return session
+
+    # ------------------------------------------------------------------------------------------
+    # State the client changes
+
+    def dc(self, dc_id: int) -> DcAuth | None:
+        return self.dcs.get(dc_id)
+
+    def set_address(self, dc_id: int, host: str, port: int) -> DcAuth:
+        """Record where DC `dc_id` is; a different address keeps the key (keys are per DC)."""
+        auth = self.dcs.get(dc_id)
+        if auth is None:
+            auth = self.dcs[dc_id] = DcAuth(dc_id, host, port)
+        else:
+            auth.host, auth.port = host, port
+        return auth
+
+    def set_auth_key(self, dc_id: int, auth_key: bytes | None, server_salt: int = 0,
+                     time_offset: float = 0.0) -> None:
+        """A new key for `dc_id` (None: the server forgot ours). Losing the home DC's key
+        loses the login too."""
+        auth = self.dcs[dc_id]
+        auth.auth_key = None if auth_key is None else bytes(auth_key)
+        auth.server_salt = server_salt
+        auth.time_offset = time_offset
+        if auth_key is None and dc_id == self.home_dc:
+            self.user_id = None
+        auth.__post_init__()
+
+    @property
+    def home(self) -> DcAuth | None:
+        return None if self.home_dc is None else self.dcs.get(self.home_dc)
+
+    # ------------------------------------------------------------------------------------------
+    # Saving
+
+    def save(self) -> None:
+        """Write the session to its file (atomically); a memory session keeps it in memory."""
+        if self.path is None:
+            return
+        data = json.dumps(self._to_dict(), indent=1, sort_keys=True).encode("utf-8")
+        write_atomically(self.path, data)
+        logger.debug("session saved to %s", self.path)
+
+    def _to_dict(self) -> dict[str, Any]:
+        return {
+            "format": _FILE_FORMAT,
+            "version": _FILE_VERSION,
+            "test_mode": self.test_mode,
+            "home_dc": self.home_dc,
+            "user_id": self.user_id,
+            "is_bot": self.is_bot,
+            "dcs": [
+                {
+                    "dc_id": auth.dc_id,
+                    "host": auth.host,
+                    "port": auth.port,
+                    "auth_key": None if auth.auth_key is None
+                    else base64.b64encode(auth.auth_key).decode("ascii"),
+                    "server_salt": auth.server_salt,
+                    "time_offset": auth.time_offset,
+                }
+                for auth in sorted(self.dcs.values(), key=lambda a: a.dc_id)
+            ],
+        }
+
+    def _load_dict(self, data: dict[str, Any]) -> None:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        if found != _FILE_FORMAT:
+            raise ValueError(f"not a tlcodec session (format {found!r}, expected {_FILE_FORMAT!r})")
+        if data["version"] != _FILE_VERSION:
+            raise ValueError(
+                f"session file version {data['version']}, this tlcodec reads {_FILE_VERSION}")
+        self.test_mode = bool(data["test_mode"])
+        self.home_dc = data["home_dc"]
+        self.user_id = data["user_id"]
+        self.is_bot = bool(data.get("is_bot", False))
+        self.dcs = {}
+        for entry in data["dcs"]:
+            key = entry["auth_key"]
+            self.dcs[entry["dc_id"]] = DcAuth(
+                entry["dc_id"], entry["host"], entry["port"],
+                None if key is None else base64.b64decode(key, validate=True),
+                int(entry["server_salt"]), float(entry["time_offset"]),
+            )
+
+    # ------------------------------------------------------------------------------------------
+    # Strings
+
+    def to_string(self) -> str:
+        """Our compact session string (every DC's key, the home DC, the user id)."""
+        flags = (self.test_mode << 0) | (self.is_bot << 1) | ((self.user_id is not None) << 2)
+        if len(self.dcs) > 255:
+            raise ValueError(f"a session string holds at most 255 DCs, got {len(self.dcs)}")
+        parts = [_STRING_HEADER.pack(flags, self.home_dc or 0, self.user_id or 0, len(self.dcs))]
+        for auth in sorted(self.dcs.values(), key=lambda a: a.dc_id):
+            host = auth.host.encode("ascii")
+            if len(host) > 255:
+                raise ValueError(f"host name of DC {auth.dc_id} is longer than 255 bytes")
+            parts.append(_STRING_ENTRY_HEAD.pack(auth.dc_id, len(host)) + host)
+            parts.append(_STRING_ENTRY_TAIL.pack(auth.port, auth.auth_key is not None))
+            if auth.auth_key is not None:
+                parts.append(auth.auth_key)
+            parts.append(_STRING_ENTRY_STATE.pack(auth.server_salt, auth.time_offset))
+        encoded = base64.urlsafe_b64encode(b"".join(parts)).decode("ascii").rstrip("=")
+        return STRING_PREFIX + encoded
+
+    def _load_string(self, text: str) -> None:
+        if not _looks_like_session_string(text):
+            raise SessionFileError(f"a tlcodec session string starts with {STRING_PREFIX!r}")
+        version = text[3 : text.index(":")]
+        if f"tlc{version}:" != STRING_PREFIX:
+            raise SessionFileError(f"session string version {version}; this tlcodec reads "
+                                   f"{STRING_PREFIX[3:-1]}")
+        body = text[len(STRING_PREFIX) :]
+        try:
+            data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            flags, home_dc, user_id, count = _STRING_HEADER.unpack_from(data)
+            position = _STRING_HEADER.size
+            dcs: dict[int, DcAuth] = {}
+            for _ in range(count):
+                dc_id, host_length = _STRING_ENTRY_HEAD.unpack_from(data, position)
+                position += _STRING_ENTRY_HEAD.size
+                host = data[position : position + host_length].decode("ascii")
+                position += host_length
+                port, entry_flags = _STRING_ENTRY_TAIL.unpack_from(data, position)
+                position += _STRING_ENTRY_TAIL.size
+                auth_key = None
+                if entry_flags & 1:
+                    auth_key = data[position : position + 256]
+                    position += 256
+                salt, time_offset = _STRING_ENTRY_STATE.unpack_from(data, position)
+                position += _STRING_ENTRY_STATE.size
+                dcs[dc_id] = DcAuth(dc_id, host, port, auth_key, salt, time_offset)
+        except (binascii.Error, struct.error, UnicodeDecodeError, ValueError) as exc:
+            raise SessionFileError(f"damaged session string: {exc}") from exc
+        if position != len(data):
+            raise SessionFileError(
+                f"damaged session string: {len(data) - position} bytes after the last DC")
+        self.test_mode = bool(flags & 1)
+        self.is_bot = bool(flags & 2)
+        self.user_id = user_id if flags & 4 else None
+        self.home_dc = home_dc or None
+        self.dcs = dcs
+
+    def to_telethon_string(self) -> str:
+        """Telethon 1.x `StringSession` string for the home DC (an IP address is required:
+        Telethon stores the packed address, not a host name)."""
+        auth = self._home_with_key("Telethon")
+        try:
+            ip = ipaddress.ip_address(auth.host).packed
+        except ValueError:
+            raise ValueError(f"Telethon's session string needs an IP address; DC {auth.dc_id} "
+                             f"is at {auth.host!r}") from None
+        packed = struct.pack(_TELETHON_FORMAT.format(len(ip)), auth.dc_id, ip, auth.port,
+                             auth.auth_key)
+        return _TELETHON_VERSION + base64.urlsafe_b64encode(packed).decode("ascii")
+
+    def to_pyrogram_string(self, api_id: int) -> str:
+        """Pyrogram 2.x session string for the home DC; needs the logged-in user id."""
+        auth = self._home_with_key("Pyrogram")
+        if self.user_id is None:
+            raise ValueError("a Pyrogram session string carries the user id: log in first")
+        packed = _PYROGRAM_FORMAT.pack(auth.dc_id, api_id, self.test_mode, auth.auth_key,
+                                       self.user_id, self.is_bot)
+        return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+    def _home_with_key(self, what: str) -> DcAuth:
+        auth = self.home
+        if auth is None or auth.auth_key is None:
+            raise ValueError(f"nothing to export to {what}: the session has no auth key for its "
+                             f"home DC ({self.home_dc})")
+        return auth
+
+
+def _looks_like_session_string(text: str) -> bool:
+    colon = text.find(":")
+    return text.startswith("tlc") and 3 < colon <= 8 and text[3:colon].isdigit()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` by `data` so that a crash at any point leaves the old or the new file.
+
+    The bytes go to a temporary file in the same directory (same file system, so the rename is
+    atomic), are fsync'ed, and the file is renamed over `path`; the directory is fsync'ed so
+    that the rename itself survives a power loss. The temporary file is removed on failure.
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:  # mkstemp: mode 0600, the key stays private
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows, where directories cannot be opened
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
