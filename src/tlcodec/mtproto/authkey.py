@@ -281,6 +281,21 @@ class _Exchange:
         if self._step is _Step.DONE:
             raise SecurityError("state", "the exchange is finished: no further message expected")
 
+    def _handler(self, step: _Step) -> Callable[[Any], bytes | None]:
+        """The method that takes the peer's message expected in `step`."""
+        raise NotImplementedError
+
+    def _step_with(
+        self, payload: bytes | bytearray | memoryview, from_server: bool
+    ) -> bytes | None:
+        """Run one step on the peer's message; any error ends the exchange for good."""
+        self._check_receivable()
+        try:
+            return self._handler(self._step)(self._unpack(payload, from_server))
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+
     def _unpack(self, payload: bytes | bytearray | memoryview, from_server: bool) -> Any:
         """The boxed object of a plain message from the peer, with its msg_id checked."""
         msg_id, body = unpack_plain_message(payload)
@@ -356,17 +371,14 @@ class ClientAuthKeyExchange(_Exchange):
         """Take the server's next message; return ours to send, or None once `.done`."""
         if self._step is _Step.START:
             raise RuntimeError("call start() and send its message first")
-        self._check_receivable()
-        try:
-            answer = self._unpack(payload, from_server=True)
-            if self._step is _Step.AWAIT_RES_PQ:
-                return self._on_res_pq(answer)
-            if self._step is _Step.AWAIT_DH_PARAMS:
-                return self._on_server_dh_params(answer)
-            return self._on_dh_gen(answer)
-        except BaseException as exc:
-            self._fail(exc)
-            raise
+        return self._step_with(payload, from_server=True)
+
+    def _handler(self, step: _Step) -> Callable[[Any], bytes | None]:
+        if step is _Step.AWAIT_RES_PQ:
+            return self._on_res_pq
+        if step is _Step.AWAIT_DH_PARAMS:
+            return self._on_server_dh_params
+        return self._on_dh_gen
 
     def _on_res_pq(self, res_pq: Any) -> bytes:
         _expect(res_pq, types.ResPQ)
@@ -567,17 +579,16 @@ class ServerAuthKeyExchange(_Exchange):
         After the answer to set_client_DH_params, `.done` is true (dh_gen_ok), or still false
         (dh_gen_retry: another set_client_DH_params follows), or `.failed` (dh_gen_fail).
         """
-        self._check_receivable()
-        try:
-            request = self._unpack(payload, from_server=False)
-            if self._step is _Step.AWAIT_REQ_PQ:
-                return self._on_req_pq(request)
-            if self._step is _Step.AWAIT_REQ_DH_PARAMS:
-                return self._on_req_dh_params(request)
-            return self._on_set_client_dh_params(request)
-        except BaseException as exc:
-            self._fail(exc)
-            raise
+        answer = self._step_with(payload, from_server=False)
+        assert answer is not None  # the server answers every client message
+        return answer
+
+    def _handler(self, step: _Step) -> Callable[[Any], bytes | None]:
+        if step is _Step.AWAIT_REQ_PQ:
+            return self._on_req_pq
+        if step is _Step.AWAIT_REQ_DH_PARAMS:
+            return self._on_req_dh_params
+        return self._on_set_client_dh_params
 
     def _answer(self, obj: Any) -> bytes:
         return self._pack(obj, self._now(), True)
