@@ -127,6 +127,20 @@ def test_qr_login_on_the_accounts_own_dc() -> None:
     _run(scenario)
 
 
+def test_a_code_scanned_before_wait_is_noticed_without_waiting_for_expiry() -> None:
+    # The update arrives while the caller is still busy between qr_login() and wait().
+    async def scenario() -> None:
+        async with _cluster(token_ttl=30.0) as dcs, _client(dcs, 2) as client:
+            alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
+            qr = await client.qr_login()
+            dcs.accept_login_token(qr.token, alice)
+            await asyncio.sleep(0.5)  # the push reaches the client before wait() starts
+            user = await qr.wait(timeout=5)  # far below the 30 s token lifetime
+            assert user.id == alice.user_id
+
+    _run(scenario)
+
+
 def test_qr_login_migrates_to_the_accounts_dc_with_its_own_key() -> None:
     async def scenario() -> None:
         async with _cluster() as dcs, _client(dcs, 1) as client:

@@ -70,6 +70,15 @@ class QRLogin:
         self.dc_id: int = client.home_dc
         self.user: Any = None
         self._accepted = asyncio.Event()  # an updateLoginToken (or a reconnect) since the export
+        # Listen from the start, not only inside wait(): a code scanned while the caller is busy
+        # between qr_login() and wait() must not wait for the token to expire to be noticed.
+        client.add_update_handler(self._on_update)
+        client.add_connected_handler(self._on_connected)
+
+    def close(self) -> None:
+        """Stop listening for the login (done by itself once logged in)."""
+        self._client.remove_update_handler(self._on_update)
+        self._client.remove_connected_handler(self._on_connected)
 
     def __repr__(self) -> str:
         state = f"user {self.user.id}" if self.user is not None else f"expires {self.expires}"
@@ -116,13 +125,7 @@ class QRLogin:
             return self.user
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        self._client.add_update_handler(self._on_update)
-        self._client.add_connected_handler(self._on_connected)
-        try:
-            return await self._wait(on_refresh, deadline, timeout)
-        finally:
-            self._client.remove_update_handler(self._on_update)
-            self._client.remove_connected_handler(self._on_connected)
+        return await self._wait(on_refresh, deadline, timeout)
 
     async def _wait(self, on_refresh: RefreshHandler | None, deadline: float | None,
                     timeout: float | None) -> Any:
@@ -198,6 +201,7 @@ class QRLogin:
                     f"({type(authorization).TL_NAME})")
             self.user = authorization.user
             self._client._record_login(dc_id, self.user)
+            self.close()
             return self.user
         if isinstance(result, types.auth.LoginTokenMigrateTo):
             if hops >= _MAX_IMPORT_HOPS:
