@@ -16,7 +16,11 @@ Behaviour:
   `ClientClosedError`.
 - Every TCP connection starts (after the auth key, if one had to be made) with
   `invokeWithLayer(LAYER, initConnection(..., help.getConfig()))` (PROTOCOL.md 3.8); calls made
-  meanwhile follow it in the same container. The config it returns gives the DC addresses.
+  meanwhile follow it in the same container. Calls made after that container left wait until
+  the init call is answered (or times out): if the DC rejects the init message
+  (`bad_server_salt`, `bad_msg_notification`), its resend would otherwise go out behind them
+  and they would reach the DC before `initConnection`. The config it returns gives the DC
+  addresses.
 - A lost connection is reopened with exponential backoff; the session is kept, and every call
   that was not answered goes out again (`requeue_unanswered`; an answer under the old msg_id
   still counts). Calls made while disconnected wait and go out after the init.
@@ -199,6 +203,8 @@ class DcConnection:
         self.connections_made = 0
         self._answered = False  # whether the current connection answered a call yet
         self._init_call: _Call | None = None
+        self._init_timer: asyncio.TimerHandle | None = None
+        self._ready = False  # the current connection's init call was answered
         self.config: Any = None
         self._config_waiters: list[asyncio.Future[Any]] = []
 
@@ -261,10 +267,10 @@ class DcConnection:
         if self._closed:
             return
         self._closed = True
-        for handle in (self._flush_handle, self._ack_timer):
+        for handle in (self._flush_handle, self._ack_timer, self._init_timer):
             if handle is not None:
                 handle.cancel()
-        self._flush_handle = self._ack_timer = None
+        self._flush_handle = self._ack_timer = self._init_timer = None
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is not None and supervisor is not asyncio.current_task():
             supervisor.cancel()
@@ -450,6 +456,15 @@ class DcConnection:
         init = self._init_call = self._new_call(
             self.settings.wrap_init(functions.help.GetConfig()))
         init.future.add_done_callback(self._config_received)
+        init.future.add_done_callback(self._init_done)
+        self._ready = False
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+        timeout = self.settings.request_timeout
+        assert self._loop is not None
+        # A DC that never answers the init must not hold the calls back for ever.
+        self._init_timer = None if timeout is None else self._loop.call_later(
+            timeout, self._call_timed_out, init, timeout)
         self._send_call(init)
         session.requeue_unanswered()
         waiting, self._waiting = self._waiting, []
@@ -457,6 +472,23 @@ class DcConnection:
             if not call.future.done():
                 self._send_call(call)
         self._flush()
+
+    def _init_done(self, future: asyncio.Future[Any]) -> None:
+        """The init call ended (answered, failed or given up): the calls that waited go out."""
+        init = self._init_call
+        if init is None or future is not init.future:
+            return  # an earlier connection's
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+            self._init_timer = None
+        self._ready = True
+        if not self._in_session:
+            return  # lost meanwhile: the next connection sends them after its own init
+        waiting, self._waiting = self._waiting, []
+        for call in waiting:
+            if not call.future.done():
+                self._send_call(call)
+        self._schedule_flush()
 
     async def _serve(self) -> BaseException | None:
         """Wait until the connection is lost, pinging it; returns why it was lost."""
@@ -505,7 +537,7 @@ class DcConnection:
         if self._loop is None:
             raise RuntimeError(f"DC {self.dc_id}: start() the connection first")
         call = _Call(request, self._loop.create_future())
-        if self._in_session:
+        if self._in_session and self._ready:
             self._send_call(call)
             self._schedule_flush()
         else:
@@ -565,6 +597,9 @@ class DcConnection:
         self._calls.clear()
         self._waiting = []
         for call in calls:
+            if call.pending is not None and self._session is not None:
+                self._session.cancel(call.pending)  # the session keeps no failed call either
+                call.pending = None
             if not call.future.done():
                 call.future.set_exception(make_error())
 
@@ -713,6 +748,7 @@ class DcConnection:
         self._tcp = None
         was_in_session = self._in_session
         self._in_session = False
+        self._ready = False
         if self._ack_timer is not None:
             self._ack_timer.cancel()
             self._ack_timer = None

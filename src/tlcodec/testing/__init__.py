@@ -16,7 +16,7 @@ addresses of this machine.
 
 from __future__ import annotations
 
-from .server import DataCentres, describe, serve_forever
+from .server import DataCentres, HeldRequest, describe, serve_forever
 from .world import DEFAULT_TOKEN_TTL, UNSUPPORTED_METHOD, Account, KeyRef, World
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "UNSUPPORTED_METHOD",
     "Account",
     "DataCentres",
+    "HeldRequest",
     "KeyRef",
     "World",
     "describe",

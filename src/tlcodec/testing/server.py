@@ -17,6 +17,12 @@ method is answered `rpc_error(400, "INPUT_METHOD_INVALID_<constructor id>")`; se
 problems (salt, msg_id window, seq_no) get the service notifications the session queues itself.
 Quick acks are answered. Everything runs on the event loop that started the servers; nothing
 here starts a task, so `close()` leaves none behind.
+
+Faults on demand, for the client's fault tests (`DataCentres` methods and attributes):
+`request_hook` (take a request over from the world: answer it late, never, or with a crafted
+service message through `HeldRequest.session`), `clock_offset` (the DCs' MTProto clock is off),
+`change_server_salt`, `forget_auth_keys` (the next message gets -404), `send_transport_error`,
+`send_raw` (garbage, or a forged frame) and `drop_connections`.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from ..mtproto.session import EncryptedSession, decrypt_payload
 from ..mtproto.transports import Frame, Transport, detect_server_transport
 from .world import DEFAULT_TOKEN_TTL, Account, Caller, KeyRef, World
 
-__all__ = ["DataCentres", "describe", "serve_forever"]
+__all__ = ["DataCentres", "HeldRequest", "describe", "serve_forever"]
 
 logger = logging.getLogger("tlcodec.testing")
 
@@ -72,18 +78,21 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 
 
 class _AuthKey:
-    """One auth key of one DC: the key, its salt, and its sessions with their last connection."""
+    """One auth key of one DC: the key, its salt (and the one it replaced, still accepted), and
+    its sessions with their last connection."""
 
-    __slots__ = ("ref", "auth_key", "server_salt", "sessions", "routes")
+    __slots__ = ("ref", "auth_key", "server_salt", "previous_salt", "sessions", "routes")
 
     def __init__(self, ref: KeyRef, auth_key: bytes, server_salt: int) -> None:
         self.ref = ref
         self.auth_key = auth_key
         self.server_salt = server_salt
+        self.previous_salt = server_salt
         self.sessions: OrderedDict[int, EncryptedSession] = OrderedDict()
         self.routes: dict[int, _Connection] = {}  # session_id -> connection it last used
 
-    def session(self, session_id: int, random_bytes: Callable[[int], bytes]) -> EncryptedSession:
+    def session(self, session_id: int, random_bytes: Callable[[int], bytes],
+                time_offset: float = 0.0) -> EncryptedSession:
         session = self.sessions.get(session_id)
         if session is not None:
             self.sessions.move_to_end(session_id)
@@ -92,9 +101,12 @@ class _AuthKey:
             forgotten, _ = self.sessions.popitem(last=False)
             self.routes.pop(forgotten, None)
         # session_id=None: the session adopts the client's id and announces new_session_created.
+        # Salts belong to the key: a new session accepts the previous one too.
         session = EncryptedSession(
-            self.auth_key, role="server", server_salt=self.server_salt, random_bytes=random_bytes
+            self.auth_key, role="server", server_salt=self.previous_salt,
+            random_bytes=random_bytes, time_offset=time_offset,
         )
+        session.server_salt = self.server_salt
         self.sessions[session_id] = session
         return session
 
@@ -127,6 +139,13 @@ class DataCentres:
 
     Everything runs on the event loop that called `start()`; call the methods from it.
     `world` (a `tlcodec.testing.world.World`) is the shared state, for tests that look inside.
+
+    Fault hooks (for tests of what a client does when a DC misbehaves; see "Faults" below):
+    `request_hook(held) -> bool` is called with a `HeldRequest` for every RPC request before
+    the world answers it; True means the hook took it over (the world does not see it unless
+    the hook calls `held.answer()`). `clock_offset`: seconds added to the real clock wherever
+    MTProto keeps time on these DCs (msg_id windows, the DCs' own msg_ids, the handshake's
+    server_time); the world's `clock` is separate.
     """
 
     def __init__(
@@ -160,6 +179,8 @@ class DataCentres:
         self._random_bytes = random_bytes
         self._dcs = {dc_id: _DataCentre(dc_id) for dc_id in dc_ids}
         self._started = False
+        self._clock_offset = 0.0
+        self.request_hook: Callable[[HeldRequest], bool] | None = None
 
     # ------------------------------------------------------------------------------------------
     # Life cycle
@@ -318,6 +339,78 @@ class DataCentres:
         """The auth_key_ids DC `dc_id` has created, oldest first."""
         return list(self._dc(dc_id).keys)
 
+    # ------------------------------------------------------------------------------------------
+    # Faults
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the DCs' MTProto clock is ahead of the real one (negative: behind)."""
+        return self._clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, seconds: float) -> None:
+        # Every session of every key, at once: the DCs' clock jumped.
+        self._clock_offset = float(seconds)
+        for dc in self._dcs.values():
+            for key in dc.keys.values():
+                for session in key.sessions.values():
+                    session.time_offset = self._clock_offset
+
+    def mtproto_now(self) -> float:
+        """The DCs' MTProto clock: the real time plus `clock_offset`."""
+        return time.time() + self._clock_offset
+
+    def change_server_salt(self, dc_id: int | None = None, *, keep_previous: bool = False) -> int:
+        """A new server salt for every auth key of one DC (all DCs if None); returns it.
+
+        `keep_previous=False`: the salt clients use now is refused at once (as once its
+        validity has run out), so their next message gets `bad_server_salt`. True: it stays
+        accepted beside the new one, as right after a scheduled change."""
+        salt = int.from_bytes(self._random_bytes(8), "little", signed=True)
+        dcs = self._dcs.values() if dc_id is None else [self._dc(dc_id)]
+        for dc in dcs:
+            for key in dc.keys.values():
+                key.previous_salt = key.server_salt if keep_previous else salt
+                key.server_salt = salt
+                for session in key.sessions.values():
+                    if not keep_previous:
+                        # The session accepts the salt it replaces; replace a throwaway one.
+                        session.server_salt = salt ^ 1
+                    session.server_salt = salt
+        return salt
+
+    def forget_auth_keys(self, dc_id: int) -> int:
+        """DC `dc_id` forgets every auth key it made (as after losing its key store): a client's
+        next encrypted message gets transport error -404. Returns how many were forgotten."""
+        dc = self._dc(dc_id)
+        forgotten = len(dc.keys)
+        dc.keys.clear()
+        return forgotten
+
+    def send_transport_error(self, code: int, dc_id: int | None = None) -> int:
+        """Write the 4-byte transport error `code` (-404, -429, -444, ...) on every open
+        connection of one DC (all if None) that has spoken, then close them. Returns how many."""
+        sent = 0
+        for connection in self._open_connections(dc_id):
+            if connection.close_with_error(code):
+                sent += 1
+        return sent
+
+    def send_raw(self, data: bytes, dc_id: int | None = None, *, framed: bool = False) -> int:
+        """Write `data` on every open connection of one DC (all if None) that has spoken: as
+        it is (`framed=False`: bytes that are no frame at all), or as one frame of the
+        connection's transport (a payload that must fail the client's checks). The connection
+        stays open. Returns on how many it was written."""
+        written = 0
+        for connection in self._open_connections(dc_id):
+            if connection.write_raw(data, framed=framed):
+                written += 1
+        return written
+
+    def _open_connections(self, dc_id: int | None) -> list[_Connection]:
+        dcs = self._dcs.values() if dc_id is None else [self._dc(dc_id)]
+        return [connection for dc in dcs for connection in list(dc.connections)]
+
     def _dc(self, dc_id: int) -> _DataCentre:
         try:
             return self._dcs[dc_id]
@@ -435,6 +528,19 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
+    def close_with_error(self, code: int) -> bool:
+        """The transport error `code`, then close (False if the transport is not known yet)."""
+        if self._closing or self._codec is None:
+            return False
+        self._close(code)
+        return True
+
+    def write_raw(self, data: bytes, *, framed: bool) -> bool:
+        if self._closing or self._codec is None or self._transport is None:
+            return False
+        self._transport.write(self._codec.pack(data) if framed else data)
+        return True
+
     # -- receiving ----------------------------------------------------------------------------
 
     def _on_frame(self, frame: Frame, touched: dict[EncryptedSession, None]) -> None:
@@ -458,7 +564,7 @@ class _Connection(asyncio.Protocol):
         if frame.quick_ack_requested:
             self._quick_ack(key.auth_key, plaintext)
         session_id = int.from_bytes(plaintext[8:16], "little", signed=True)
-        session = key.session(session_id, self._random_bytes)
+        session = key.session(session_id, self._random_bytes, self._dcs.clock_offset)
         key.routes[session_id] = self
         self._bound.add((key, session_id))
         touched[session] = None
@@ -485,7 +591,7 @@ class _Connection(asyncio.Protocol):
             keys = self._dc.keys
             self._exchange = ServerAuthKeyExchange(
                 [self._dcs.rsa_key], handshake_dc, random_bytes=self._random_bytes,
-                auth_key_id_in_use=keys.__contains__,
+                now=self._dcs.mtproto_now, auth_key_id_in_use=keys.__contains__,
             )
         exchange = self._exchange
         try:
@@ -523,23 +629,11 @@ class _Connection(asyncio.Protocol):
                 self._arm_idle_timer(event.disconnect_delay)
 
     def _answer(self, key: _AuthKey, session: EncryptedSession, msg_id: int, request: Any) -> None:
-        try:
-            result = self._world.invoke(Caller(key.ref, self._ip), request)
-        except RPCError as exc:
-            session.answer_error(msg_id, exc.code, exc.message)
+        hook = self._dcs.request_hook
+        if hook is not None and hook(HeldRequest(self._dcs, self._dc.dc_id, key, session, msg_id,
+                                                 request, self._ip)):
             return
-        except Exception:  # a bug of the test DC: the client still gets an answer
-            logger.exception("DC %d: handler of %s failed", self._dc.dc_id, request.TL_NAME)
-            session.answer_error(msg_id, 500, "INTERNAL_SERVER_ERROR")
-            return
-        if isinstance(result, list):
-            # Vector<T> results: EncryptedSession.answer takes TL objects only.
-            body = _VECTOR_HEAD.pack(_VECTOR_ID, len(result)) + b"".join(map(encode, result))
-            session.enqueue(
-                _RPC_RESULT_HEAD.pack(_RPC_RESULT_ID, msg_id) + body, content_related=True
-            )
-        else:
-            session.answer(msg_id, result, gzip=result.TL_NAME in _GZIPPED_RESULTS)
+        _answer_from_world(self._world, Caller(key.ref, self._ip), session, msg_id, request)
 
     def _arm_idle_timer(self, delay: int) -> None:
         # ping_delay_disconnect: close if no other such ping comes within `delay` seconds.
@@ -547,6 +641,68 @@ class _Connection(asyncio.Protocol):
             self._idle_timer.cancel()
         loop = asyncio.get_running_loop()
         self._idle_timer = loop.call_later(max(delay, 0), self._close)
+
+
+def _answer_from_world(world: World, caller: Caller, session: EncryptedSession, msg_id: int,
+                       request: Any) -> None:
+    """Run the call in the world and queue its answer (result or rpc_error) in the session."""
+    try:
+        result = world.invoke(caller, request)
+    except RPCError as exc:
+        session.answer_error(msg_id, exc.code, exc.message)
+        return
+    except Exception:  # a bug of the test DC: the client still gets an answer
+        logger.exception("DC %d: handler of %s failed", caller.key.dc_id, request.TL_NAME)
+        session.answer_error(msg_id, 500, "INTERNAL_SERVER_ERROR")
+        return
+    if isinstance(result, list):
+        # Vector<T> results: EncryptedSession.answer takes TL objects only.
+        body = _VECTOR_HEAD.pack(_VECTOR_ID, len(result)) + b"".join(map(encode, result))
+        session.enqueue(_RPC_RESULT_HEAD.pack(_RPC_RESULT_ID, msg_id) + body, content_related=True)
+    else:
+        session.answer(msg_id, result, gzip=result.TL_NAME in _GZIPPED_RESULTS)
+
+
+class HeldRequest:
+    """One RPC request that `DataCentres.request_hook` was shown (fault tests).
+
+    `dc_id`, `msg_id` (the message it came in), `request` (the decoded call; the first call of
+    a connection is wrapped in invokeWithLayer/initConnection), `session` (the server-role
+    `EncryptedSession` it came in: `enqueue` a crafted service message there). If the hook
+    returns True, the request is the hook's: `answer()` lets the world run and answer it, now
+    or later (e.g. from `loop.call_later`), or nobody ever does. What is queued goes out at
+    once if the session's client is connected, else when it comes back.
+    """
+
+    __slots__ = ("dc_id", "msg_id", "request", "session", "_dcs", "_key", "_session_id", "_ip")
+
+    def __init__(self, dcs: DataCentres, dc_id: int, key: _AuthKey, session: EncryptedSession,
+                 msg_id: int, request: Any, ip: str) -> None:
+        self.dc_id = dc_id
+        self.msg_id = msg_id
+        self.request = request
+        self.session = session
+        self._dcs = dcs
+        self._key = key
+        self._session_id = session.session_id
+        self._ip = ip
+
+    def __repr__(self) -> str:
+        return f"<HeldRequest DC {self.dc_id} {self.request.TL_NAME} msg_id {self.msg_id:#x}>"
+
+    def answer(self) -> None:
+        """Run the call in the world now and send its answer (result or rpc_error)."""
+        _answer_from_world(self._dcs.world, Caller(self._key.ref, self._ip), self.session,
+                           self.msg_id, self.request)
+        self.flush()
+
+    def flush(self) -> None:
+        """Send what the session has queued, on the connection its client last used (if it is
+        still open; otherwise it waits for the client's next message)."""
+        connection = (None if self._session_id is None
+                      else self._key.routes.get(self._session_id))
+        if connection is not None:
+            connection.flush(self.session)
 
 
 def _undecodable_message(error: Exception | None) -> str:
