@@ -18,6 +18,12 @@ reference copy is timed separately, and a memory-bound copy's minimum is its sta
 factors are printed). The cold-import row is the median of `import <module>` timed inside fresh
 interpreters (see test_bench_import.py), not the subprocess wall time. Standard library only:
 it does not import tlcodec or Telethon.
+
+The client rows (test_bench_client.py) are round trips against the test DCs in their own process:
+"rate" rows show round trips per second of the median round (best round beside it), "latency"
+rows the p50/p99 of every call, "extra" rows one figure the benchmark recorded in `extra_info`,
+the "ceiling" row the server's CPU per call and the rate that allows on one core, and the
+"paired" row the median of the per-pair ratios of interleaved rounds of both clients.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +50,9 @@ class Row:
     min_ratio: float | None = None  # Telethon / tlcodec must be at least this
     max_copies: float | None = None  # tlcodec's median at most this many 1 MiB copies
     strict: bool = False  # max_seconds is a strict bound (<)
+    kind: str = "time"  # "time", or for the client rows: "rate", "latency", "extra",
+    # "ceiling", "paired" (see the module doc)
+    extra_key: str | None = None  # the extra_info figure of an "extra" row (seconds)
 
 
 ROWS = [
@@ -74,6 +83,25 @@ ROWS = [
     Row("transport: full read one frame, CRC checked (120 B)", "test_full_read"),
     Row("transport: obfuscated intermediate pack (120 B)", "test_obfuscated_pack"),
     Row("loop step around `id(x)`, included in both columns of the batched rows", HARNESS_TEST),
+    Row("client: `importLoginToken` round trips, one connection, sequential",
+        "test_client_import_login_token_sequential", kind="rate"),
+    Row("client: latency, sequential", "test_client_import_login_token_sequential",
+        kind="latency"),
+    Row("client: `importLoginToken` round trips, one connection, 200 in flight",
+        "test_client_import_login_token_pipelined", kind="rate"),
+    Row("client: latency, 200 in flight", "test_client_import_login_token_pipelined",
+        kind="latency"),
+    Row("client: 200 in flight, rounds of both clients interleaved (ratio: median of the pairs)",
+        "test_client_import_login_token_pipelined_interleaved", kind="paired", min_ratio=3),
+    Row("client: CPU per round trip in the client's process, 200 in flight",
+        "test_client_import_login_token_pipelined", kind="extra",
+        extra_key="client_cpu_seconds_per_request"),
+    Row("test DC (own process): CPU per round trip, 200 in flight -> its ceiling on one core",
+        "test_client_import_login_token_pipelined", kind="ceiling"),
+    Row("test DC (own process): CPU per `ping`, answered by its session layer -> its ceiling",
+        "test_client_ping_pipelined", kind="ceiling"),
+    Row("asyncio alone: 200 workers awaiting a future set by `call_soon` (in every client row)",
+        "test_client_harness_floor", kind="rate"),
 ]
 
 
@@ -105,6 +133,7 @@ def fmt_ratio(ratio: float | None) -> str:
 class Measure:
     median: float
     minimum: float
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def cell(self) -> str:
         return f"{fmt_time(self.median)} (min {fmt_time(self.minimum)})"
@@ -119,11 +148,11 @@ def load(path: Path) -> tuple[dict[tuple[str, str], Measure], dict[str, Any]]:
         extra = bench.get("extra_info") or {}
         if "import_seconds_median" in extra:
             median, minimum = extra["import_seconds_median"], extra["import_seconds_min"]
-            found[test, param] = Measure(median, minimum)
+            found[test, param] = Measure(median, minimum, extra)
         else:
             stats = bench["stats"]
             per_op = extra.get("ops_per_call", 1)  # batched rows time several operations per call
-            found[test, param] = Measure(stats["median"] / per_op, stats["min"] / per_op)
+            found[test, param] = Measure(stats["median"] / per_op, stats["min"] / per_op, extra)
     return found, data.get("machine_info", {})
 
 
@@ -182,6 +211,62 @@ def target_text(row: Row) -> str:
     return ", ".join(parts) or "—"
 
 
+def fmt_rate(per_second: float | None) -> str:
+    return "—" if per_second is None else f"{per_second:,.0f}/s"
+
+
+def client_cells(row: Row, ours: Measure | None, theirs: Measure | None
+                 ) -> tuple[str, str, float | None, str]:
+    """(ours, Telethon's, ratio, ratio cell) of a client row; the ratio says how many times
+    better ours is (Telethon's time over ours, or our rate over Telethon's)."""
+    def extra(measure: Measure | None, key: str) -> float | None:
+        return None if measure is None else measure.extra.get(key)
+
+    if row.kind == "rate":
+        def cell(m: Measure | None) -> str:
+            return "—" if m is None else f"{fmt_rate(1 / m.median)} (best {fmt_rate(1 / m.minimum)})"
+
+        ratio = theirs.median / ours.median if ours and theirs else None
+        return cell(ours), cell(theirs), ratio, fmt_ratio(ratio)
+    if row.kind == "latency":
+        def cell(m: Measure | None) -> str:
+            if m is None or "latency_p50_seconds" not in m.extra:
+                return "—"
+            return (f"p50 {fmt_time(m.extra['latency_p50_seconds'])}, "
+                    f"p99 {fmt_time(m.extra['latency_p99_seconds'])}")
+
+        p50, p99 = (extra(ours, "latency_p50_seconds"), extra(ours, "latency_p99_seconds"))
+        t50, t99 = (extra(theirs, "latency_p50_seconds"), extra(theirs, "latency_p99_seconds"))
+        if not (p50 and p99 and t50 and t99):
+            return cell(ours), cell(theirs), None, "—"
+        return (cell(ours), cell(theirs), t50 / p50,
+                f"p50 {fmt_ratio(t50 / p50)}, p99 {fmt_ratio(t99 / p99)}")
+    if row.kind == "extra":
+        assert row.extra_key is not None
+        mine, other = extra(ours, row.extra_key), extra(theirs, row.extra_key)
+        ratio = other / mine if mine and other else None
+        return fmt_time(mine), fmt_time(other), ratio, fmt_ratio(ratio)
+    if row.kind == "ceiling":
+        def cell(m: Measure | None) -> str:
+            cpu = extra(m, "server_cpu_seconds_per_request")
+            if not cpu:
+                return "—"
+            busy = extra(m, "server_busy") or 0.0
+            return f"{fmt_time(cpu)} -> {fmt_rate(1 / cpu)} ({busy:.0%} busy)"
+
+        return cell(ours), cell(theirs), None, "—"
+    if row.kind == "paired":
+        mine = extra(ours, "tlcodec_requests_per_second_median")
+        other = extra(ours, "telethon_requests_per_second_median")
+        ratio = extra(ours, "throughput_ratio_median")
+        ratios = extra(ours, "throughput_ratios") or []
+        ratio_cell = fmt_ratio(ratio)
+        if ratios:
+            ratio_cell += f" ({fmt_ratio(min(ratios))} to {fmt_ratio(max(ratios))})"
+        return fmt_rate(mine), fmt_rate(other), ratio, ratio_cell
+    raise ValueError(f"unknown row kind {row.kind!r}")
+
+
 def table(found: dict[tuple[str, str], Measure], machine: dict[str, Any]) -> str:
     harness = ours_of(found, HARNESS_TEST)
     lines = [
@@ -191,6 +276,15 @@ def table(found: dict[tuple[str, str], Measure], machine: dict[str, Any]) -> str
     for row in ROWS:
         ours = ours_of(found, row.test)
         theirs = found.get((row.test, "telethon"))
+        if row.kind != "time":
+            if ours is None:
+                continue  # the client benchmarks did not run (e.g. one file alone)
+            ours_cell, theirs_cell, ratio, ratio_cell = client_cells(row, ours, theirs)
+            lines.append(
+                f"| {row.label} | {ours_cell} | {theirs_cell} | {ratio_cell} | "
+                f"{target_text(row)} | {verdict(row, ours, ratio, found, harness)} |"
+            )
+            continue
         ratio = theirs.median / ours.median if ours and theirs else None
         ratio_cell = fmt_ratio(ratio)
         if ours and theirs:
@@ -212,7 +306,10 @@ def table(found: dict[tuple[str, str], Measure], machine: dict[str, Any]) -> str
         f"{where}. Sub-microsecond rows are timed in batches of 100 and divided; each includes one "
         "batch-loop step (the last row) in both columns alike. Cold import: `import X` timed inside fresh interpreters (median "
         "of several runs). 'met' judges the medians, except the one-copy "
-        "factor of the 1 MiB rows, which compares minimums (the copy is timed separately).",
+        "factor of the 1 MiB rows, which compares minimums (the copy is timed separately). "
+        "Client rows: round trips of `auth.importLoginToken` against the test DCs running in "
+        "a separate process, ours and Telethon's client on the same server and transport "
+        "(see benchmarks/test_bench_client.py); /s = round trips per second.",
     ]
     return "\n".join(lines)
 
