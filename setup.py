@@ -1,6 +1,7 @@
 """The compiled part of tlcodec: the Cython codec. Everything else is in pyproject.toml."""
 
 import os
+import sys
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -10,7 +11,15 @@ extensions = [
         "tlcodec._codec",
         ["src/tlcodec/_codec.pyx"],
         extra_compile_args=["-O2"],
-    )
+    ),
+    # The MTProto message cipher over the libcrypto CPython already uses (found at import with
+    # dlopen; no OpenSSL headers needed). tlcodec.crypto falls back to Python without it.
+    Extension(
+        "tlcodec._mtcrypto",
+        ["src/tlcodec/_mtcrypto.pyx"],
+        extra_compile_args=["-O2"],
+        libraries=["dl"] if sys.platform.startswith("linux") else [],
+    ),
 ]
 
 setup(

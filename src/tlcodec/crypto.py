@@ -5,6 +5,12 @@ The formulas are PROTOCOL.md sections 3.3, 3.4 and 6 (core.telegram.org/mtproto/
 `cryptg` (C, ~0.5 GB/s here), AES-CTR from `cryptography`; SHA from hashlib. RSA is textbook
 RSA on Python ints: the padding scheme (RSA_PAD) is the protocol's own.
 
+The per-message envelope of an encrypted session (`MessageCipher`: three SHA-256 and one
+AES-IGE per message) is the compiled `tlcodec._mtcrypto` over the libcrypto CPython already
+uses, ~4x faster than through Python; `PythonMessageCipher` is the same in Python, used when the
+extension or a usable libcrypto is missing, or with TLCODEC_NO_FAST_CRYPTO=1 (or
+TLCODEC_NO_EXTENSIONS=1). `FAST_CRYPTO` / `FAST_CRYPTO_ERROR` say which one runs and why.
+
 Nothing here keeps state between calls or does I/O. Randomness is always a parameter
 (`random_bytes(n) -> bytes`, default `os.urandom`), so every step can be a golden test.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import struct
 from dataclasses import dataclass
 from importlib import resources
 from typing import Callable
@@ -27,9 +34,12 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from ._errors import SecurityError
 
 __all__ = [
+    "FAST_CRYPTO",
+    "FAST_CRYPTO_ERROR",
     "KNOWN_DH_PRIME",
     "AesCtr",
     "MessageCipher",
+    "PythonMessageCipher",
     "RSAPrivateKey",
     "RSAPublicKey",
     "RandomBytes",
@@ -54,6 +64,9 @@ __all__ = [
 ]
 
 RandomBytes = Callable[[int], bytes]
+
+MIN_PADDING = 12  # bytes of padding at least in an encrypted message (PROTOCOL.md 3.4)
+PADDING_POOL_BYTES = 2048  # random bytes fetched at once for padding (one call, many messages)
 
 # The 2048-bit safe prime every Telegram DC sends (security guidelines); any other prime gets
 # the full primality test.
@@ -143,27 +156,44 @@ def message_aes_key_iv(auth_key: bytes, msg_key: bytes, from_client: bool) -> tu
     return a[:8] + b[8:24] + a[24:32], b[:8] + a[8:24] + b[24:32]
 
 
-class MessageCipher:
+class PythonMessageCipher:
     """One auth_key's message envelope in one direction, for an encrypted session's per-message
     path: `message_key`, `message_aes_key_iv` and AES-256-IGE with the auth_key slices cut once.
 
     Same formulas as those two functions (tests pin them equal); it exists because slicing the
-    key and the extra calls cost as much as one of the three SHA-256 per message. Callers pass
-    plaintexts and ciphertexts that are multiples of 16 bytes (cryptg does not check).
+    key and the extra calls cost as much as one of the three SHA-256 per message. This is the
+    portable implementation (hashlib + cryptg); `MessageCipher` is the compiled twin
+    (`tlcodec._mtcrypto`, same API and bytes) when it loads, else this class.
+
+    `from_client` is the direction of the messages it encrypts and decrypts. Plaintexts and
+    ciphertexts are multiples of 16 bytes (ValueError otherwise). `encrypt_message` pads from a
+    pool of `random_bytes(pool_size)` bytes, refilled when it runs short (one call for many
+    messages: `os.urandom` is a system call).
     """
 
-    __slots__ = ("_msg_key_part", "_a_part", "_b_part")
+    __slots__ = ("_msg_key_part", "_a_part", "_b_part", "auth_key_id", "_random_bytes",
+                 "_pool_size", "_pool", "_pool_position")
 
-    def __init__(self, auth_key: bytes, from_client: bool) -> None:
+    def __init__(self, auth_key: bytes, from_client: bool,
+                 random_bytes: RandomBytes = os.urandom,
+                 pool_size: int = PADDING_POOL_BYTES) -> None:
         if len(auth_key) != 256:
             raise ValueError(f"auth_key must be 256 bytes, got {len(auth_key)}")
         x = 0 if from_client else 8
         self._msg_key_part = bytes(auth_key[88 + x : 120 + x])
         self._a_part = bytes(auth_key[x : x + 36])
         self._b_part = bytes(auth_key[40 + x : 76 + x])
+        self.auth_key_id = auth_key_id(bytes(auth_key))
+        self._random_bytes = random_bytes
+        self._pool_size = pool_size
+        self._pool = b""
+        self._pool_position = 0
 
     def encrypt(self, plaintext: bytes) -> bytes:
         """`msg_key + AES-IGE(plaintext)` (everything of the payload but the auth_key_id)."""
+        plaintext = bytes(plaintext)
+        if len(plaintext) & 15:
+            raise ValueError(f"the plaintext must be a multiple of 16 bytes, got {len(plaintext)}")
         msg_key = hashlib.sha256(self._msg_key_part + plaintext).digest()[8:24]
         a = hashlib.sha256(msg_key + self._a_part).digest()
         b = hashlib.sha256(self._b_part + msg_key).digest()
@@ -171,9 +201,21 @@ class MessageCipher:
         aes_iv = b[:8] + a[8:24] + b[24:32]
         return msg_key + cryptg.encrypt_ige(plaintext, aes_key, aes_iv)
 
+    def message_aes_key_iv(self, msg_key: bytes) -> tuple[bytes, bytes]:
+        """The AES-256-IGE key and iv of a message with this msg_key (for tests and tools)."""
+        msg_key = bytes(msg_key)
+        if len(msg_key) != 16:
+            raise ValueError(f"msg_key must be 16 bytes, got {len(msg_key)}")
+        a = hashlib.sha256(msg_key + self._a_part).digest()
+        b = hashlib.sha256(self._b_part + msg_key).digest()
+        return a[:8] + b[8:24] + a[24:32], b[:8] + a[8:24] + b[24:32]
+
     def decrypt(self, msg_key: bytes, ciphertext: bytes) -> bytes | None:
         """The plaintext, or None when the msg_key recomputed from it differs (compared in
         constant time, after decrypting, as the security guidelines ask)."""
+        msg_key, ciphertext = bytes(msg_key), bytes(ciphertext)
+        if len(ciphertext) & 15:
+            raise ValueError(f"the ciphertext must be a multiple of 16 bytes, got {len(ciphertext)}")
         a = hashlib.sha256(msg_key + self._a_part).digest()
         b = hashlib.sha256(self._b_part + msg_key).digest()
         aes_key = a[:8] + b[8:24] + a[24:32]
@@ -181,6 +223,68 @@ class MessageCipher:
         plaintext = cryptg.decrypt_ige(ciphertext, aes_key, aes_iv)
         expected = hashlib.sha256(self._msg_key_part + plaintext).digest()[8:24]
         return plaintext if hmac.compare_digest(expected, msg_key) else None
+
+    def encrypt_message(self, salt: int, session_id: int, msg_id: int, seq_no: int,
+                        body: bytes, padding_size: int = -1) -> bytes:
+        """The whole payload of one message: `auth_key_id + msg_key + AES-IGE(plaintext)`, the
+        plaintext being salt, session_id, msg_id, seq_no, len(body) (little-endian, signed),
+        `body`, then `padding_size` random bytes (default, or negative: the least, 12..27) from
+        the padding pool (PROTOCOL.md 3.4). The plaintext's length must come out a multiple of
+        16.
+
+        (The header is the session layer's format; it is built here so that the compiled twin
+        can write the whole payload into one buffer.)"""
+        if padding_size < 0:
+            padding_size = MIN_PADDING + (-(32 + len(body) + MIN_PADDING) & 15)
+        if (32 + len(body) + padding_size) & 15:
+            raise ValueError(f"header, body and padding make {32 + len(body) + padding_size} "
+                             "bytes, not a multiple of 16")
+        start = self._pool_position
+        end = start + padding_size
+        if end > len(self._pool):
+            # A new pool, the rest of the old one dropped (the compiled twin does the same).
+            wanted = max(self._pool_size, padding_size)
+            self._pool = bytes(self._random_bytes(wanted))
+            if len(self._pool) < padding_size:
+                raise ValueError(f"random_bytes({wanted}) returned {len(self._pool)} bytes")
+            start, end = 0, padding_size
+        self._pool_position = end
+        header = _MESSAGE_HEADER.pack(salt, session_id, msg_id, seq_no, len(body))
+        return self.auth_key_id + self.encrypt(b"".join((header, body, self._pool[start:end])))
+
+    def decrypt_message(self, payload: bytes) -> bytes | None:
+        """The plaintext of a whole payload (`auth_key_id + msg_key + ciphertext`; checking the
+        auth_key_id is the caller's job), or None when the msg_key does not match."""
+        size = len(payload) - 24
+        if size < 0 or size & 15:
+            raise ValueError(f"a payload of {size + 24} bytes cannot be an encrypted message")
+        return self.decrypt(payload[8:24], payload[24:])
+
+
+# salt, session_id, msg_id, seq_no, message_data_length
+_MESSAGE_HEADER = struct.Struct("<qqqii")
+
+
+def _compiled_message_cipher() -> tuple[type[PythonMessageCipher] | None, str | None]:
+    """The compiled cipher class, or None and why not."""
+    for variable in ("TLCODEC_NO_FAST_CRYPTO", "TLCODEC_NO_EXTENSIONS"):
+        if os.environ.get(variable):
+            return None, f"disabled by {variable}=1"
+    try:
+        from . import _mtcrypto
+    except ImportError as error:  # a build without the extension
+        return None, f"tlcodec._mtcrypto cannot be imported ({error})"
+    if _mtcrypto.LOAD_ERROR is not None:
+        return None, _mtcrypto.LOAD_ERROR
+    return _mtcrypto.MessageCipher, None  # type: ignore[return-value]  # same API
+
+
+_compiled, FAST_CRYPTO_ERROR = _compiled_message_cipher()
+FAST_CRYPTO: bool = _compiled is not None
+"""Whether `MessageCipher` is the compiled one; when not, `FAST_CRYPTO_ERROR` says why
+(TLCODEC_NO_FAST_CRYPTO=1 or TLCODEC_NO_EXTENSIONS=1, no extension, no usable libcrypto)."""
+MessageCipher: type[PythonMessageCipher] = _compiled or PythonMessageCipher
+del _compiled
 
 
 def auth_key_id(auth_key: bytes) -> bytes:

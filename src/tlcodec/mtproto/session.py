@@ -422,7 +422,9 @@ class EncryptedSession:
         self.auth_key_id = auth_key_id(self.auth_key)
         self.role = role
         self._is_client = role == "client"
-        self._out_cipher = MessageCipher(self.auth_key, from_client=self._is_client)
+        # It also keeps the padding pool: random_bytes(PADDING_POOL_BYTES) at a time.
+        self._out_cipher = MessageCipher(self.auth_key, self._is_client, random_bytes,
+                                         PADDING_POOL_BYTES)
         self._in_cipher = MessageCipher(self.auth_key, from_client=not self._is_client)
         self._schema = _bundled_schema if schema is None else schema
         self._registry = self._schema.registry
@@ -467,8 +469,6 @@ class EncryptedSession:
         self._received_window = received_window
         self._highest_received = 0
         self._last_now = 0.0
-        self._pool = b""
-        self._pool_pos = 0
 
         self.dropped: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
@@ -633,26 +633,59 @@ class EncryptedSession:
         queue = self._queue
         if self._session_id is None:
             return None
-        if not self._pending_acks:
-            if not queue:
-                return None
-            if len(queue) == 1:
-                return self._pack_single(queue.popleft())
-            items: list[_Item] = []
+        if not self._pending_acks and len(queue) == 1:
+            item = queue.popleft()  # the common case: one message, no acks waiting
         else:
-            if not queue and not self._acks_due():
-                return None
-            items = self._take_acks()
-        size = sum(len(item.body) + 16 for item in items)
-        while queue and len(items) < MAX_CONTAINER_MESSAGES:
-            body_size = len(queue[0].body) + 16
-            if items and size + body_size > self.max_container_bytes:
-                break
-            items.append(queue.popleft())
-            size += body_size
-        if len(items) == 1:
-            return self._pack_single(items[0])
-        return self._pack_container(items)
+            if not self._pending_acks:
+                if not queue:
+                    return None
+                items: list[_Item] = []
+            else:
+                if not queue and not self._acks_due():
+                    return None
+                items = self._take_acks()
+            size = sum(len(item.body) + 16 for item in items)
+            while queue and len(items) < MAX_CONTAINER_MESSAGES:
+                body_size = len(queue[0].body) + 16
+                if items and size + body_size > self.max_container_bytes:
+                    break
+                items.append(queue.popleft())
+                size += body_size
+            if len(items) != 1:
+                return self._pack_container(items)
+            item = items[0]
+        # One message on its own, the per-message path: `_new_msg_id`, and `_encrypt` for
+        # minimal padding, are inlined here (the same rules: keep them in step with those two
+        # methods). Each Python call saved is ~0.1 us of a ~3.1 us send+pack+frame.
+        is_client = self._is_client
+        msg_id = int((self._now() + self.time_offset) * _TWO_32) & -4
+        last = self._last_msg_id
+        if msg_id <= last:
+            msg_id = (last & ~3) + 4
+        if not msg_id & 0xFFFFFFFF:
+            msg_id += 4
+        if not is_client:
+            msg_id |= 1 if item.is_reply else 3
+        self._last_msg_id = msg_id
+        if item.content_related:
+            content_count = self._content_count = self._content_count + 1
+            seq_no = content_count * 2 - 1
+        else:
+            seq_no = self._content_count * 2
+        if is_client:
+            if type(item) is PendingRequest:
+                item.msg_id = msg_id
+                item.seq_no = seq_no
+                item.container_msg_id = None
+                item.state = "sent"
+                self._sent[msg_id] = item
+            else:
+                self._remember_sent(msg_id, [(msg_id, item)])
+        if self._minimal_padding:  # the cipher's default padding is the least (12..27 bytes)
+            return self._out_cipher.encrypt_message(
+                self._salt, self._session_id, msg_id, seq_no, item.body
+            )
+        return self._encrypt(msg_id, seq_no, item.body)
 
     def _acks_due(self) -> bool:
         if self._force_acks or len(self._pending_acks) >= self.ack_threshold:
@@ -669,24 +702,6 @@ class EncryptedSession:
             chunk = ids[start : start + MAX_ACK_IDS]
             items.append(_Outgoing(_long_vector_body(MSGS_ACK_ID, chunk), False, True, chunk))
         return items
-
-    def _pack_single(self, item: _Item) -> bytes:
-        msg_id = self._new_msg_id(item.is_reply)
-        if item.content_related:
-            self._content_count += 1
-            seq_no = self._content_count * 2 - 1
-        else:
-            seq_no = self._content_count * 2
-        if self._is_client:
-            if type(item) is PendingRequest:
-                item.msg_id = msg_id
-                item.seq_no = seq_no
-                item.container_msg_id = None
-                item.state = "sent"
-                self._sent[msg_id] = item
-            else:
-                self._remember_sent(msg_id, [(msg_id, item)])
-        return self._encrypt(msg_id, seq_no, item.body)
 
     def _pack_container(self, items: list[_Item]) -> bytes:
         parts = [_ID_COUNT.pack(MSG_CONTAINER_ID, len(items))]
@@ -722,7 +737,8 @@ class EncryptedSession:
 
     def _new_msg_id(self, is_reply: bool) -> int:
         """Time-based, strictly increasing, never an all-zero low half; 0 mod 4 from a client,
-        1 (answers) or 3 (own messages) mod 4 from a server (PROTOCOL.md 3.5)."""
+        1 (answers) or 3 (own messages) mod 4 from a server (PROTOCOL.md 3.5). `pack()` has
+        an inlined copy for a lone message."""
         # unixtime * 2^32: the fractional second in the low half (exact when `now` returns a
         # Fraction; a float keeps about 10 bits less, which only matters below 1 us).
         msg_id = int((self._now() + self.time_offset) * _TWO_32) & -4
@@ -743,6 +759,8 @@ class EncryptedSession:
         return self._content_count * 2
 
     def _encrypt(self, msg_id: int, seq_no: int, body: bytes) -> bytes:
+        """Pad (from the cipher's pool of `random_bytes`) and encrypt: the whole payload.
+        (`pack()` inlines the minimal-padding case.)"""
         unpadded = 32 + len(body)
         if self._minimal_padding:
             padding = MIN_PADDING + (-(unpadded + MIN_PADDING) & 15)
@@ -753,18 +771,9 @@ class EncryptedSession:
                     f"padding policy gave {padding} bytes for {unpadded}; expected 12..1024 "
                     "making a multiple of 16"
                 )
-        pool_pos = self._pool_pos
-        end = pool_pos + padding
-        if end > len(self._pool):
-            self._pool = self._random_bytes(max(PADDING_POOL_BYTES, padding))
-            pool_pos, end = 0, padding
-        self._pool_pos = end
-        plaintext = b"".join((
-            _HEADER.pack(self._salt, self._session_id, msg_id, seq_no, len(body)),
-            body,
-            self._pool[pool_pos:end],
-        ))
-        return self.auth_key_id + self._out_cipher.encrypt(plaintext)
+        return self._out_cipher.encrypt_message(
+            self._salt, self._session_id, msg_id, seq_no, body, padding
+        )
 
     # ------------------------------------------------------------------------------------------
     # Incoming: the checks of PROTOCOL.md 6
@@ -778,7 +787,7 @@ class EncryptedSession:
             return self._drop("length")
         if payload[:8] != self.auth_key_id:
             return self._drop("auth_key_id")
-        plaintext = self._in_cipher.decrypt(payload[8:24], payload[24:])
+        plaintext = self._in_cipher.decrypt_message(payload)
         if plaintext is None:
             return self._drop("msg_key")
         salt, session_id, msg_id, seq_no, length = _HEADER.unpack_from(plaintext)

@@ -1,0 +1,455 @@
+"""The compiled MTProto message cipher (tlcodec._mtcrypto) against its Python twin
+(tlcodec.crypto.PythonMessageCipher: hashlib + cryptg): the same bytes for any input, the golden
+vectors through both, tampering rejected by both, and the fallback when the compiled one is
+switched off.
+
+`crypto.MessageCipher` is the compiled class unless TLCODEC_NO_FAST_CRYPTO=1 or
+TLCODEC_NO_EXTENSIONS=1 (the twin run of CI, which so runs the whole suite over the Python
+cipher). The comparison tests use `tlcodec._mtcrypto` directly, in both runs, wherever it is
+built and found a libcrypto.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tlcodec import crypto
+from tlcodec import types as T
+from tlcodec.crypto import PythonMessageCipher
+from tlcodec.functions.auth import ImportLoginToken
+from tlcodec.mtproto import session as session_module
+from tlcodec.mtproto.events import MessageDropped, RequestReceived, RpcResult
+from tlcodec.mtproto.session import EncryptedSession
+
+from conftest import TEST_VECTORS, shared_file
+
+DISABLED_BY = [v for v in ("TLCODEC_NO_FAST_CRYPTO", "TLCODEC_NO_EXTENSIONS") if os.environ.get(v)]
+GRAMMERS_KEY = bytes(range(256))
+HEADER = struct.Struct("<qqqii")
+
+
+def _compiled_module() -> tuple[Any, str | None]:
+    """The compiled module, and why it cannot be used (None when it can)."""
+    try:
+        from tlcodec import _mtcrypto
+    except ImportError as error:  # pragma: no cover - a build without the extension
+        return None, f"tlcodec._mtcrypto is not built ({error})"
+    return _mtcrypto, _mtcrypto.LOAD_ERROR
+
+
+_MODULE, _UNAVAILABLE = _compiled_module()
+needs_compiled = pytest.mark.skipif(
+    _UNAVAILABLE is not None, reason=f"compiled cipher unavailable: {_UNAVAILABLE}"
+)
+
+
+def both(auth_key: bytes, from_client: bool, random_bytes: Any = os.urandom,
+         pool_size: int = 2048) -> tuple[Any, PythonMessageCipher]:
+    assert _MODULE is not None
+    return (_MODULE.MessageCipher(auth_key, from_client, random_bytes, pool_size),
+            PythonMessageCipher(auth_key, from_client, random_bytes, pool_size))
+
+
+def pool_of(first: bytes) -> Any:
+    """A `random_bytes` whose every answer starts with `first` (then zeros)."""
+    return lambda n: (first + bytes(n))[:n]
+
+
+@pytest.fixture(scope="module")
+def vectors() -> dict[str, Any]:
+    return json.loads(shared_file(TEST_VECTORS).read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Which one runs
+
+
+def test_compiled_cipher_is_the_one_in_use_unless_switched_off() -> None:
+    """Fails when the compiled cipher did not load on this machine (a silent fallback would
+    cost ~2.5 us per message). Its only skips: the variables that switch it off on purpose,
+    and Windows, where the module has no dlopen and the Python cipher is the design."""
+    if DISABLED_BY:
+        pytest.skip(f"switched off by {DISABLED_BY[0]}=1")
+    if sys.platform == "win32":  # pragma: no cover
+        pytest.skip("no dlopen on Windows: the Python cipher is used there")
+    assert crypto.FAST_CRYPTO, f"compiled cipher not loaded: {crypto.FAST_CRYPTO_ERROR}"
+    assert crypto.FAST_CRYPTO_ERROR is None
+    assert _MODULE is not None and crypto.MessageCipher is _MODULE.MessageCipher
+    assert _MODULE.LIBRARY and "crypto" in os.path.basename(_MODULE.LIBRARY)
+
+
+def test_switched_off_run_uses_the_python_cipher_and_says_why() -> None:
+    if not DISABLED_BY:
+        pytest.skip("the compiled cipher is on in this run (the subprocess test covers off)")
+    assert not crypto.FAST_CRYPTO
+    assert crypto.MessageCipher is PythonMessageCipher
+    assert DISABLED_BY[0] in (crypto.FAST_CRYPTO_ERROR or "")
+
+
+def test_no_fast_crypto_variable_selects_the_python_cipher_and_a_session_still_works() -> None:
+    """A fresh interpreter with TLCODEC_NO_FAST_CRYPTO=1: the Python cipher, and a client and a
+    server session exchange a request and its answer with it."""
+    program = textwrap.dedent(
+        """
+        from tlcodec import crypto, types
+        from tlcodec.functions.auth import ImportLoginToken
+        from tlcodec.mtproto.events import RequestReceived, RpcResult
+        from tlcodec.mtproto.session import EncryptedSession
+        assert not crypto.FAST_CRYPTO, crypto.FAST_CRYPTO_ERROR
+        assert crypto.MessageCipher is crypto.PythonMessageCipher
+        print(crypto.FAST_CRYPTO_ERROR)
+        key = bytes(range(256))
+        client = EncryptedSession(key, server_salt=1)
+        server = EncryptedSession(key, role="server", server_salt=1)
+        assert type(client._out_cipher) is crypto.PythonMessageCipher
+        client.send(ImportLoginToken(token=b"t" * 32))
+        events = server.receive(client.pack())
+        (received,) = [e for e in events if isinstance(e, RequestReceived)]
+        answer = types.auth.LoginTokenMigrateTo(dc_id=2, token=b"m")
+        server.answer(received.msg_id, answer)
+        events = []
+        while (payload := server.pack()) is not None:
+            events += client.receive(payload)
+        assert [e.result for e in events if isinstance(e, RpcResult)] == [answer], events
+        print("ok")
+        """
+    )
+    env = {**os.environ, "TLCODEC_NO_FAST_CRYPTO": "1"}
+    env.pop("TLCODEC_NO_EXTENSIONS", None)
+    result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["disabled", "by", "TLCODEC_NO_FAST_CRYPTO=1", "ok"]
+
+
+def _libc() -> str:
+    import ctypes.util
+
+    return ctypes.util.find_library("c") or "libc.so.6"
+
+
+@needs_compiled
+@pytest.mark.skipif(sys.platform == "win32", reason="no dlopen on Windows")
+@pytest.mark.parametrize("library, reason", [
+    (_libc(), "libcrypto lacks SHA256_Init"),
+    ("/nonexistent/libcrypto.so.3", "/nonexistent/libcrypto.so.3: "),
+], ids=["without_the_symbols", "missing"])
+def test_an_unusable_libcrypto_falls_back_to_the_python_cipher_and_says_why(
+    library: str, reason: str
+) -> None:
+    """TLCODEC_LIBCRYPTO names the only library to try: one without OpenSSL's symbols, or none
+    at all, leaves the import working, the Python cipher in use, and the reason readable."""
+    program = textwrap.dedent(
+        """
+        import pytest
+        from tlcodec import _mtcrypto, crypto
+        from tlcodec.mtproto.session import EncryptedSession
+        assert not crypto.FAST_CRYPTO and crypto.MessageCipher is crypto.PythonMessageCipher
+        assert _mtcrypto.LIBRARY is None and crypto.FAST_CRYPTO_ERROR == _mtcrypto.LOAD_ERROR
+        with pytest.raises(RuntimeError, match="unavailable: no usable libcrypto"):
+            _mtcrypto.MessageCipher(bytes(256), True)
+        client = EncryptedSession(bytes(range(256)), server_salt=1)
+        server = EncryptedSession(bytes(range(256)), role="server", server_salt=1)
+        client.enqueue(b"\\x00" * 8, content_related=False)
+        assert [type(e).__name__ for e in server.receive(client.pack())] == [
+            "ClientSessionStarted", "MessageSkipped"]  # decrypted; its body is no TL object
+        print(crypto.FAST_CRYPTO_ERROR)
+        """
+    )
+    env = {**os.environ, "TLCODEC_LIBCRYPTO": library}
+    for variable in DISABLED_BY:
+        del env[variable]
+    result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert reason in result.stdout
+
+
+# ----------------------------------------------------------------------------------------------
+# Same bytes as the Python cipher
+
+auth_keys = st.binary(min_size=256, max_size=256)
+plaintexts = st.integers(0, 64).flatmap(lambda blocks: st.binary(min_size=16 * blocks,
+                                                                 max_size=16 * blocks))
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(auth_key=auth_keys, from_client=st.booleans(), plaintext=plaintexts)
+def test_encrypt_and_decrypt_give_the_python_ciphers_bytes(
+    auth_key: bytes, from_client: bool, plaintext: bytes
+) -> None:
+    compiled, python = both(auth_key, from_client)
+    sealed = compiled.encrypt(plaintext)
+    assert sealed == python.encrypt(plaintext)
+    assert compiled.decrypt(sealed[:16], sealed[16:]) == plaintext
+    assert python.decrypt(sealed[:16], sealed[16:]) == plaintext
+    assert compiled.auth_key_id == python.auth_key_id == crypto.auth_key_id(auth_key)
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(
+    auth_key=auth_keys,
+    from_client=st.booleans(),
+    header=st.tuples(st.integers(-(2**63), 2**63 - 1), st.integers(-(2**63), 2**63 - 1),
+                     st.integers(0, 2**63 - 1), st.integers(0, 2**31 - 1)),
+    body_words=st.integers(1, 100),
+    data=st.data(),
+)
+def test_encrypt_message_gives_the_python_ciphers_payload(
+    auth_key: bytes, from_client: bool, header: tuple[int, int, int, int], body_words: int,
+    data: st.DataObject,
+) -> None:
+    body = data.draw(st.binary(min_size=4 * body_words, max_size=4 * body_words))
+    least = 12 + (-(32 + len(body) + 12) % 16)
+    padding_size = data.draw(st.sampled_from([least + 16 * k for k in range(4)]))
+    padding = data.draw(st.binary(min_size=padding_size, max_size=padding_size))
+    compiled, python = both(auth_key, from_client, pool_of(padding))
+    payload = compiled.encrypt_message(*header, body, padding_size)
+    assert payload == python.encrypt_message(*header, body, padding_size)
+    plaintext = HEADER.pack(*header, len(body)) + body + padding
+    assert payload == crypto.auth_key_id(auth_key) + python.encrypt(plaintext)
+    assert compiled.decrypt_message(payload) == plaintext == python.decrypt_message(payload)
+
+
+@needs_compiled
+@settings(max_examples=100, deadline=None)
+@given(auth_key=auth_keys, from_client=st.booleans(), msg_key=st.binary(min_size=16, max_size=16))
+def test_message_key_derivation_matches_the_crypto_functions(
+    auth_key: bytes, from_client: bool, msg_key: bytes
+) -> None:
+    compiled, python = both(auth_key, from_client)
+    expected = crypto.message_aes_key_iv(auth_key, msg_key, from_client)
+    assert compiled.message_aes_key_iv(msg_key) == expected == python.message_aes_key_iv(msg_key)
+
+
+@needs_compiled
+def test_a_one_mebibyte_message_gives_the_same_bytes() -> None:
+    auth_key = bytes((i * 73 + 19) % 256 for i in range(256))
+    plaintext = bytes(range(256)) * 4096
+    compiled, python = both(auth_key, True)
+    sealed = compiled.encrypt(plaintext)
+    assert sealed == python.encrypt(plaintext)
+    assert compiled.decrypt(sealed[:16], sealed[16:]) == plaintext
+
+
+@needs_compiled
+def test_bytes_like_inputs_are_accepted_like_bytes() -> None:
+    compiled, python = both(GRAMMERS_KEY, True)
+    plaintext = bytes(range(64))
+    sealed = compiled.encrypt(plaintext)
+    for cipher in (compiled, python):
+        assert cipher.encrypt(bytearray(plaintext)) == sealed
+        assert cipher.encrypt(memoryview(plaintext)) == sealed
+        assert cipher.decrypt(bytearray(sealed[:16]), memoryview(sealed[16:])) == plaintext
+        payload = cipher.auth_key_id + sealed
+        assert cipher.decrypt_message(bytearray(payload)) == plaintext
+
+
+@needs_compiled
+def test_default_padding_is_the_least_for_every_body_length() -> None:
+    for cipher in both(GRAMMERS_KEY, True):
+        for words in range(1, 41):
+            body = bytes(4 * words)
+            expected = session_module.minimal_padding(32 + len(body), os.urandom)
+            payload = cipher.encrypt_message(1, 2, 3, 4, body)
+            assert len(payload) == 24 + 32 + len(body) + expected, words
+
+
+@needs_compiled
+def test_padding_comes_from_one_pool_refilled_when_short_the_same_way_in_both() -> None:
+    """Consecutive slices of one `random_bytes(pool_size)` answer; when the rest is too short,
+    a new answer (the rest dropped) and one of `padding_size` when that is bigger than the
+    pool: the same calls, the same bytes, in both."""
+    calls: dict[str, list[int]] = {"compiled": [], "python": []}
+    plaintexts: dict[str, list[bytes]] = {"compiled": [], "python": []}
+
+    def recorder(name: str) -> Any:
+        def random_bytes(n: int) -> bytes:
+            calls[name].append(n)
+            return bytes((len(calls[name]) * 16 + i) % 256 for i in range(n))
+        return random_bytes
+
+    assert _MODULE is not None
+    for name, cls in (("compiled", _MODULE.MessageCipher), ("python", PythonMessageCipher)):
+        cipher = cls(GRAMMERS_KEY, True, recorder(name), 64)
+        for padding_size in (12, 28, 12, 28, 92, 12):
+            payload = cipher.encrypt_message(1, 2, 3, 4, bytes(4), padding_size)
+            plaintexts[name].append(cipher.decrypt_message(payload)[36:])
+    assert calls["compiled"] == calls["python"] == [64, 64, 92, 64]
+    assert plaintexts["compiled"] == plaintexts["python"]
+    first, second, third, fourth = (bytes((k * 16 + i) % 256 for i in range(n))
+                                    for k, n in ((1, 64), (2, 64), (3, 92), (4, 64)))
+    assert plaintexts["python"] == [first[:12], first[12:40], first[40:52], second[:28],
+                                    third, fourth[:12]]
+
+
+@needs_compiled
+def test_a_random_bytes_that_returns_too_little_is_an_error_in_both() -> None:
+    for cipher in both(GRAMMERS_KEY, True, lambda n: bytes(8)):
+        with pytest.raises(ValueError, match="returned"):
+            cipher.encrypt_message(1, 2, 3, 4, bytes(4), 92)
+
+
+# ----------------------------------------------------------------------------------------------
+# Golden vectors, through both
+
+
+@needs_compiled
+def test_key_derivation_reproduces_grammers_vectors(vectors: dict[str, Any]) -> None:
+    group = vectors["mtproto2_key_derivation"]
+    for name, from_client in (("client_to_server_x0", True), ("server_to_client_x8", False)):
+        for cipher in both(GRAMMERS_KEY, from_client):
+            key, iv = cipher.message_aes_key_iv(bytes(range(16)))
+            assert key.hex().upper() == group[name]["aes_key"]
+            assert iv.hex().upper() == group[name]["aes_iv"]
+
+
+@needs_compiled
+def test_client_message_reproduces_grammers_vector(vectors: dict[str, Any]) -> None:
+    group = vectors["encrypted_client_message_grammers"]
+    plaintext = group["plaintext_ascii"].encode() + bytes.fromhex(group["padding_hex"])
+    output = bytes.fromhex(group["output"])
+    for cipher in both(GRAMMERS_KEY, True):
+        assert cipher.auth_key_id.hex().upper() == group["auth_key_id"]
+        assert (cipher.auth_key_id + cipher.encrypt(plaintext)).hex().upper() == group["output"]
+        assert cipher.decrypt_message(output) == plaintext
+    for cipher in both(GRAMMERS_KEY, False):  # the other direction's keys do not open it
+        assert cipher.decrypt_message(output) is None
+
+
+@needs_compiled
+def test_server_message_reproduces_grammers_vector(vectors: dict[str, Any]) -> None:
+    group = vectors["encrypted_server_message_grammers"]
+    auth_key = bytes.fromhex(group["auth_key"])
+    payload = bytes.fromhex(group["encrypted_message"])
+    plaintext = bytes.fromhex(group["plaintext"])
+    salt, session_id, msg_id, seq_no, length = HEADER.unpack_from(plaintext)
+    body, padding = plaintext[32 : 32 + length], plaintext[32 + length :]
+    for cipher in both(auth_key, False, pool_of(padding)):
+        assert cipher.decrypt_message(payload) == plaintext
+        assert cipher.encrypt_message(salt, session_id, msg_id, seq_no, body) == payload
+    for cipher in both(auth_key, True):
+        assert cipher.decrypt_message(payload) is None
+
+
+# ----------------------------------------------------------------------------------------------
+# Tampering
+
+
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(from_client=st.booleans(), blocks=st.integers(1, 8), data=st.data())
+def test_any_flipped_bit_of_msg_key_or_ciphertext_is_rejected_by_both(
+    from_client: bool, blocks: int, data: st.DataObject
+) -> None:
+    plaintext = data.draw(st.binary(min_size=16 * blocks, max_size=16 * blocks))
+    compiled, python = both(GRAMMERS_KEY, from_client)
+    payload = bytearray(compiled.auth_key_id + compiled.encrypt(plaintext))
+    bit = data.draw(st.integers(8 * 8, 8 * len(payload) - 1))  # past the auth_key_id
+    payload[bit // 8] ^= 1 << (bit % 8)
+    assert compiled.decrypt_message(bytes(payload)) is None
+    assert python.decrypt_message(bytes(payload)) is None
+    assert compiled.decrypt(payload[8:24], payload[24:]) is None
+    assert python.decrypt(payload[8:24], payload[24:]) is None
+
+
+@needs_compiled
+@pytest.mark.parametrize("from_client", [True, False])
+def test_every_byte_of_msg_key_and_of_each_ciphertext_block_is_checked_by_both(
+    from_client: bool,
+) -> None:
+    """Each msg_key byte, and the first and last byte of each ciphertext block, flipped in
+    turn: deterministic coverage of every position class the random-bit test may miss."""
+    compiled, python = both(GRAMMERS_KEY, from_client)
+    payload = compiled.auth_key_id + compiled.encrypt(bytes(range(64)))
+    positions = list(range(8, 24)) + [p for b in range(24, len(payload), 16) for p in (b, b + 15)]
+    for position in positions:
+        tampered = bytearray(payload)
+        tampered[position] ^= 0x80
+        for cipher in (compiled, python):
+            assert cipher.decrypt_message(bytes(tampered)) is None, (type(cipher), position)
+
+
+@needs_compiled
+def test_another_auth_key_or_a_short_msg_key_is_rejected_by_both() -> None:
+    plaintext = bytes(range(48))
+    compiled, _ = both(GRAMMERS_KEY, True)
+    sealed = compiled.encrypt(plaintext)
+    other_key = bytes((i + 1) % 256 for i in range(256))
+    for cipher in both(other_key, True):
+        assert cipher.decrypt(sealed[:16], sealed[16:]) is None
+    for cipher in both(GRAMMERS_KEY, True):
+        assert cipher.decrypt(sealed[:15], sealed[16:]) is None
+        assert cipher.decrypt(sealed[:16] + b"\0", sealed[16:]) is None
+
+
+@needs_compiled
+@pytest.mark.parametrize("call", [
+    lambda c: c.encrypt(bytes(17)),
+    lambda c: c.decrypt(bytes(16), bytes(31)),
+    lambda c: c.decrypt_message(bytes(23)),
+    lambda c: c.decrypt_message(bytes(24 + 40)),
+    lambda c: c.encrypt_message(1, 2, 3, 4, bytes(8), 12),  # 52 bytes
+    lambda c: c.message_aes_key_iv(bytes(15)),
+], ids=["plaintext", "ciphertext", "payload_short", "payload_unaligned", "message", "msg_key"])
+def test_lengths_that_cannot_be_right_raise_in_both(call: Any) -> None:
+    for cipher in both(GRAMMERS_KEY, True):
+        with pytest.raises(ValueError):
+            call(cipher)
+
+
+@needs_compiled
+def test_an_auth_key_of_the_wrong_size_is_refused_by_both() -> None:
+    assert _MODULE is not None
+    for cls in (_MODULE.MessageCipher, PythonMessageCipher):
+        with pytest.raises(ValueError, match="256 bytes, got 255"):
+            cls(bytes(255), True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Sessions with one cipher on each side
+
+
+@needs_compiled
+@pytest.mark.parametrize("client_cipher", ["compiled", "python"])
+def test_a_session_on_one_cipher_talks_to_a_session_on_the_other(
+    monkeypatch: pytest.MonkeyPatch, client_cipher: str
+) -> None:
+    assert _MODULE is not None
+    classes = {"compiled": _MODULE.MessageCipher, "python": PythonMessageCipher}
+    server_cipher = "python" if client_cipher == "compiled" else "compiled"
+    monkeypatch.setattr(session_module, "MessageCipher", classes[client_cipher])
+    client = EncryptedSession(GRAMMERS_KEY, server_salt=7)
+    monkeypatch.setattr(session_module, "MessageCipher", classes[server_cipher])
+    server = EncryptedSession(GRAMMERS_KEY, role="server", server_salt=7)
+    assert type(client._out_cipher) is classes[client_cipher]
+    assert type(server._in_cipher) is classes[server_cipher]
+
+    request = ImportLoginToken(token=bytes(range(32)))
+    pending = client.send(request)
+    received = [e for e in server.receive(client.pack()) if isinstance(e, RequestReceived)]
+    assert [e.request for e in received] == [request]
+    answer = T.auth.LoginTokenMigrateTo(dc_id=2, token=b"migrate")
+    server.answer(received[0].msg_id, answer)
+    events = []
+    while (payload := server.pack()) is not None:
+        events += client.receive(payload)
+    assert [e.result for e in events if isinstance(e, RpcResult)] == [answer]
+    assert pending.state == "done"
+
+    client.send(request)
+    tampered = bytearray(client.pack())
+    tampered[-1] ^= 1
+    assert server.receive(bytes(tampered)) == [MessageDropped("msg_key")]
