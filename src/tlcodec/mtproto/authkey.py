@@ -296,6 +296,22 @@ class _Exchange:
             self._fail(exc)
             raise
 
+    def _open_hashed(self, encrypted: bytes, field: str, checks: str, cls: type) -> Any:
+        """Decrypt SHA1(data) + data + padding with the temporary key (both directions of the
+        DH step), checking length, hash, padding, type and both nonces. `checks` prefixes the
+        check names ("answer" -> "answer_hash", "answer_padding")."""
+        if not encrypted or len(encrypted) % 16:
+            raise SecurityError(
+                field, f"{field} is a non-zero multiple of 16 bytes, got {len(encrypted)}"
+            )
+        plain = crypto.aes_ige_decrypt(encrypted, self._tmp_aes_key, self._tmp_aes_iv)
+        inner, padding = _read_hashed(plain, f"{checks}_hash", cls.TL_NAME)
+        _expect(inner, cls)
+        _check_padding(f"{checks}_padding", padding, cls.TL_NAME)
+        _check_equal("nonce", inner.nonce, self._nonce)
+        _check_equal("server_nonce", inner.server_nonce, self._server_nonce)
+        return inner
+
     def _unpack(self, payload: bytes | bytearray | memoryview, from_server: bool) -> Any:
         """The boxed object of a plain message from the peer, with its msg_id checked."""
         msg_id, body = unpack_plain_message(payload)
@@ -427,18 +443,9 @@ class ClientAuthKeyExchange(_Exchange):
             raise SecurityError(
                 "server_dh_params_fail", "the server refused req_DH_params; start again"
             )
-        encrypted = params.encrypted_answer
-        if not encrypted or len(encrypted) % 16:
-            raise SecurityError(
-                "encrypted_answer",
-                f"encrypted_answer is a non-zero multiple of 16 bytes, got {len(encrypted)}",
-            )
-        plain = crypto.aes_ige_decrypt(encrypted, self._tmp_aes_key, self._tmp_aes_iv)
-        inner, padding = _read_hashed(plain, "answer_hash", "server_DH_inner_data")
-        _expect(inner, types.ServerDHInnerData)
-        _check_padding("answer_padding", padding, "server_DH_inner_data")
-        _check_equal("nonce", inner.nonce, self._nonce)
-        _check_equal("server_nonce", inner.server_nonce, self._server_nonce)
+        inner = self._open_hashed(
+            params.encrypted_answer, "encrypted_answer", "answer", types.ServerDHInnerData
+        )
         dh_prime = int.from_bytes(inner.dh_prime, "big")
         crypto.check_dh_prime(dh_prime)
         crypto.check_g(inner.g, dh_prime)
@@ -724,18 +731,9 @@ class ServerAuthKeyExchange(_Exchange):
         _expect(request, functions.SetClientDHParams)
         _check_equal("nonce", request.nonce, self._nonce)
         _check_equal("server_nonce", request.server_nonce, self._server_nonce)
-        encrypted = request.encrypted_data
-        if not encrypted or len(encrypted) % 16:
-            raise SecurityError(
-                "encrypted_data",
-                f"encrypted_data is a non-zero multiple of 16 bytes, got {len(encrypted)}",
-            )
-        plain = crypto.aes_ige_decrypt(encrypted, self._tmp_aes_key, self._tmp_aes_iv)
-        inner, padding = _read_hashed(plain, "data_hash", "client_DH_inner_data")
-        _expect(inner, types.ClientDHInnerData)
-        _check_padding("data_padding", padding, "client_DH_inner_data")
-        _check_equal("nonce", inner.nonce, self._nonce)
-        _check_equal("server_nonce", inner.server_nonce, self._server_nonce)
+        inner = self._open_hashed(
+            request.encrypted_data, "encrypted_data", "data", types.ClientDHInnerData
+        )
         if inner.retry_id != self._expected_retry_id:
             raise SecurityError(
                 "retry_id", f"got {inner.retry_id}, expected {self._expected_retry_id} "
