@@ -6,12 +6,14 @@ exported itself a moment before (`auth.exportLoginToken`): the test DC answers t
 `auth.loginToken` (the "creator polls its own QR token" path, PROTOCOL.md 5.1), a cheap lookup
 on the server, so every call is a full round trip with a decoded result, not an error. Ours is
 `client.import_login_token(token)`, Telethon's `client(ImportLoginTokenRequest(token))`: each
-library's own way of making the call, with its defaults otherwise (ours arms a per-call
-timeout, Telethon has none).
+library's own way of making the call, with its defaults otherwise (every call of ours has a
+timeout, 30 s by default; Telethon's have none).
 
 - sequential: one call at a time, awaited before the next; gives the unloaded latency.
 - pipelined: 200 worker tasks, each awaiting one call after another, so 200 calls are always in
-  flight; both libraries pack what is queued into containers by themselves.
+  flight; both libraries pack what is queued into containers by themselves (ours sends every
+  `FLUSH_BATCH` calls made in one event-loop turn at once, so that the DC starts on them
+  while the client makes the rest: with the DC in its own process, the two overlap).
   Round trips per second = calls in a round / the round's wall time; the table uses the median
   round. Latency p50/p99: every call of every round, timed around its `await`.
 - interleaved: the pipelined rounds again, ours and Telethon's alternating (A B, B A, ...),

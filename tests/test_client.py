@@ -23,7 +23,13 @@ import pytest
 import tlcodec
 from tlcodec import functions, types
 from tlcodec.client import Client, ClientClosedError, Session
-from tlcodec.client.connection import parse_transport
+from tlcodec.client.connection import (
+    DEADLINE_SLOT,
+    FLUSH_BATCH,
+    _Call,
+    _Deadlines,
+    parse_transport,
+)
 from tlcodec.client.sessions import DcAuth
 from tlcodec.crypto import RSAPrivateKey
 from tlcodec.mtproto.transports import Intermediate
@@ -214,10 +220,20 @@ def test_concurrent_invokes_are_pipelined_on_one_connection() -> None:
                 return real_pack(payload, **options)
 
             framing.pack = counting_pack
+            # Made before the init call is answered: they wait, then leave together in one
+            # container (plus at most an ack or two).
+            assert not connection._ready
             users = await asyncio.gather(*(client.get_me() for _ in range(200)))
             assert [user.id for user in users] == [account.user_id] * 200
-            # 200 calls left together: one container (plus at most an ack or two).
             assert packed <= 3
+            # Made on a ready connection in one event-loop turn: they leave in containers of
+            # FLUSH_BATCH as they are made, so that the DC starts on the first ones at once.
+            assert connection._ready
+            packed = 0
+            users = await asyncio.gather(*(client.get_me() for _ in range(200)))
+            assert [user.id for user in users] == [account.user_id] * 200
+            batches = -(-200 // FLUSH_BATCH)
+            assert batches <= packed <= batches + 2  # an ack may go out on its own
             assert connection.connections_made == 1 and connection.in_flight == 0
 
     _run(scenario)
@@ -387,6 +403,62 @@ def test_request_timeout_raises_and_forgets_the_call() -> None:
             connection = client.connection(2)
             assert connection.in_flight == 0
             assert connection.session.pending_requests == []
+
+    _run(scenario)
+
+
+def test_timeouts_fire_on_time_and_answered_calls_leave_no_deadline_behind() -> None:
+    async def scenario() -> None:
+        async with _cluster() as dcs:
+            client = _client(dcs)
+            await client.connect()
+            connection = client.connection(2)
+            deadlines = connection._deadlines
+            await asyncio.gather(*(client.invoke(functions.help.GetConfig()) for _ in range(50)))
+            # Every call had the default timeout; answered, none is still held for it.
+            assert sum(len(calls) for calls in deadlines._slots.values()) == 0
+            _silence(client)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            results = await asyncio.gather(
+                *(client.invoke(functions.help.GetConfig(), timeout=timeout)
+                  for timeout in (0.2, 0.1, 0.3)),
+                return_exceptions=True)
+            elapsed = loop.time() - started
+            assert all(isinstance(result, TimeoutError) for result in results), results
+            assert "within 0.2 s" in str(results[0]) and "within 0.3 s" in str(results[2])
+            assert 0.3 <= elapsed <= 0.3 + DEADLINE_SLOT + 0.5  # never early, one slot late
+            assert connection.in_flight == 0
+            await client.close()
+            assert not deadlines._timers and not deadlines._slots  # close leaves no timer
+
+    _run(scenario)
+
+
+def test_deadlines_expire_each_call_after_its_timeout_and_never_a_discarded_one() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        expired: dict[int, tuple[float, float]] = {}  # call number -> (when, timeout)
+        calls = {}
+
+        def expire(call: _Call, timeout: float) -> None:
+            expired[call.request] = (loop.time(), timeout)
+
+        deadlines = _Deadlines(loop, expire)
+        started = loop.time()
+        for number, timeout in enumerate((0.05, 0.01, 0.12, 0.05, 0.08)):
+            calls[number] = _Call(number, loop.create_future())
+            deadlines.add(calls[number], timeout)
+        deadlines.discard(calls[3])
+        assert calls[3].slot is None
+        await asyncio.sleep(0.12 + 2 * DEADLINE_SLOT + 0.2)
+        assert sorted(expired) == [0, 1, 2, 4]
+        for when, timeout in expired.values():
+            assert started + timeout <= when <= started + timeout + DEADLINE_SLOT + 0.2
+        assert not deadlines._timers and not deadlines._slots
+        deadlines.add(calls[3], 10.0)
+        deadlines.cancel()
+        assert not deadlines._timers and not deadlines._slots
 
     _run(scenario)
 

@@ -233,10 +233,12 @@ class Client:
         `ClientClosedError` if the client is closed meanwhile.
         """
         if dc_id is not None:
-            return await (await self._connection(dc_id)).invoke(request, timeout)
+            # An open connection is taken as is: awaiting `_connection` costs a coroutine.
+            connection = self._connections.get(dc_id) or await self._connection(dc_id)
+            return await connection.invoke(request, timeout)
         target = self.home_dc
         for hop in range(MAX_MIGRATIONS + 1):
-            connection = await self._connection(target)
+            connection = self._connections.get(target) or await self._connection(target)
             try:
                 return await connection.invoke(request, timeout)
             except MigrateError as exc:
