@@ -1382,3 +1382,23 @@ def test_peek_session_id_routes_a_client_payload() -> None:
     with pytest.raises(crypto.SecurityError) as info:
         peek_session_id(AUTH_KEY, _flip(payload, 30))
     assert info.value.check == "msg_key"
+
+
+@pytest.mark.parametrize(("cls", "values"), [(E.RpcResult, (1, 2, 3)),
+                                              (E.RequestReceived, (1, 2))])
+def test_events_built_per_message_stay_frozen_dataclasses(cls: type, values: tuple) -> None:
+    """RpcResult and RequestReceived set their slots directly (speed); as dataclasses they must
+    behave exactly like the other, generated, events."""
+    import dataclasses
+
+    names = [field.name for field in dataclasses.fields(cls)]
+    positional, by_keyword = cls(*values), cls(**dict(zip(names, values)))
+    assert positional == by_keyword and hash(positional) == hash(by_keyword)
+    assert dataclasses.astuple(positional) == values
+    assert repr(positional).startswith(f"{cls.__name__}({names[0]}=1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(positional, names[0], 9)
+    with pytest.raises(TypeError):
+        cls(*values, 4)
+    with pytest.raises(TypeError):
+        cls(*values[:-1])

@@ -109,6 +109,25 @@ class RpcResult(Event):
     msg_id: int
 
 
+def _rpc_result_init() -> Any:
+    """RpcResult's __init__, setting each field through its slot descriptor."""
+    set_request, set_result, set_msg_id = (
+        getattr(RpcResult, name).__set__ for name in ("request", "result", "msg_id"))
+
+    def __init__(self: RpcResult, request: PendingRequest, result: Any, msg_id: int) -> None:
+        set_request(self, request)
+        set_result(self, result)
+        set_msg_id(self, msg_id)
+
+    return __init__
+
+
+# One RpcResult per answered call: the frozen dataclass's own __init__ sets each field through
+# object.__setattr__ (~0.9 us for three); the slot descriptors set them directly (~0.4 us),
+# with the same result, and the instance stays frozen.
+RpcResult.__init__ = _rpc_result_init()  # type: ignore[method-assign]
+
+
 @dataclass(frozen=True, slots=True)
 class RpcFailed(Event):
     """`request` will get no result: `error` is an `RPCError` subclass (the server's
@@ -188,6 +207,22 @@ class RequestReceived(Event):
 
     msg_id: int
     request: Any
+
+
+def _request_received_init() -> Any:
+    """RequestReceived's __init__, setting each field through its slot descriptor (one event
+    per request a server receives; see RpcResult)."""
+    set_msg_id, set_request = (
+        getattr(RequestReceived, name).__set__ for name in ("msg_id", "request"))
+
+    def __init__(self: RequestReceived, msg_id: int, request: Any) -> None:
+        set_msg_id(self, msg_id)
+        set_request(self, request)
+
+    return __init__
+
+
+RequestReceived.__init__ = _request_received_init()  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True, slots=True)

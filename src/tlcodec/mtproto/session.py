@@ -226,6 +226,8 @@ _FUTURE_SALTS_HEAD = struct.Struct("<Iqii")  # id, req_msg_id, now, count of the
 _FUTURE_SALT = struct.Struct("<iiq")
 _RPC_ERROR_HEAD = struct.Struct("<Ii")
 
+_RPC_RESULT_PREFIX = _UINT.pack(RPC_RESULT_ID)
+_RPC_RESULT_HEAD = struct.Struct("<4xqI")  # rpc_result: req_msg_id, the result's constructor id
 _TWO_32 = 4294967296
 _DEFAULT_MAX_INFLATED = _bundled_schema.codec.DEFAULT_MAX_INFLATED
 
@@ -579,7 +581,11 @@ class EncryptedSession:
             data = self._encode(result)
         if gzip:
             data = _UINT.pack(GZIP_PACKED_ID) + _tl_bytes(_gzip(data))
-        self._queue_answer(req_msg_id, _ID_LONG.pack(RPC_RESULT_ID, req_msg_id) + data)
+        # `_queue_answer`, inlined (the per-request path of a test DC: keep in step).
+        if self._is_client:
+            raise ValueError("answer()/answer_error() are for the server role")
+        self._pending_acks.pop(req_msg_id, None)
+        self._queue.append(_Outgoing(_ID_LONG.pack(RPC_RESULT_ID, req_msg_id) + data, True, True))
 
     def answer_error(self, req_msg_id: int, code: int, message: str) -> None:
         """Server: queue `rpc_result(req_msg_id, rpc_error(code, message))`."""
@@ -707,14 +713,32 @@ class EncryptedSession:
         parts = [_ID_COUNT.pack(MSG_CONTAINER_ID, len(items))]
         numbered: list[tuple[int, int, _Item]] = []
         any_reply = False
+        # `_new_msg_id` and `_next_seq_no` inlined (the same rules: keep in step), with one
+        # clock reading for the whole container: each id is the next after the one before.
+        is_client = self._is_client
+        msg_id = int((self._now() + self.time_offset) * _TWO_32) & -4
+        last = self._last_msg_id
+        content_count = self._content_count
         for item in items:
-            msg_id = self._new_msg_id(item.is_reply)
-            seq_no = self._next_seq_no(item.content_related)
+            if msg_id <= last:
+                msg_id = (last & ~3) + 4
+            if not msg_id & 0xFFFFFFFF:
+                msg_id += 4
+            if not is_client:
+                msg_id |= 1 if item.is_reply else 3
+            last = msg_id
+            if item.content_related:
+                content_count += 1
+                seq_no = content_count * 2 - 1
+            else:
+                seq_no = content_count * 2
             body = item.body
             parts.append(_INNER.pack(msg_id, seq_no, len(body)))
             parts.append(body)
             numbered.append((msg_id, seq_no, item))
             any_reply = any_reply or item.is_reply
+        self._last_msg_id = last
+        self._content_count = content_count
         # Numbered after its contents: a higher msg_id, and not content-related.
         container_id = self._new_msg_id(any_reply)
         container_seq_no = self._next_seq_no(False)
@@ -994,25 +1018,46 @@ class EncryptedSession:
         except DecodeError as exc:
             self._skip(container_id, "bad_container", exc, events)
             return
+        # The per-message path of a busy connection: `_queue_ack`, `_remember_received` and
+        # the rpc_result branch of `_client_body` are inlined (the same rules: keep in step).
+        pending_acks = self._pending_acks
+        received = self._received
+        received_set = self._received_set
+        window = self._received_window
         for msg_id, seq_no, inner in items:
-            if seq_no & 1:
-                self._queue_ack(msg_id)  # again if a duplicate: the server wants to hear it
-            if msg_id in self._received_set:
+            if seq_no & 1:  # acked again if a duplicate: the server wants to hear it
+                if not pending_acks:
+                    self._acks_since = self._last_now
+                pending_acks[msg_id] = None
+            if msg_id in received_set:
                 self._skip(msg_id, "duplicate", None, events)
                 continue
-            self._remember_received(msg_id)
-            self._client_body(msg_id, inner, events, False)
+            if len(received) >= window:
+                received_set.discard(received.popleft())
+            received.append(msg_id)
+            received_set.add(msg_id)
+            if msg_id > self._highest_received:
+                self._highest_received = msg_id
+            if inner.startswith(_RPC_RESULT_PREFIX):
+                self._on_rpc_result(msg_id, inner, events)
+            else:
+                self._client_body(msg_id, inner, events, False)
 
     def _on_rpc_result(self, msg_id: int, body: bytes, events: list[Event]) -> None:
         if len(body) < 16:
             self._skip(msg_id, "decode_error", DecodeError("rpc_result truncated", 0), events)
             return
-        pending = self._sent.get(_LONG.unpack_from(body, 4)[0])
+        req_msg_id, result_id = _RPC_RESULT_HEAD.unpack_from(body)
+        sent = self._sent
+        pending = sent.get(req_msg_id)
         if pending is None:
             self._skip(msg_id, "unmatched_answer", None, events)
             return
-        self._finish(pending)
-        result_id = _UINT.unpack_from(body, 12)[0]
+        if pending.state == "sent" and not pending.old_msg_ids and pending.msg_id == req_msg_id:
+            pending.state = "done"  # `_finish` for the common case: sent once, answered
+            del sent[req_msg_id]
+        else:
+            self._finish(pending)
         data = body[12:]
         try:
             if result_id == RPC_ERROR_ID:
@@ -1275,15 +1320,26 @@ class EncryptedSession:
                 self._notify(msg_id, seq_no, 64)
                 self._skip(msg_id, "bad_container", exc, events)
                 return events
+            # The per-request path of a busy connection: `_remember_received` is inlined (the
+            # same rules: keep in step).
+            received = self._received
+            received_set = self._received_set
+            window = self._received_window
+            server_message = self._server_message
             for inner_id, inner_seq_no, inner in items:
                 if inner_id & 3:
                     self._notify(inner_id, inner_seq_no, 18)
                     continue
-                if inner_id in self._received_set:
+                if inner_id in received_set:
                     self._skip(inner_id, "duplicate", None, events)
                     continue
-                self._remember_received(inner_id)
-                self._server_message(inner_id, inner_seq_no, inner, events)
+                if len(received) >= window:
+                    received_set.discard(received.popleft())
+                received.append(inner_id)
+                received_set.add(inner_id)
+                if inner_id > self._highest_received:
+                    self._highest_received = inner_id
+                server_message(inner_id, inner_seq_no, inner, events)
         else:
             self._server_message(msg_id, seq_no, body, events)
         return events
@@ -1319,23 +1375,36 @@ class EncryptedSession:
                 return
             constructor_id = _UINT.unpack_from(body)[0]
         plan = self._registry.plan_for_id(constructor_id)
-        if plan is not None:
-            # seq_no parity must match the content (PROTOCOL.md 3.5; codes 34/35).
-            if seq_no & 1 and constructor_id in _NOT_CONTENT_RELATED_IDS:
+        if plan is None:
+            # Acknowledged if content-related, then skipped as "unknown_constructor".
+            if seq_no & 1:
+                self._queue_ack(msg_id)
+            self._decode_body(msg_id, body, events)
+            return
+        is_function = plan.is_function
+        # seq_no parity must match the content (PROTOCOL.md 3.5; codes 34/35).
+        if seq_no & 1:
+            if constructor_id in _NOT_CONTENT_RELATED_IDS:
                 self._notify(msg_id, seq_no, 34)
                 return
-            if not seq_no & 1 and plan.is_function:
-                self._notify(msg_id, seq_no, 35)
-                return
-        if seq_no & 1:
-            self._queue_ack(msg_id)
-        obj = self._decode_body(msg_id, body, events)
-        if obj is None:
+            # `_queue_ack`, inlined (the per-request path: keep in step).
+            pending_acks = self._pending_acks
+            if not pending_acks:
+                self._acks_since = self._last_now
+            pending_acks[msg_id] = None
+        elif is_function:
+            self._notify(msg_id, seq_no, 35)
+            return
+        # `_decode_body` without its second schema lookup (the plan is known to exist).
+        try:
+            obj = self._registry.decode(body, self._object_spec, max_inflated=self._max_inflated)
+        except DecodeError as exc:
+            self._skip(msg_id, "decode_error", exc, events)
             return
         handler = self._handlers.get(constructor_id)
         if handler is not None:
             handler(msg_id, obj, events)
-        elif plan is not None and plan.is_function:
+        elif is_function:
             events.append(RequestReceived(msg_id, obj))
         elif constructor_id in _PASSTHROUGH_IDS:
             events.append(ServiceMessage(msg_id, obj))
