@@ -64,6 +64,11 @@ class KeyRef:
     dc_id: int
     auth_key_id: bytes
 
+    def __hash__(self) -> int:
+        # Every call looks its key up (logins, clients): the id's own hash is cached by bytes,
+        # where the generated one hashes a new (dc_id, auth_key_id) tuple each time.
+        return hash(self.auth_key_id)
+
     def __repr__(self) -> str:
         return f"KeyRef(dc_id={self.dc_id}, auth_key_id={self.auth_key_id.hex()})"
 
@@ -308,6 +313,12 @@ class World:
 
     def invoke(self, caller: Caller, request: Any) -> Any:
         """The result of one RPC call (wrappers included), or raise the `RPCError` to send."""
+        handler = self._handlers.get(request.TL_NAME)
+        if handler is not None:
+            # A bare call (no wrapper is a handler): what the loop below ends with for it.
+            if caller.key not in self._clients:
+                raise _error(400, "CONNECTION_NOT_INITED")
+            return handler(caller, request)
         wrapped_layer: int | None = None
         while True:
             name = request.TL_NAME
@@ -429,7 +440,8 @@ class World:
             raise _error(400, "AUTH_TOKEN_INVALID")
         if token.kind == "export":
             # The creator asking about its own QR token: the same answers as exporting again.
-            if token.creator != caller.key:
+            # (`is` first: a key's calls all carry the one KeyRef its exports were made with.)
+            if token.creator is not caller.key and token.creator != caller.key:
                 raise _error(400, "AUTH_TOKEN_INVALID")
             if token.used:
                 raise _error(400, "AUTH_TOKEN_ALREADY_ACCEPTED")
