@@ -711,11 +711,13 @@ class EncryptedSession:
 
     def _pack_container(self, items: list[_Item]) -> bytes:
         parts = [_ID_COUNT.pack(MSG_CONTAINER_ID, len(items))]
-        numbered: list[tuple[int, int, _Item]] = []
+        numbered: list[tuple[int, _Item]] = []
+        requests: list[PendingRequest] = []
         any_reply = False
         # `_new_msg_id` and `_next_seq_no` inlined (the same rules: keep in step), with one
         # clock reading for the whole container: each id is the next after the one before.
         is_client = self._is_client
+        sent = self._sent
         msg_id = int((self._now() + self.time_offset) * _TWO_32) & -4
         last = self._last_msg_id
         content_count = self._content_count
@@ -735,22 +737,23 @@ class EncryptedSession:
             body = item.body
             parts.append(_INNER.pack(msg_id, seq_no, len(body)))
             parts.append(body)
-            numbered.append((msg_id, seq_no, item))
+            numbered.append((msg_id, item))
+            if is_client and type(item) is PendingRequest:
+                item.msg_id = msg_id
+                item.seq_no = seq_no
+                item.state = "sent"
+                sent[msg_id] = item
+                requests.append(item)
             any_reply = any_reply or item.is_reply
         self._last_msg_id = last
         self._content_count = content_count
         # Numbered after its contents: a higher msg_id, and not content-related.
         container_id = self._new_msg_id(any_reply)
         container_seq_no = self._next_seq_no(False)
-        if self._is_client:
-            for msg_id, seq_no, item in numbered:
-                if type(item) is PendingRequest:
-                    item.msg_id = msg_id
-                    item.seq_no = seq_no
-                    item.container_msg_id = container_id
-                    item.state = "sent"
-                    self._sent[msg_id] = item
-            self._remember_sent(container_id, [(msg_id, item) for msg_id, _, item in numbered])
+        if is_client:
+            for item in requests:
+                item.container_msg_id = container_id
+            self._remember_sent(container_id, numbered)
         return self._encrypt(container_id, container_seq_no, b"".join(parts))
 
     def _remember_sent(self, msg_id: int, items: list[tuple[int, _Item]]) -> None:
