@@ -1046,6 +1046,36 @@ def test_client_msg_ids_increase_strictly_and_never_have_a_zero_low_half() -> No
     assert all(i & 0xFFFFFFFF for i in ids)
 
 
+def test_msg_ids_of_lone_messages_and_containers_follow_one_rule_in_both_roles() -> None:
+    """pack() numbers a lone message and the items of a container with inlined copies of
+    `_new_msg_id` (speed): all must give strictly increasing ids, never a zero low half, with
+    the role's residue, also when the clock stands still exactly on a second."""
+    clock = Clock(Fraction(1707425104))
+    client, server, _ = make_pair(clock)
+    ids: list[int] = []
+    for batch in (4, 1, 3, 1):  # a container first: its first item meets the zero low half
+        requests = [client.send(F.Ping(ping_id=i)) for i in range(batch)]
+        payload = client.pack()
+        request_ids = [r.msg_id for r in requests]
+        ids += request_ids + ([] if batch == 1 else [requests[0].container_msg_id])
+        events = server.receive(payload)
+        assert [e.ping_id for e in of_type(events, E.PingReceived)] == list(range(batch))
+        for request_id in request_ids:
+            server.answer(request_id, T.Pong(msg_id=request_id, ping_id=0))
+        server.push(T.UpdatesTooLong())
+        client.receive(server.pack())
+    assert ids[0] == (1707425104 << 32) | 4
+    assert all(b > a for a, b in zip(ids, ids[1:])) and all(i % 4 == 0 for i in ids)
+    assert all(i & 0xFFFFFFFF for i in ids)
+    # The server's: answers 1 mod 4, its pushes 3 mod 4, each once (a container's id comes
+    # before, and is above, those of its items).
+    received = list(client._received)
+    assert len(received) >= sum((4, 1, 3, 1)) + 4  # the answers and pushes at least
+    assert len(set(received)) == len(received)
+    assert all(i & 0xFFFFFFFF and i % 4 in (1, 3) for i in received)
+    assert sum(i % 4 == 3 for i in received) == 4
+
+
 def test_a_resend_keeps_the_pending_request_identity() -> None:
     client, server, _ = make_pair()
     pending = client.send(F.Ping(ping_id=1))
