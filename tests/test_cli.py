@@ -18,7 +18,6 @@ Every process has a deadline and is killed if the test ends first. Only 127.0.0.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import os
@@ -45,8 +44,8 @@ from tlcodec.cli.terminal import QUIET_ZONE, draw_qr
 from tlcodec.client import Client, Session
 from tlcodec.crypto import RSAPrivateKey, RSAPublicKey
 
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from support import API_HASH, API_ID, run_scenario
+
 URL_LINE = re.compile(r"^tg://login\?token=([A-Za-z0-9_-]+)$")
 # What a person sees when something went wrong inside: never expected on stderr.
 TRACEBACK = "Traceback (most recent call last)"
@@ -162,19 +161,6 @@ class CliProcess:
         self.close()
 
 
-def _run(coroutine_function: Any, timeout: float = 30.0) -> Any:
-    """Run a scenario with a deadline; fail if it leaves any task behind."""
-
-    async def main() -> Any:
-        result = await asyncio.wait_for(coroutine_function(), timeout)
-        await asyncio.sleep(0)
-        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leftover, f"tasks left behind: {leftover}"
-        return result
-
-    return asyncio.run(main())
-
-
 # ----------------------------------------------------------------------------------------------
 # Reading what the commands print
 
@@ -267,7 +253,7 @@ def accept_login(info: ServeInfo, account: str, url: str) -> Any:
         async with phone:
             return await phone.invoke(functions.auth.AcceptLoginToken(token=token_of(url)))
 
-    return _run(scenario)
+    return run_scenario(scenario)
 
 
 def _free_port() -> int:
@@ -410,7 +396,7 @@ def test_serve_prints_its_dcs_and_key_answers_help_get_config_and_stops_on_sigin
                               ping_interval=None) as client:
                 return await client.get_config()
 
-        config = _run(scenario)
+        config = run_scenario(scenario)
         assert config.this_dc == 2
         assert {option.id: (option.ip_address, option.port)
                 for option in config.dc_options} == info.addresses

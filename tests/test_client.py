@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import socket
 import sys
@@ -31,7 +30,6 @@ from tlcodec.client.connection import (
     parse_transport,
 )
 from tlcodec.client.sessions import DcAuth
-from tlcodec.crypto import RSAPrivateKey
 from tlcodec.mtproto.transports import Intermediate
 from tlcodec.mtproto.errors import (
     AuthKeyUnregisteredError,
@@ -42,40 +40,13 @@ from tlcodec.mtproto.errors import (
 )
 from tlcodec.testing import DataCentres, KeyRef
 
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from support import API_HASH, API_ID, client_for, cluster, run_scenario
+
 
 ALL_TRANSPORTS = [
     "abridged", "intermediate", "padded", "full",
     "obfuscated-abridged", "obfuscated-intermediate", "obfuscated-padded",
 ]
-
-
-@functools.lru_cache(maxsize=1)
-def _rsa_key() -> RSAPrivateKey:
-    return RSAPrivateKey.generate()
-
-
-def _run(coroutine_function, timeout: float = 30.0) -> None:
-    """Run a scenario with a deadline; fail if it leaves any task behind."""
-
-    async def main() -> None:
-        await asyncio.wait_for(coroutine_function(), timeout)
-        await asyncio.sleep(0)
-        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leftover, f"tasks left behind: {leftover}"
-
-    asyncio.run(main())
-
-
-def _cluster(**options: Any) -> DataCentres:
-    return DataCentres(dc_ids=(1, 2, 3), rsa_key=_rsa_key(), **options)
-
-
-def _client(dcs: DataCentres, dc_id: int = 2, session: Any = None, **options: Any) -> Client:
-    host, port = dcs.address(dc_id)
-    return Client(API_ID, API_HASH, session, dc=(dc_id, host, port), rsa_keys=[dcs.public_key],
-                  **options)
 
 
 async def _logged_in(dcs: DataCentres, client: Client, dc_id: int = 2) -> Any:
@@ -164,7 +135,7 @@ def test_tlcodec_exports_client_and_errors_lazily() -> None:
 @pytest.mark.parametrize("transport", ALL_TRANSPORTS)
 def test_invoke_round_trip_over_each_transport(transport: str) -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, transport=transport) as client:
+        async with cluster() as dcs, client_for(dcs, transport=transport) as client:
             config = await client.invoke(functions.help.GetConfig())
             assert isinstance(config, types.Config) and config.this_dc == 2
             assert {(o.id, o.port) for o in config.dc_options} == {
@@ -174,12 +145,12 @@ def test_invoke_round_trip_over_each_transport(transport: str) -> None:
             account = await _logged_in(dcs, client)
             assert (await client.get_me()).id == account.user_id
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_first_request_of_each_connection_carries_init_connection() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
+        async with cluster() as dcs:
             received: list[str] = []
             real_invoke = dcs.world.invoke
 
@@ -188,7 +159,7 @@ def test_first_request_of_each_connection_carries_init_connection() -> None:
                 return real_invoke(caller, request)
 
             dcs.world.invoke = spy  # type: ignore[method-assign]
-            async with _client(dcs, device_model="Test rig", app_version="9.9",
+            async with client_for(dcs, device_model="Test rig", app_version="9.9",
                                reconnect_delay=0.01) as client:
                 await client.invoke(functions.help.GetConfig())
                 key = KeyRef(2, tlcodec.crypto.auth_key_id(client.connection(2).auth_key))
@@ -202,12 +173,12 @@ def test_first_request_of_each_connection_carries_init_connection() -> None:
                 assert received[2] == "invokeWithLayer"  # a new connection: wrapped again
                 assert received[3:] == ["help.getConfig"]
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_concurrent_invokes_are_pipelined_on_one_connection() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster() as dcs, client_for(dcs) as client:
             account = await _logged_in(dcs, client)
             connection = client.connection(2)
             framing = connection._framing
@@ -236,12 +207,12 @@ def test_concurrent_invokes_are_pipelined_on_one_connection() -> None:
             assert batches <= packed <= batches + 2  # an ack may go out on its own
             assert connection.connections_made == 1 and connection.in_flight == 0
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_each_concurrent_caller_gets_its_own_answer() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster() as dcs, client_for(dcs) as client:
             await _logged_in(dcs, client)
             calls = []
             for i in range(60):
@@ -256,12 +227,12 @@ def test_each_concurrent_caller_gets_its_own_answer() -> None:
                 expected = (types.User, AuthTokenInvalidError, types.Config)[i % 3]
                 assert isinstance(result, expected), (i, result)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_user_migrate_error_moves_the_call_and_the_home_dc() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
+        async with cluster() as dcs:
             real_invoke = dcs.world.invoke
 
             def dc2_sends_users_to_dc3(caller: Any, request: Any) -> Any:
@@ -270,14 +241,14 @@ def test_user_migrate_error_moves_the_call_and_the_home_dc() -> None:
                 return real_invoke(caller, request)
 
             dcs.world.invoke = dc2_sends_users_to_dc3  # type: ignore[method-assign]
-            async with _client(dcs) as client:
+            async with client_for(dcs) as client:
                 config = await client.invoke(functions.help.GetConfig())
                 assert config.this_dc == 3 and client.home_dc == 3
                 with pytest.raises(UserMigrateError) as caught:
                     await client.invoke(functions.help.GetConfig(), dc_id=2)
                 assert caught.value.dc_id == 3  # an explicit DC that says "elsewhere": typed
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -286,7 +257,7 @@ def test_user_migrate_error_moves_the_call_and_the_home_dc() -> None:
 
 def test_server_dropping_the_connection_mid_request_gets_every_call_answered_once() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, reconnect_delay=0.01) as client:
+        async with cluster() as dcs, client_for(dcs, reconnect_delay=0.01) as client:
             account = await _logged_in(dcs, client)
             real_invoke = dcs.world.invoke
             handled = 0
@@ -309,12 +280,12 @@ def test_server_dropping_the_connection_mid_request_gets_every_call_answered_onc
             assert connection.in_flight == 0
             assert handled >= 20  # what was not answered went out again
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_client_side_cut_with_calls_queued_and_in_flight_loses_none() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, reconnect_delay=0.01) as client:
+        async with cluster() as dcs, client_for(dcs, reconnect_delay=0.01) as client:
             account = await _logged_in(dcs, client)
             connection = client.connection(2)
             first = [asyncio.ensure_future(client.get_me()) for _ in range(10)]
@@ -328,12 +299,12 @@ def test_client_side_cut_with_calls_queued_and_in_flight_loses_none() -> None:
             assert [user.id for user in users] == [account.user_id] * 20
             assert connection.connections_made == 2 and connection.in_flight == 0
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_message_failing_a_check_closes_and_reopens_the_connection() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, reconnect_delay=0.01) as client:
+        async with cluster() as dcs, client_for(dcs, reconnect_delay=0.01) as client:
             account = await _logged_in(dcs, client)
             connection = client.connection(2)
             _silence(client)
@@ -347,13 +318,13 @@ def test_message_failing_a_check_closes_and_reopens_the_connection() -> None:
             assert connection.connections_made == 2
             assert connection.session.dropped["msg_key"] == 1
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_server_restart_is_survived() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
-            async with _client(dcs, reconnect_delay=0.01, max_reconnect_delay=0.05) as client:
+        async with cluster() as dcs:
+            async with client_for(dcs, reconnect_delay=0.01, max_reconnect_delay=0.05) as client:
                 account = await _logged_in(dcs, client)
                 ports = {dc: dcs.address(dc)[1] for dc in dcs.dc_ids}
                 await dcs.close()
@@ -364,24 +335,24 @@ def test_server_restart_is_survived() -> None:
                 await dcs.start()
                 assert (await pending).id == account.user_id
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_unknown_auth_key_is_replaced_by_a_new_one() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
+        async with cluster() as dcs:
             host, port = dcs.address(2)
             session = Session()
             session.home_dc = 2
             session.dcs[2] = DcAuth(2, host, port, b"\x07" * 256, server_salt=1)
-            async with _client(dcs, session=session, reconnect_delay=0.01) as client:
+            async with client_for(dcs, session=session, reconnect_delay=0.01) as client:
                 config = await client.invoke(functions.help.GetConfig())  # after -404, a new key
                 assert config.this_dc == 2
                 new_key = session.dcs[2].auth_key
                 assert new_key is not None and new_key != b"\x07" * 256
                 assert dcs.auth_key_ids(2) == [tlcodec.crypto.auth_key_id(new_key)]
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,7 +367,7 @@ def _silence(client: Client, dc_id: int = 2) -> None:
 
 def test_request_timeout_raises_and_forgets_the_call() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster() as dcs, client_for(dcs) as client:
             _silence(client)
             with pytest.raises(TimeoutError, match="help.getConfig got no answer"):
                 await client.invoke(functions.help.GetConfig(), timeout=0.1)
@@ -404,13 +375,13 @@ def test_request_timeout_raises_and_forgets_the_call() -> None:
             assert connection.in_flight == 0
             assert connection.session.pending_requests == []
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_timeouts_fire_on_time_and_answered_calls_leave_no_deadline_behind() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
-            client = _client(dcs)
+        async with cluster() as dcs:
+            client = client_for(dcs)
             await client.connect()
             connection = client.connection(2)
             deadlines = connection._deadlines
@@ -432,7 +403,7 @@ def test_timeouts_fire_on_time_and_answered_calls_leave_no_deadline_behind() -> 
             await client.close()
             assert not deadlines._timers and not deadlines._slots  # close leaves no timer
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_deadlines_expire_each_call_after_its_timeout_and_never_a_discarded_one() -> None:
@@ -460,12 +431,12 @@ def test_deadlines_expire_each_call_after_its_timeout_and_never_a_discarded_one(
         deadlines.cancel()
         assert not deadlines._timers and not deadlines._slots
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_cancelled_invoke_is_forgotten() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster() as dcs, client_for(dcs) as client:
             _silence(client)
             call = asyncio.ensure_future(client.invoke(functions.help.GetConfig()))
             await asyncio.sleep(0.01)
@@ -474,13 +445,13 @@ def test_cancelled_invoke_is_forgotten() -> None:
                 await call
             assert client.connection(2).in_flight == 0
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_close_fails_waiting_calls_and_leaves_no_task() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
-            client = _client(dcs)
+        async with cluster() as dcs:
+            client = client_for(dcs)
             await client.connect()
             _silence(client)
             calls = [asyncio.ensure_future(client.invoke(functions.help.GetConfig()))
@@ -493,7 +464,7 @@ def test_close_fails_waiting_calls_and_leaves_no_task() -> None:
                 await client.invoke(functions.help.GetConfig())
             await client.close()  # twice is fine
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_close_while_connecting_returns() -> None:
@@ -506,7 +477,7 @@ def test_close_while_connecting_returns() -> None:
             with pytest.raises(ClientClosedError):
                 await connecting
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_refused_connection_raises_at_once_and_leaves_no_task() -> None:
@@ -516,7 +487,7 @@ def test_refused_connection_raises_at_once_and_leaves_no_task() -> None:
             async with client:
                 pass
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_handshake_that_never_finishes_times_out() -> None:
@@ -529,12 +500,12 @@ def test_handshake_that_never_finishes_times_out() -> None:
             assert time.monotonic() - started < 5
             await client.close()
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_wrong_server_key_fails_the_handshake() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
+        async with cluster() as dcs:
             host, port = dcs.address(2)
             client = Client(API_ID, API_HASH, dc=(2, host, port))  # Telegram's keys only
             with pytest.raises(tlcodec.SecurityError) as caught:
@@ -542,24 +513,24 @@ def test_wrong_server_key_fails_the_handshake() -> None:
             assert caught.value.check == "fingerprint"
             await client.close()
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_keepalive_pings_keep_one_connection() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, ping_interval=0.02) as client:
+        async with cluster() as dcs, client_for(dcs, ping_interval=0.02) as client:
             await asyncio.sleep(0.15)
             connection = client.connection(2)
             assert connection.session.dropped == {}
             assert (await client.invoke(functions.help.GetConfig())).this_dc == 2
             assert connection.connections_made == 1
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_update_handlers_see_pushed_updates(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster() as dcs, client_for(dcs) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             seen: list[tuple[Any, int]] = []
             arrived = asyncio.Event()
@@ -583,13 +554,13 @@ def test_update_handlers_see_pushed_updates(caplog: pytest.LogCaptureFixture) ->
             client.remove_update_handler(handler)  # twice is fine
 
     with caplog.at_level(logging.ERROR, logger="tlcodec.client"):
-        _run(scenario)
+        run_scenario(scenario)
     assert "update handler" in caplog.text
 
 
 def test_transport_error_444_is_fatal_and_typed() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, reconnect_delay=0.01) as client:
+        async with cluster() as dcs, client_for(dcs, reconnect_delay=0.01) as client:
             connection = client.connection(2)
             _silence(client)
             call = asyncio.ensure_future(client.invoke(functions.help.GetConfig()))
@@ -601,19 +572,19 @@ def test_transport_error_444_is_fatal_and_typed() -> None:
             with pytest.raises(TransportError):
                 await client.invoke(functions.help.GetConfig())
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_transport_error_429_backs_off_and_reconnects() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, reconnect_delay=0.01,
+        async with cluster() as dcs, client_for(dcs, reconnect_delay=0.01,
                                               max_reconnect_delay=0.05) as client:
             connection = client.connection(2)
             _receive_transport_error(connection, -429)
             config = await client.invoke(functions.help.GetConfig())
             assert config.this_dc == 2 and connection.connections_made == 2
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def _receive_transport_error(connection: Any, code: int) -> None:

@@ -16,7 +16,6 @@ connection, transport errors parsed locally, a client that stops writing).
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import struct
 from collections import Counter
@@ -27,7 +26,6 @@ import pytest
 import tlcodec
 from tlcodec import functions, types
 from tlcodec.client import Client
-from tlcodec.crypto import RSAPrivateKey
 from tlcodec.mtproto.errors import (
     AuthKeyUnregisteredError,
     BadMessageError,
@@ -42,39 +40,17 @@ from tlcodec.mtproto.events import (
 )
 from tlcodec.testing import DataCentres, HeldRequest
 
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from support import client_for, cluster, run_scenario
+
 TAG_BASE = 7_000_000_000  # user ids no account has: the tag rides in the request, not the answer
 CLOCK_JUMP = 1000.0  # seconds: far outside the msg_id window (300 s back, 30 s ahead)
 
 
-@functools.lru_cache(maxsize=1)
-def _rsa_key() -> RSAPrivateKey:
-    return RSAPrivateKey.generate()
-
-
-def _run(coroutine_function: Callable[[], Any], timeout: float = 20.0) -> None:
-    """Run a scenario with a deadline; fail if it leaves any task behind."""
-
-    async def main() -> None:
-        await asyncio.wait_for(coroutine_function(), timeout)
-        await asyncio.sleep(0)
-        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leftover, f"tasks left behind: {leftover}"
-
-    asyncio.run(main())
-
-
-def _cluster() -> DataCentres:
-    return DataCentres(dc_ids=(2,), rsa_key=_rsa_key())
-
-
 def _client(dcs: DataCentres, session: Any = None, **options: Any) -> Client:
-    host, port = dcs.address(2)
+    """A client of DC 2 that reconnects at once (the faults here close its connections)."""
     options.setdefault("reconnect_delay", 0.01)
     options.setdefault("max_reconnect_delay", 0.1)
-    return Client(API_ID, API_HASH, session, dc=(2, host, port), rsa_keys=[dcs.public_key],
-                  **options)
+    return client_for(dcs, 2, session, **options)
 
 
 async def _log_in(dcs: DataCentres, client: Client) -> Any:
@@ -177,7 +153,7 @@ async def _eventually(condition: Callable[[], bool], timeout: float = 5.0) -> No
 @pytest.mark.parametrize("when", ["before-running-it", "after-running-it"])
 def test_connection_dropped_mid_request_resends_it_and_answers_it_once(when: str) -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -206,12 +182,12 @@ def test_connection_dropped_mid_request_resends_it_and_answers_it_once(when: str
                 await _eventually(lambda: connection.session.skipped["unmatched_answer"] == 1)
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_connection_dropped_three_times_before_the_server_runs_the_call() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -229,12 +205,12 @@ def test_connection_dropped_three_times_before_the_server_runs_the_call() -> Non
             assert connection.connections_made == 4
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_drop_in_the_middle_of_a_pipelined_batch_answers_each_call_once() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -255,7 +231,7 @@ def test_drop_in_the_middle_of_a_pipelined_batch_answers_each_call_once() -> Non
             assert connection.connections_made == 2
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -264,7 +240,7 @@ def test_drop_in_the_middle_of_a_pipelined_batch_answers_each_call_once() -> Non
 
 def test_late_answer_within_the_timeout_is_delivered_once() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -276,12 +252,12 @@ def test_late_answer_within_the_timeout_is_delivered_once() -> None:
             assert connection.connections_made == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_late_answer_after_the_timeout_is_skipped_not_delivered() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -309,12 +285,12 @@ def test_late_answer_after_the_timeout_is_skipped_not_delivered() -> None:
             assert connection.connections_made == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_server_that_never_answers_times_out_at_the_clients_timeout_and_keeps_nothing() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, request_timeout=0.5) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs, request_timeout=0.5) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -330,7 +306,7 @@ def test_server_that_never_answers_times_out_at_the_clients_timeout_and_keeps_no
             assert (ledger.executed[2], ledger.answered[2]) == (1, 1)
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -339,7 +315,7 @@ def test_server_that_never_answers_times_out_at_the_clients_timeout_and_keeps_no
 
 def test_bad_server_salt_updates_the_salt_and_resends_each_call_once() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -354,7 +330,7 @@ def test_bad_server_salt_updates_the_salt_and_resends_each_call_once() -> None:
             assert connection.connections_made == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_stored_salt_refused_on_reconnect_lets_no_call_overtake_the_init() -> None:
@@ -362,7 +338,7 @@ def test_stored_salt_refused_on_reconnect_lets_no_call_overtake_the_init() -> No
     # gets bad_server_salt and is resent; calls made right after connect() must still reach
     # the DC after initConnection (the test DC refuses calls before it, as Telegram may).
     async def scenario() -> None:
-        async with _cluster() as dcs:
+        async with cluster(dc_ids=(2,)) as dcs:
             async with _client(dcs) as first:
                 account = await _log_in(dcs, first)
             session = first.session
@@ -386,12 +362,12 @@ def test_stored_salt_refused_on_reconnect_lets_no_call_overtake_the_init() -> No
                 assert connection.connections_made == 1
                 _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_salt_changed_with_the_old_one_still_valid_needs_no_resend() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -401,12 +377,12 @@ def test_salt_changed_with_the_old_one_still_valid_needs_no_resend() -> None:
             assert (ledger.executed[1], ledger.answered[1]) == (1, 1)
             assert ledger.events[ServerSaltChanged] == 0 and connection.server_salt == old_salt
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_dc_clock_ahead_mid_session_gives_16_and_the_client_corrects_its_offset() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -420,7 +396,7 @@ def test_dc_clock_ahead_mid_session_gives_16_and_the_client_corrects_its_offset(
             assert connection.connections_made == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_dc_clock_going_back_mid_session_fails_the_call_typed_after_the_resends() -> None:
@@ -428,7 +404,7 @@ def test_dc_clock_going_back_mid_session_fails_the_call_typed_after_the_resends(
     # carries its old time: the client has nothing to correct with. It resends up to its
     # limit, then the call fails with a typed error; nothing hangs, nothing runs.
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -440,12 +416,12 @@ def test_dc_clock_going_back_mid_session_fails_the_call_typed_after_the_resends(
             assert abs(connection.time_offset) < 5
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_local_clock_jumping_ahead_mid_session_gives_17_and_the_client_corrects_it() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -458,13 +434,13 @@ def test_local_clock_jumping_ahead_mid_session_gives_17_and_the_client_corrects_
             assert connection.connections_made == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 @pytest.mark.parametrize("offset", [CLOCK_JUMP, -CLOCK_JUMP], ids=["dc-ahead-16", "dc-behind-17"])
 def test_new_session_on_a_dc_whose_clock_moved_corrects_the_offset(offset: float) -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
+        async with cluster(dc_ids=(2,)) as dcs:
             async with _client(dcs) as first:  # makes the key while the clocks agree
                 account = await _log_in(dcs, first)
             session = first.session
@@ -481,12 +457,12 @@ def test_new_session_on_a_dc_whose_clock_moved_corrects_the_offset(offset: float
                 _assert_settled(connection)
             assert abs(session.dc(2).time_offset - offset) < 5
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_new_key_on_a_dc_with_a_wrong_clock_takes_the_offset_from_the_handshake() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs:
+        async with cluster(dc_ids=(2,)) as dcs:
             dcs.clock_offset = -5 * CLOCK_JUMP
             ledger = Ledger(dcs)
             async with _client(dcs) as client:
@@ -497,7 +473,7 @@ def test_new_key_on_a_dc_with_a_wrong_clock_takes_the_offset_from_the_handshake(
                 assert (ledger.executed[1], ledger.answered[1]) == (1, 1)
                 assert ledger.events[TimeOffsetChanged] == 0  # never needed a 16/17
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -513,7 +489,7 @@ def test_new_key_on_a_dc_with_a_wrong_clock_takes_the_offset_from_the_handshake(
 ])
 def test_crafted_bad_msg_notification(code: int, outcome: str) -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -542,7 +518,7 @@ def test_crafted_bad_msg_notification(code: int, outcome: str) -> None:
             assert connection.connections_made == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -572,7 +548,7 @@ def test_garbage_instead_of_an_answer_reconnects_and_resends(kind: str, transpor
     keepalive = {} if framed else {"ping_interval": 0.1, "request_timeout": 1.0}
 
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, transport=transport, **keepalive) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs, transport=transport, **keepalive) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -595,7 +571,7 @@ def test_garbage_instead_of_an_answer_reconnects_and_resends(kind: str, transpor
                 assert dropped["msg_key"] == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -604,7 +580,7 @@ def test_garbage_instead_of_an_answer_reconnects_and_resends(kind: str, transpor
 
 def test_transport_error_404_mid_session_makes_a_new_key_and_resends() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -634,13 +610,13 @@ def test_transport_error_404_mid_session_makes_a_new_key_and_resends() -> None:
             assert connection.connections_made == 3  # dropped, then -404, then the new key
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_transport_error_429_backs_off_then_the_call_succeeds_once() -> None:
     async def scenario() -> None:
         backoff = 0.3  # with -429 the client waits at least min(1 s, max_reconnect_delay)
-        async with _cluster() as dcs, _client(dcs, max_reconnect_delay=backoff) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs, max_reconnect_delay=backoff) as client:
             account = await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -665,12 +641,12 @@ def test_transport_error_429_backs_off_then_the_call_succeeds_once() -> None:
             assert moments["reconnected"] - moments["error"] >= backoff - 0.01
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_transport_error_444_is_fatal_typed_and_never_retried() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
             await _log_in(dcs, client)
             ledger = Ledger(dcs)
             connection = ledger.watch(client)
@@ -691,4 +667,4 @@ def test_transport_error_444_is_fatal_typed_and_never_retried() -> None:
             assert connection.connections_made == 1
             _assert_settled(connection)
 
-    _run(scenario)
+    run_scenario(scenario)

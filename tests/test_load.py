@@ -9,48 +9,25 @@ Each scenario runs under `asyncio.run` with a deadline and checks that no task s
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import Counter
-from typing import Any, Callable
+from typing import Any
 
 import tlcodec
 from tlcodec import functions, types
-from tlcodec.client import Client
-from tlcodec.crypto import RSAPrivateKey, auth_key_id
-from tlcodec.testing import DataCentres, KeyRef
+from tlcodec.crypto import auth_key_id
+from tlcodec.testing import KeyRef
 
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from support import client_for, cluster, run_scenario
+
 TAG_BASE = 7_000_000_000
 CONCURRENT_CALLS = 1000
 CLIENTS = 50
-
-
-@functools.lru_cache(maxsize=1)
-def _rsa_key() -> RSAPrivateKey:
-    return RSAPrivateKey.generate()
-
-
-def _run(coroutine_function: Callable[[], Any], timeout: float = 60.0) -> None:
-    """Run a scenario with a deadline; fail if it leaves any task behind."""
-
-    async def main() -> None:
-        await asyncio.wait_for(coroutine_function(), timeout)
-        await asyncio.sleep(0)
-        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leftover, f"tasks left behind: {leftover}"
-
-    asyncio.run(main())
-
-
-def _client(dcs: DataCentres, dc_id: int = 2, **options: Any) -> Client:
-    host, port = dcs.address(dc_id)
-    return Client(API_ID, API_HASH, dc=(dc_id, host, port), rsa_keys=[dcs.public_key], **options)
+LOAD_TIMEOUT = 60.0  # seconds for a whole load scenario
 
 
 def test_a_thousand_concurrent_invokes_on_one_connection_are_all_answered_right() -> None:
     async def scenario() -> None:
-        async with DataCentres(dc_ids=(2,), rsa_key=_rsa_key()) as dcs, _client(dcs) as client:
+        async with cluster(dc_ids=(2,)) as dcs, client_for(dcs) as client:
             account = dcs.create_account("Alice", "15550001111", dc_id=2)
             connection = client.connection(2)
             dcs.authorize(auth_key_id(connection.auth_key), account)
@@ -80,12 +57,12 @@ def test_a_thousand_concurrent_invokes_on_one_connection_are_all_answered_right(
             assert connection.in_flight == 0 and connection.session.pending_requests == []
             assert connection.session.dropped == {}
 
-    _run(scenario)
+    run_scenario(scenario, LOAD_TIMEOUT)
 
 
 def test_fifty_clients_log_in_by_qr_code_at_once_each_migrating_to_its_dc() -> None:
     async def scenario() -> None:
-        async with DataCentres(dc_ids=(1, 2, 3), rsa_key=_rsa_key()) as dcs:
+        async with cluster() as dcs:
             # Every account lives away from DC 2, where every client starts.
             accounts = [
                 dcs.create_account(f"User{i}", f"1555{i:07d}", dc_id=1 if i % 2 else 3,
@@ -94,7 +71,7 @@ def test_fifty_clients_log_in_by_qr_code_at_once_each_migrating_to_its_dc() -> N
             ]
 
             async def log_in(account: Any) -> tuple[Any, bytes, bytes]:
-                async with _client(dcs) as client:
+                async with client_for(dcs) as client:
                     qr = await client.qr_login()
                     assert qr.url.startswith("tg://login?token=") and qr.dc_id == 2
                     waiting = asyncio.ensure_future(qr.wait(timeout=30))
@@ -124,4 +101,4 @@ def test_fifty_clients_log_in_by_qr_code_at_once_each_migrating_to_its_dc() -> N
             assert len(dcs.auth_key_ids(2)) == CLIENTS
             assert len(dcs.auth_key_ids(1)) + len(dcs.auth_key_ids(3)) == CLIENTS
 
-    _run(scenario)
+    run_scenario(scenario, LOAD_TIMEOUT)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import time
 from typing import Any
 
 import pytest
 
 from tlcodec import functions, types
-from tlcodec.client import Client, QRLogin, login_url
-from tlcodec.crypto import RSAPrivateKey
+from tlcodec.client import QRLogin, login_url
 from tlcodec.mtproto.errors import (
     AuthTokenAlreadyAcceptedError,
     AuthTokenExpiredError,
@@ -28,25 +26,7 @@ from tlcodec.mtproto.errors import (
 )
 from tlcodec.testing import DataCentres
 
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
-
-
-@functools.lru_cache(maxsize=1)
-def _rsa_key() -> RSAPrivateKey:
-    return RSAPrivateKey.generate()
-
-
-def _run(coroutine_function, timeout: float = 30.0) -> None:
-    """Run a scenario with a deadline; fail if it leaves any task behind."""
-
-    async def main() -> None:
-        await asyncio.wait_for(coroutine_function(), timeout)
-        await asyncio.sleep(0)
-        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leftover, f"tasks left behind: {leftover}"
-
-    asyncio.run(main())
+from support import client_for, cluster, run_scenario
 
 
 class ShiftedClock:
@@ -57,16 +37,6 @@ class ShiftedClock:
 
     def __call__(self) -> float:
         return time.time() + self.shift
-
-
-def _cluster(**options: Any) -> DataCentres:
-    return DataCentres(dc_ids=(1, 2, 3), rsa_key=_rsa_key(), **options)
-
-
-def _client(dcs: DataCentres, dc_id: int, session: Any = None, **options: Any) -> Client:
-    host, port = dcs.address(dc_id)
-    return Client(API_ID, API_HASH, session, dc=(dc_id, host, port), rsa_keys=[dcs.public_key],
-                  **options)
 
 
 def _accept_soon(dcs: DataCentres, qr: QRLogin, account: Any, delay: float = 0.05) -> asyncio.Task:
@@ -92,7 +62,7 @@ def test_login_url_is_base64url_without_padding() -> None:
 
 def test_qr_login_object_carries_token_url_and_expiry() -> None:
     async def scenario() -> None:
-        async with _cluster(token_ttl=30.0) as dcs, _client(dcs, 2) as client:
+        async with cluster(token_ttl=30.0) as dcs, client_for(dcs, 2) as client:
             qr = await client.qr_login()
             assert len(qr.token) == 32
             assert qr.url == login_url(qr.token)
@@ -103,7 +73,7 @@ def test_qr_login_object_carries_token_url_and_expiry() -> None:
             assert abs(qr.expires.timestamp() - qr.expires_at) < 1e-6
             assert qr.dc_id == 2 and qr.user is None
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -112,7 +82,7 @@ def test_qr_login_object_carries_token_url_and_expiry() -> None:
 
 def test_qr_login_on_the_accounts_own_dc() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 2) as client:
+        async with cluster() as dcs, client_for(dcs, 2) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             qr = await client.qr_login()
             accepting = _accept_soon(dcs, qr, alice)
@@ -124,13 +94,13 @@ def test_qr_login_on_the_accounts_own_dc() -> None:
             assert (await client.get_me()).id == alice.user_id
             assert sorted(client.session.dcs) == [2]
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_a_code_scanned_before_wait_is_noticed_without_waiting_for_expiry() -> None:
     # The update arrives while the caller is still busy between qr_login() and wait().
     async def scenario() -> None:
-        async with _cluster(token_ttl=30.0) as dcs, _client(dcs, 2) as client:
+        async with cluster(token_ttl=30.0) as dcs, client_for(dcs, 2) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             qr = await client.qr_login()
             dcs.accept_login_token(qr.token, alice)
@@ -138,12 +108,12 @@ def test_a_code_scanned_before_wait_is_noticed_without_waiting_for_expiry() -> N
             user = await qr.wait(timeout=5)  # far below the 30 s token lifetime
             assert user.id == alice.user_id
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_qr_login_migrates_to_the_accounts_dc_with_its_own_key() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 1) as client:
+        async with cluster() as dcs, client_for(dcs, 1) as client:
             bob = dcs.create_account(first_name="Bob", phone="15550002222", dc_id=3)
             qr = await client.qr_login()
             assert qr.dc_id == 1
@@ -161,12 +131,12 @@ def test_qr_login_migrates_to_the_accounts_dc_with_its_own_key() -> None:
                 await client.invoke(functions.users.GetUsers(id=[types.InputUserSelf()]),
                                     dc_id=1)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_token_is_refreshed_by_itself_when_it_expires() -> None:
     async def scenario() -> None:
-        async with _cluster(token_ttl=1.0) as dcs, _client(dcs, 2) as client:
+        async with cluster(token_ttl=1.0) as dcs, client_for(dcs, 2) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             qr = await client.qr_login()
             shown = [qr.token]
@@ -184,13 +154,13 @@ def test_token_is_refreshed_by_itself_when_it_expires() -> None:
             assert user.id == alice.user_id
             assert len(shown) == 2 and shown[0] != shown[1]
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_migration_token_expired_before_the_import_is_exported_again_there() -> None:
     async def scenario() -> None:
         clock = ShiftedClock()
-        async with _cluster(token_ttl=30.0, clock=clock) as dcs, _client(dcs, 1) as client:
+        async with cluster(token_ttl=30.0, clock=clock) as dcs, client_for(dcs, 1) as client:
             bob = dcs.create_account(first_name="Bob", phone="15550002222", dc_id=3)
             real_invoke = client.invoke
             imports: list[int] = []
@@ -217,12 +187,12 @@ def test_migration_token_expired_before_the_import_is_exported_again_there() -> 
             assert user.id == bob.user_id and client.home_dc == 3
             assert len(shown) == 2 and qr.dc_id == 3
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_account_with_a_password_raises_session_password_needed_on_its_dc() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 1) as client:
+        async with cluster() as dcs, client_for(dcs, 1) as client:
             carol = dcs.create_account(first_name="Carol", phone="15550003333", dc_id=2,
                                        password="hunter2")
             qr = await client.qr_login()
@@ -234,12 +204,12 @@ def test_account_with_a_password_raises_session_password_needed_on_its_dc() -> N
             assert client.home_dc == 2  # where auth.checkPassword will have to go
             assert client.user_id is None
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_wait_times_out_and_can_be_waited_again() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 2) as client:
+        async with cluster() as dcs, client_for(dcs, 2) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             qr = await client.qr_login()
             with pytest.raises(TimeoutError):
@@ -250,12 +220,12 @@ def test_wait_times_out_and_can_be_waited_again() -> None:
             assert user.id == alice.user_id
             assert await qr.wait() is user  # already done
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_update_pushed_while_disconnected_is_not_missed() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 2, reconnect_delay=0.01) as client:
+        async with cluster() as dcs, client_for(dcs, 2, reconnect_delay=0.01) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             qr = await client.qr_login()
             waiting = asyncio.create_task(qr.wait(timeout=10))
@@ -268,7 +238,7 @@ def test_update_pushed_while_disconnected_is_not_missed() -> None:
             assert user.id == alice.user_id
             assert connection.connections_made == 2
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -277,18 +247,18 @@ def test_update_pushed_while_disconnected_is_not_missed() -> None:
 
 def test_invalid_token_is_a_typed_error() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 2) as client:
+        async with cluster() as dcs, client_for(dcs, 2) as client:
             with pytest.raises(AuthTokenInvalidError) as caught:
                 await client.import_login_token(b"\x01" * 32)
             assert (caught.value.code, caught.value.message) == (400, "AUTH_TOKEN_INVALID")
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_expired_token_is_a_typed_error() -> None:
     async def scenario() -> None:
         clock = ShiftedClock()
-        async with _cluster(clock=clock) as dcs, _client(dcs, 2) as client:
+        async with cluster(clock=clock) as dcs, client_for(dcs, 2) as client:
             token = await client.export_login_token()
             assert isinstance(token, types.auth.LoginToken)
             clock.shift = 3600.0
@@ -296,12 +266,12 @@ def test_expired_token_is_a_typed_error() -> None:
                 await client.import_login_token(token.token)
             assert (caught.value.code, caught.value.message) == (400, "AUTH_TOKEN_EXPIRED")
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_already_accepted_token_is_a_typed_error() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 2) as client:
+        async with cluster() as dcs, client_for(dcs, 2) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             qr = await client.qr_login()
             dcs.accept_login_token(qr.token, alice)
@@ -309,12 +279,12 @@ def test_already_accepted_token_is_a_typed_error() -> None:
             with pytest.raises(AuthTokenAlreadyAcceptedError):
                 await client.import_login_token(qr.token)
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_import_login_token_records_a_successful_login() -> None:
     async def scenario() -> None:
-        async with _cluster() as dcs, _client(dcs, 2) as client:
+        async with cluster() as dcs, client_for(dcs, 2) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             token = await client.export_login_token()
             dcs.accept_login_token(token.token, alice)
@@ -322,4 +292,4 @@ def test_import_login_token_records_a_successful_login() -> None:
             assert isinstance(result, types.auth.LoginTokenSuccess)
             assert client.user_id == alice.user_id
 
-    _run(scenario)
+    run_scenario(scenario)

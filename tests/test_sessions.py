@@ -9,9 +9,7 @@ random moments while it rewrites the file (every survivor must parse).
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import functools
 import json
 import os
 import random
@@ -27,6 +25,8 @@ import pytest
 
 from tlcodec.client import Client, DcAuth, Session, SessionFileError
 from tlcodec.client import sessions as sessions_module
+
+from support import rsa_key, run_scenario
 
 API_ID = 12345
 API_HASH = "0123456789abcdef0123456789abcdef"
@@ -328,23 +328,6 @@ def test_pyrogram_export_needs_a_login() -> None:
 # End to end: the exports work for the libraries that read them
 
 
-@functools.lru_cache(maxsize=1)
-def _rsa_key():
-    from tlcodec.crypto import RSAPrivateKey
-
-    return RSAPrivateKey.generate()
-
-
-def _run(coroutine_function, timeout: float = 30.0) -> None:
-    async def main() -> None:
-        await asyncio.wait_for(coroutine_function(), timeout)
-        await asyncio.sleep(0)
-        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leftover, f"tasks left behind: {leftover}"
-
-    asyncio.run(main())
-
-
 async def _log_in(dcs, account, session) -> Client:
     """A client logged in on the account's DC by QR code (accepted by the test DC itself)."""
     host, port = dcs.address(account.dc_id)
@@ -364,7 +347,7 @@ def test_telethon_logs_in_with_the_exported_string_against_the_test_dc() -> None
     from tlcodec.testing import DataCentres
 
     async def scenario() -> None:
-        async with DataCentres(dc_ids=(1, 2), rsa_key=_rsa_key()) as dcs:
+        async with DataCentres(dc_ids=(1, 2), rsa_key=rsa_key()) as dcs:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             client = await _log_in(dcs, alice, None)
             text = client.export_telethon_session()
@@ -379,14 +362,14 @@ def test_telethon_logs_in_with_the_exported_string_against_the_test_dc() -> None
                 await telethon.disconnect()
             assert me.id == alice.user_id and me.first_name == "Alice"
 
-    _run(scenario)
+    run_scenario(scenario)
 
 
 def test_session_string_and_file_reopen_the_login(tmp_path: Path) -> None:
     from tlcodec.testing import DataCentres
 
     async def scenario() -> None:
-        async with DataCentres(dc_ids=(1, 2), rsa_key=_rsa_key()) as dcs:
+        async with DataCentres(dc_ids=(1, 2), rsa_key=rsa_key()) as dcs:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             path = tmp_path / "alice.session"
             client = await _log_in(dcs, alice, path)
@@ -403,4 +386,4 @@ def test_session_string_and_file_reopen_the_login(tmp_path: Path) -> None:
                     assert me.id == alice.user_id
             assert dcs.auth_key_ids(2) == keys_before  # no new key: the stored one was used
 
-    _run(scenario)
+    run_scenario(scenario)

@@ -45,8 +45,8 @@ from tlcodec.schema.parser import parse_schema
 from tlcodec.testing import UNSUPPORTED_METHOD, DataCentres, KeyRef, World
 from tlcodec.testing.world import Caller, stripped_thumb
 
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from support import API_HASH, API_ID
+
 TIMEOUT = 20.0
 
 
