@@ -1047,9 +1047,9 @@ def test_client_msg_ids_increase_strictly_and_never_have_a_zero_low_half() -> No
 
 
 def test_msg_ids_of_lone_messages_and_containers_follow_one_rule_in_both_roles() -> None:
-    """pack() numbers a lone message and the items of a container with inlined copies of
-    `_new_msg_id` (speed): all must give strictly increasing ids, never a zero low half, with
-    the role's residue, also when the clock stands still exactly on a second."""
+    """A lone message, and the items of a container under one clock reading: strictly
+    increasing ids, never a zero low half, the role's residue, also when the clock stands
+    still exactly on a second."""
     clock = Clock(Fraction(1707425104))
     client, server, _ = make_pair(clock)
     ids: list[int] = []

@@ -592,10 +592,7 @@ class DcConnection:
             raise RuntimeError(f"DC {self.dc_id}: start() the connection first")
         call = _Call(request, self._loop.create_future())
         if self._in_session and self._ready:
-            session = self._session
-            assert session is not None
-            call.pending = pending = session.send(request)  # `_send_call`, inlined
-            self._calls[pending] = call
+            self._send_call(call)
             # Many calls made in one turn go out in containers of FLUSH_BATCH as they come,
             # not all at the end of the turn: the DC starts on the first ones while the rest
             # are being made (on two cores, client and server then work at the same time).
