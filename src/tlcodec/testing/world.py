@@ -314,11 +314,19 @@ class World:
     def invoke(self, caller: Caller, request: Any) -> Any:
         """The result of one RPC call (wrappers included), or raise the `RPCError` to send."""
         handler = self._handlers.get(request.TL_NAME)
-        if handler is not None:
-            # A bare call (no wrapper is a handler): what the loop below ends with for it.
-            if caller.key not in self._clients:
-                raise _error(400, "CONNECTION_NOT_INITED")
-            return handler(caller, request)
+        if handler is None:  # a wrapper (none is a handler), or a method the DC lacks
+            request = self._unwrap(caller, request)
+            handler = self._handlers.get(request.TL_NAME)
+        if caller.key not in self._clients:
+            raise _error(400, "CONNECTION_NOT_INITED")
+        if handler is None:
+            logger.info("test DC: %s is not implemented", request.TL_NAME)
+            raise _error(400, UNSUPPORTED_METHOD)
+        return handler(caller, request)
+
+    def _unwrap(self, caller: Caller, request: Any) -> Any:
+        """The call inside invokeWithLayer / initConnection / invoke* wrappers, recording what
+        initConnection says."""
         wrapped_layer: int | None = None
         while True:
             name = request.TL_NAME
@@ -338,14 +346,7 @@ class World:
                 # (requests are answered in order anyway), so the inner query is the call.
                 request = request.query
             else:
-                break
-        if caller.key not in self._clients:
-            raise _error(400, "CONNECTION_NOT_INITED")
-        handler = self._handlers.get(request.TL_NAME)
-        if handler is None:
-            logger.info("test DC: %s is not implemented", request.TL_NAME)
-            raise _error(400, UNSUPPORTED_METHOD)
-        return handler(caller, request)
+                return request
 
     def _init_connection(self, caller: Caller, layer: int, init: Any) -> None:
         if init.api_id <= 0:
