@@ -39,6 +39,7 @@ from tlcodec.mtproto.session import (
     decrypt_payload,
     encrypt_payload,
     minimal_padding,
+    open_payload,
     peek_session_id,
     random_padding,
 )
@@ -219,6 +220,28 @@ def test_encrypt_payload_reproduces_grammers_client_message(vectors: dict[str, A
     assert payload[:8].hex().upper() == group["auth_key_id"]
     assert payload[8:24].hex().upper() == group["msg_key"]
     assert decrypt_payload(bytes(range(256)), payload, from_client=True) == data
+
+
+def test_open_payload_checks_length_then_key_id_then_msg_key() -> None:
+    client, server, _ = make_pair()
+    client.send(F.Ping(ping_id=5))
+    payload = client.pack()
+    cipher = crypto.MessageCipher(AUTH_KEY, from_client=True)
+    cases = {
+        "length": payload[:-1],
+        "auth_key_id": bytes(8) + payload[8:],
+        "msg_key": payload[:24] + bytes([payload[24] ^ 1]) + payload[25:],
+    }
+    for check, bad in cases.items():
+        with pytest.raises(crypto.SecurityError) as failed:
+            open_payload(cipher, bad)
+        assert failed.value.check == check
+    # Opened once outside (a server routing by session_id), the session gets the same events.
+    plaintext = open_payload(cipher, payload)
+    assert struct.unpack_from("<q", plaintext, 8)[0] == peek_session_id(AUTH_KEY, payload)
+    events = server.receive_opened(plaintext)
+    assert [e.ping_id for e in of_type(events, E.PingReceived)] == [5]
+    assert server.receive(payload) == [E.MessageDropped("msg_id_replayed")]
 
 
 def test_decrypt_payload_rejects_a_client_message_read_as_a_server_one(

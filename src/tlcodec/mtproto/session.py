@@ -51,8 +51,10 @@ is the whole engine for one session of one auth key. A driver loops::
   content), 64 (malformed container), `pong`, `future_salts`, and acks. The driver answers with
   `answer(req_msg_id, result, gzip=False)`, `answer_error(req_msg_id, code, message)`,
   `push(update)`. One server object serves one session at a time (a new session_id resets it):
-  keep it across connections so that a reconnecting client keeps its session, and route by
-  `peek_session_id(auth_key, payload)` to serve several sessions of one key at once.
+  keep it across connections so that a reconnecting client keeps its session. To serve
+  several sessions of one key at once, open each payload once with `open_payload(cipher,
+  payload)` (a `MessageCipher` of the key, client to server), route it by the session_id at
+  plaintext[8:16], and give the plaintext to that session's `receive_opened(plaintext)`.
 - `enqueue(body, content_related=..., is_reply=True)`: queue any other TL object or raw body
   (e.g. a test data centre sending a crafted `bad_msg_notification`).
 - Counters: `dropped[reason]` (whole payloads, reasons in `DROP_REASONS`), `skipped[reason]`
@@ -63,7 +65,8 @@ is the whole engine for one session of one auth key. A driver loops::
   the default) or `random_padding(max_padding)`, or any `(unpadded_length, random_bytes) ->
   int` policy.
 - `encrypt_payload(auth_key, plaintext, from_client=...)` / `decrypt_payload(...)`: the bare
-  MTProto 2.0 envelope for an already padded plaintext (tests, tools); `peek_session_id`.
+  MTProto 2.0 envelope for an already padded plaintext (tests, tools); `peek_session_id`;
+  `open_payload(cipher, payload)`: the envelope checks through a cipher made once per key.
 
 Choices where the protocol leaves room:
 - A dropped payload yields a `MessageDropped` event (reason only) so that the driver can
@@ -97,10 +100,8 @@ from ..bundled import schema as _bundled_schema
 from ..crypto import (
     MessageCipher,
     SecurityError,
-    aes_ige_decrypt,
     aes_ige_encrypt,
     auth_key_id,
-    constant_time_equal,
     message_aes_key_iv,
     message_key,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "decrypt_payload",
     "encrypt_payload",
     "minimal_padding",
+    "open_payload",
     "peek_session_id",
     "random_padding",
 ]
@@ -293,26 +295,32 @@ def encrypt_payload(auth_key: bytes, plaintext: bytes, *, from_client: bool) -> 
     return auth_key_id(auth_key) + msg_key + aes_ige_encrypt(plaintext, aes_key, aes_iv)
 
 
-def decrypt_payload(auth_key: bytes, payload: bytes, *, from_client: bool) -> bytes:
-    """The plaintext of an encrypted payload after the envelope checks (length, auth_key_id,
-    msg_key); raises `SecurityError` naming the failed check. The plaintext is not parsed."""
-    payload = bytes(payload)
-    if len(payload) < 24 + 48 or (len(payload) - 24) % 16:
-        raise SecurityError("length", f"payload of {len(payload)} bytes cannot be an encrypted message")
-    if payload[:8] != auth_key_id(auth_key):
+def open_payload(cipher: MessageCipher, payload: bytes) -> bytes:
+    """The plaintext of an encrypted payload through `cipher` (a `MessageCipher` of the key, for
+    the direction the payload travels), after the envelope checks in their order: length,
+    auth_key_id, msg_key. Raises `SecurityError` naming the failed check; the plaintext is not
+    parsed. A server serving several sessions of one key opens each payload with this once, to
+    route it by session_id, and hands the plaintext to that session (`receive_opened`)."""
+    size = len(payload)
+    if size < 24 + 48 or (size - 24) & 15:
+        raise SecurityError("length", f"payload of {size} bytes cannot be an encrypted message")
+    if payload[:8] != cipher.auth_key_id:
         raise SecurityError("auth_key_id", f"auth_key_id {payload[:8].hex()} is not ours")
-    msg_key = payload[8:24]
-    aes_key, aes_iv = message_aes_key_iv(auth_key, msg_key, from_client)
-    plaintext = aes_ige_decrypt(payload[24:], aes_key, aes_iv)
-    if not constant_time_equal(message_key(auth_key, plaintext, from_client), msg_key):
+    plaintext = cipher.decrypt_message(payload)
+    if plaintext is None:
         raise SecurityError("msg_key", "msg_key does not match the decrypted message")
     return plaintext
 
 
+def decrypt_payload(auth_key: bytes, payload: bytes, *, from_client: bool) -> bytes:
+    """`open_payload` with the key itself (a cipher made for the one call: tests, tools)."""
+    return open_payload(MessageCipher(bytes(auth_key), from_client), bytes(payload))
+
+
 def peek_session_id(auth_key: bytes, payload: bytes, *, from_client: bool = True) -> int:
     """The session_id inside an encrypted payload, after the envelope checks (`SecurityError`
-    otherwise). A server that serves several sessions of one auth key at once routes each
-    payload to its own `EncryptedSession` with this (it costs one more decryption)."""
+    otherwise), for a look at one payload. A server routing every payload opens it with
+    `open_payload` and a cipher kept per key, and hands the plaintext on (see the module doc)."""
     return _LONG.unpack_from(decrypt_payload(auth_key, payload, from_client=from_client), 8)[0]
 
 
@@ -777,16 +785,17 @@ class EncryptedSession:
         """Check, decrypt and dispatch one payload; see the module doc for the events."""
         if type(payload) is not bytes:
             payload = bytes(payload)
-        size = len(payload)
-        if size < 72 or (size - 24) & 15:
-            return self._drop("length")
-        if payload[:8] != self.auth_key_id:
-            return self._drop("auth_key_id")
-        plaintext = self._in_cipher.decrypt_message(payload)
-        if plaintext is None:
-            return self._drop("msg_key")
+        try:
+            plaintext = open_payload(self._in_cipher, payload)
+        except SecurityError as failed:
+            return self._drop(failed.check)
+        return self.receive_opened(plaintext)
+
+    def receive_opened(self, plaintext: bytes) -> list[Event]:
+        """`receive` for a payload already opened by `open_payload` with this key's cipher for
+        the incoming direction: the checks of the plaintext, then the dispatch."""
         salt, session_id, msg_id, seq_no, length = _HEADER.unpack_from(plaintext)
-        padding = size - 24 - 32 - length
+        padding = len(plaintext) - 32 - length
         if length < 0 or length & 3 or padding < 0:
             return self._drop("data_length")
         if padding < MIN_PADDING or padding > MAX_PADDING:

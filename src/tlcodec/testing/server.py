@@ -47,7 +47,7 @@ from ..crypto import MessageCipher, RSAPrivateKey, RSAPublicKey, sha256
 from ..mtproto.authkey import TEST_DC_OFFSET, ServerAuthKeyExchange
 from ..mtproto.errors import FrameError, RPCError
 from ..mtproto.events import MessageDropped, MessageSkipped, PingReceived, RequestReceived
-from ..mtproto.session import EncryptedSession
+from ..mtproto.session import EncryptedSession, open_payload
 from ..mtproto.transports import Frame, Transport, detect_server_transport
 from .world import DEFAULT_TOKEN_TTL, Account, Caller, KeyRef, World
 
@@ -82,14 +82,13 @@ class _AuthKey:
     its sessions with their last connection."""
 
     __slots__ = ("ref", "auth_key", "server_salt", "previous_salt", "sessions", "routes",
-                 "routing_cipher")
+                 "cipher")
 
     def __init__(self, ref: KeyRef, auth_key: bytes, server_salt: int) -> None:
         self.ref = ref
         self.auth_key = auth_key
-        # Opens client payloads only to read their session_id (which session gets them); the
-        # session opens them again, with all its checks, in receive().
-        self.routing_cipher = MessageCipher(auth_key, from_client=True)
+        # Opens the client's payloads (once: the session_id inside says which session gets them).
+        self.cipher = MessageCipher(auth_key, from_client=True)
         self.server_salt = server_salt
         self.previous_salt = server_salt
         self.sessions: OrderedDict[int, EncryptedSession] = OrderedDict()
@@ -559,18 +558,13 @@ class _Connection(asyncio.Protocol):
             logger.info("DC %d: unknown auth_key_id %s: -404", self._dc.dc_id, key_id.hex())
             self._close(-404)
             return
-        # Routing needs the session_id, which is inside the ciphertext. The checks are those of
-        # decrypt_payload (length, msg_key; the auth_key_id matched above), but through the
-        # key's cipher (compiled when it loads), which costs a fraction of decrypt_payload's
-        # hashlib path: every payload pays it once more, as the session decrypts it again.
-        size = len(payload)
-        if size < 72 or (size - 24) & 15:
-            plaintext, failed = None, "length"
-        else:
-            plaintext, failed = key.routing_cipher.decrypt_message(payload), "msg_key"
-        if plaintext is None:
+        # Routing needs the session_id, which is inside the ciphertext: the payload is opened
+        # once, here, and the session gets the plaintext.
+        try:
+            plaintext = open_payload(key.cipher, payload)
+        except SecurityError as exc:
             logger.warning("DC %d: undecryptable payload under key %s (%s): closing",
-                           self._dc.dc_id, key_id.hex(), failed)
+                           self._dc.dc_id, key_id.hex(), exc)
             self._close()
             return
         if frame.quick_ack_requested:
@@ -580,7 +574,7 @@ class _Connection(asyncio.Protocol):
         key.routes[session_id] = self
         self._bound.add((key, session_id))
         touched[session] = None
-        self._handle(key, session, session.receive(payload))
+        self._handle(key, session, session.receive_opened(plaintext))
         if session.ack_deadline is not None:
             # Acknowledge at once what no answer acknowledged (a test DC has no reason to wait).
             session.flush_acks()
