@@ -599,8 +599,8 @@ class DcConnection:
             self._unflushed += 1
             if self._unflushed >= FLUSH_BATCH:
                 self._flush()
-            elif self._flush_handle is None:
-                self._flush_handle = self._loop.call_soon(self._flush)
+            else:
+                self._schedule_flush()
         else:
             self._waiting.append(call)
         if timeout is None:
