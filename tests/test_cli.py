@@ -643,6 +643,24 @@ def test_qr_login_defaults_and_options() -> None:
         True, 1, "me.session", "obfuscated-padded", 60.0)
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["qr-login", "--api-id", "7", "--api-hash", "h", "--timeout", "0"], "a positive number"),
+    (["qr-login", "--api-id", "7", "--api-hash", "h", "--timeout", "nan"], "a positive number"),
+    (["serve", "--token-ttl", "soon"], "expected a number of seconds"),
+    (["demo", "--scan-delay", "-1"], "0 or more seconds"),
+])
+def test_durations_are_checked(argv: list[str], message: str,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_zero_scan_delay_is_allowed() -> None:
+    assert build_parser().parse_args(["demo", "--scan-delay", "0"]).scan_delay == 0.0
+
+
 def test_qr_login_refuses_an_unknown_transport(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["qr-login", "--api-id", "7", "--api-hash", "h", "--transport", "obfuscated-full"])

@@ -28,24 +28,24 @@ TRANSPORT_CHOICES = (
 EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by SIGINT
 
 
-def _positive_float(text: str) -> float:
+def _seconds(text: str, *, zero_allowed: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
+    if zero_allowed and not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    if not zero_allowed and not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
 
 
+def _positive_float(text: str) -> float:
+    return _seconds(text, zero_allowed=False)
+
+
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
-    return value
+    return _seconds(text, zero_allowed=True)
 
 
 def _api_id(text: str) -> int:
