@@ -16,9 +16,11 @@ connection, transport errors parsed locally, a client that stops writing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any, Callable
 
 import pytest
@@ -131,6 +133,16 @@ class Ledger:
         return connection
 
 
+@contextlib.asynccontextmanager
+async def _watched(**client_options: Any) -> AsyncIterator[tuple[Any, ...]]:
+    """The stage of most scenarios here: DC 2 started, a client of it logged in with one round
+    trip done, then a ledger on both sides; yields (dcs, client, account, ledger, connection)."""
+    async with cluster(dc_ids=(2,)) as dcs, _client(dcs, **client_options) as client:
+        account = await _log_in(dcs, client)
+        ledger = Ledger(dcs)
+        yield dcs, client, account, ledger, ledger.watch(client)
+
+
 def _assert_settled(connection: Any) -> None:
     """Nothing in flight on the client, nothing left in its session's pending table."""
     assert connection.in_flight == 0
@@ -153,10 +165,7 @@ async def _eventually(condition: Callable[[], bool], timeout: float = 5.0) -> No
 @pytest.mark.parametrize("when", ["before-running-it", "after-running-it"])
 def test_connection_dropped_mid_request_resends_it_and_answers_it_once(when: str) -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
 
             def drop(held: HeldRequest, sighting: int) -> bool:
                 if sighting > 1:
@@ -187,10 +196,7 @@ def test_connection_dropped_mid_request_resends_it_and_answers_it_once(when: str
 
 def test_connection_dropped_three_times_before_the_server_runs_the_call() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
 
             def drop_thrice(held: HeldRequest, sighting: int) -> bool:
                 if sighting <= 3:
@@ -210,10 +216,7 @@ def test_connection_dropped_three_times_before_the_server_runs_the_call() -> Non
 
 def test_drop_in_the_middle_of_a_pipelined_batch_answers_each_call_once() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
 
             def drop_at_the_tenth(held: HeldRequest, sighting: int) -> bool:
                 if tag_of(held.request) == 10 and sighting == 1:
@@ -240,10 +243,7 @@ def test_drop_in_the_middle_of_a_pipelined_batch_answers_each_call_once() -> Non
 
 def test_late_answer_within_the_timeout_is_delivered_once() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             loop = asyncio.get_running_loop()
             ledger.hook(lambda held, sighting: loop.call_later(0.2, held.answer) is not None)
             users = await client.invoke(tagged(1), timeout=5)
@@ -257,10 +257,7 @@ def test_late_answer_within_the_timeout_is_delivered_once() -> None:
 
 def test_late_answer_after_the_timeout_is_skipped_not_delivered() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             loop = asyncio.get_running_loop()
             late = loop.create_future()
 
@@ -290,10 +287,7 @@ def test_late_answer_after_the_timeout_is_skipped_not_delivered() -> None:
 
 def test_server_that_never_answers_times_out_at_the_clients_timeout_and_keeps_nothing() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs, request_timeout=0.5) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched(request_timeout=0.5) as (dcs, client, account, ledger, connection):
             ledger.hook(lambda held, sighting: tag_of(held.request) == 1)  # 1: never answered
             with pytest.raises(TimeoutError, match="within 0.5 s"):
                 await client.invoke(tagged(1))
@@ -315,10 +309,7 @@ def test_server_that_never_answers_times_out_at_the_clients_timeout_and_keeps_no
 
 def test_bad_server_salt_updates_the_salt_and_resends_each_call_once() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             old_salt = connection.server_salt
             new_salt = dcs.change_server_salt(2)  # the old one is refused from now on
             results = await asyncio.gather(*(client.invoke(tagged(i)) for i in range(20)))
@@ -367,10 +358,7 @@ def test_stored_salt_refused_on_reconnect_lets_no_call_overtake_the_init() -> No
 
 def test_salt_changed_with_the_old_one_still_valid_needs_no_resend() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             old_salt = connection.server_salt
             dcs.change_server_salt(2, keep_previous=True)
             await client.invoke(tagged(1))
@@ -382,10 +370,7 @@ def test_salt_changed_with_the_old_one_still_valid_needs_no_resend() -> None:
 
 def test_dc_clock_ahead_mid_session_gives_16_and_the_client_corrects_its_offset() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             dcs.clock_offset = CLOCK_JUMP  # our msg_ids are now 1000 s too old for the DC
             users = await client.invoke(tagged(1))
             assert [user.id for user in users] == [account.user_id]
@@ -404,10 +389,7 @@ def test_dc_clock_going_back_mid_session_fails_the_call_typed_after_the_resends(
     # carries its old time: the client has nothing to correct with. It resends up to its
     # limit, then the call fails with a typed error; nothing hangs, nothing runs.
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             dcs.clock_offset = -CLOCK_JUMP
             with pytest.raises(BadMessageError) as caught:
                 await client.invoke(tagged(1))
@@ -421,10 +403,7 @@ def test_dc_clock_going_back_mid_session_fails_the_call_typed_after_the_resends(
 
 def test_local_clock_jumping_ahead_mid_session_gives_17_and_the_client_corrects_it() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             connection.session.time_offset += CLOCK_JUMP  # as if our clock jumped 1000 s ahead
             users = await client.invoke(tagged(1))
             assert [user.id for user in users] == [account.user_id]
@@ -489,10 +468,7 @@ def test_new_key_on_a_dc_with_a_wrong_clock_takes_the_offset_from_the_handshake(
 ])
 def test_crafted_bad_msg_notification(code: int, outcome: str) -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
 
             def reject_first(held: HeldRequest, sighting: int) -> bool:
                 if sighting > 1:
@@ -548,10 +524,8 @@ def test_garbage_instead_of_an_answer_reconnects_and_resends(kind: str, transpor
     keepalive = {} if framed else {"ping_interval": 0.1, "request_timeout": 1.0}
 
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs, transport=transport, **keepalive) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched(transport=transport, **keepalive) as (
+                dcs, client, account, ledger, connection):
 
             def garbage_first(held: HeldRequest, sighting: int) -> bool:
                 if sighting > 1:
@@ -580,10 +554,7 @@ def test_garbage_instead_of_an_answer_reconnects_and_resends(kind: str, transpor
 
 def test_transport_error_404_mid_session_makes_a_new_key_and_resends() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
             old_key = connection.auth_key
             in_flight = asyncio.get_running_loop().create_future()
 
@@ -616,10 +587,8 @@ def test_transport_error_404_mid_session_makes_a_new_key_and_resends() -> None:
 def test_transport_error_429_backs_off_then_the_call_succeeds_once() -> None:
     async def scenario() -> None:
         backoff = 0.3  # with -429 the client waits at least min(1 s, max_reconnect_delay)
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs, max_reconnect_delay=backoff) as client:
-            account = await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched(max_reconnect_delay=backoff) as (
+                dcs, client, account, ledger, connection):
             loop = asyncio.get_running_loop()
             moments: dict[str, float] = {}
 
@@ -646,10 +615,7 @@ def test_transport_error_429_backs_off_then_the_call_succeeds_once() -> None:
 
 def test_transport_error_444_is_fatal_typed_and_never_retried() -> None:
     async def scenario() -> None:
-        async with cluster(dc_ids=(2,)) as dcs, _client(dcs) as client:
-            await _log_in(dcs, client)
-            ledger = Ledger(dcs)
-            connection = ledger.watch(client)
+        async with _watched() as (dcs, client, account, ledger, connection):
 
             def wrong_environment(held: HeldRequest, sighting: int) -> bool:
                 dcs.send_transport_error(-444, 2)  # at the first call; the others are too late
