@@ -2,8 +2,8 @@
 server over loopback driven by our own sans-IO client pieces, and Telethon 1.45's own client
 (an implementation nobody here wrote) doing the whole QR-code login against it.
 
-Every test runs its coroutine with `run()`: bounded by a timeout, and failing if a task is left
-behind. Servers bind ephemeral ports on 127.0.0.1 only. Token expiry is tested by moving the
+Every test runs its coroutine with `run_scenario()`: bounded by a timeout, and failing if a
+task is left behind. Servers bind ephemeral ports on 127.0.0.1 only. Token expiry is tested by moving the
 world's clock (`WorldClock`), never by waiting.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -45,7 +45,7 @@ from tlcodec.schema.parser import parse_schema
 from tlcodec.testing import UNSUPPORTED_METHOD, DataCentres, KeyRef, World
 from tlcodec.testing.world import Caller, stripped_thumb
 
-from support import API_HASH, API_ID
+from support import API_HASH, API_ID, run_scenario
 
 TIMEOUT = 20.0
 
@@ -64,19 +64,6 @@ class WorldClock:
 
     def __call__(self) -> float:
         return time.time() + self.offset
-
-
-def run(make: Callable[[], Awaitable[Any]], timeout: float = TIMEOUT) -> Any:
-    """Run a test coroutine with a deadline; fail if it leaves a task behind."""
-
-    async def main() -> Any:
-        result = await asyncio.wait_for(make(), timeout)
-        await asyncio.sleep(0)
-        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not leftover, f"tasks left behind: {leftover}"
-        return result
-
-    return asyncio.run(main())
 
 
 def init(query: Any) -> Any:
@@ -419,7 +406,7 @@ def test_every_transport_gets_a_key_and_an_answer(name: str, server_key: RSAPriv
             assert dcs.auth_key_ids(2) == [client.auth.auth_key_id]
             await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_unknown_auth_key_gets_transport_error_404_and_the_connection_closes(
@@ -443,7 +430,7 @@ def test_unknown_auth_key_gets_transport_error_404_and_the_connection_closes(
             assert (await good.invoke(init(F.help.GetConfig()))).this_dc == 1
             await good.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_a_key_of_one_dc_is_unknown_to_the_others(server_key: RSAPrivateKey) -> None:
@@ -456,7 +443,7 @@ def test_a_key_of_one_dc_is_unknown_to_the_others(server_key: RSAPrivateKey) -> 
                 await reused.invoke(init(F.help.GetConfig()))
             await reused.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_garbage_and_broken_handshakes_are_cut_off(server_key: RSAPrivateKey) -> None:
@@ -478,7 +465,7 @@ def test_garbage_and_broken_handshakes_are_cut_off(server_key: RSAPrivateKey) ->
             assert raised.value.code == -404
             await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_a_new_req_pq_starts_a_new_exchange_on_the_same_connection(
@@ -499,7 +486,7 @@ def test_a_new_req_pq_starts_a_new_exchange_on_the_same_connection(
             assert (await client.invoke(init(F.help.GetConfig()))).this_dc == 1
             await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_dropped_connections_leave_keys_and_sessions(server_key: RSAPrivateKey) -> None:
@@ -518,7 +505,7 @@ def test_dropped_connections_leave_keys_and_sessions(server_key: RSAPrivateKey) 
             for client in (again, on_2):
                 await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def _schema_with(line: str) -> Schema:
@@ -546,7 +533,7 @@ def test_unknown_methods_get_a_400_naming_the_constructor(server_key: RSAPrivate
             assert (await client.invoke(init(F.help.GetConfig()))).this_dc == 1
             await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_a_reconnecting_client_keeps_its_session(server_key: RSAPrivateKey) -> None:
@@ -566,7 +553,7 @@ def test_a_reconnecting_client_keeps_its_session(server_key: RSAPrivateKey) -> N
             assert any(isinstance(e, E.NewSessionCreated) for e in other.events)
             await other.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_login_token_update_reaches_every_session_of_the_creator_key(
@@ -601,7 +588,7 @@ def test_login_token_update_reaches_every_session_of_the_creator_key(
             for client in (main, side, stranger, on_1):
                 await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_quick_ack_requests_are_answered_with_the_clients_token(server_key: RSAPrivateKey) -> None:
@@ -615,7 +602,7 @@ def test_quick_ack_requests_are_answered_with_the_clients_token(server_key: RSAP
             assert client.transport.quick_acks == [expected]
             await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_data_centres_close_cleanly_and_keep_their_world(server_key: RSAPrivateKey) -> None:
@@ -649,7 +636,7 @@ def test_data_centres_close_cleanly_and_keep_their_world(server_key: RSAPrivateK
         with pytest.raises(ValueError, match="ports"):
             DataCentres(dc_ids=(1,), rsa_key=server_key, ports={7: 4430})
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 def test_serve_forever_serves_until_cancelled(server_key: RSAPrivateKey) -> None:
@@ -666,7 +653,7 @@ def test_serve_forever_serves_until_cancelled(server_key: RSAPrivateKey) -> None
         assert not dcs.started
         await client.close()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -760,7 +747,7 @@ def test_telethon_qr_login_migrates_to_the_accounts_dc(name: str,
                 finally:
                     await client.disconnect()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 @needs_telethon
@@ -784,7 +771,7 @@ def test_telethon_qr_login_on_the_accounts_own_dc_needs_no_migration(
                 finally:
                     await client.disconnect()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 @needs_telethon
@@ -809,7 +796,7 @@ def test_telethon_qr_login_with_a_password_raises_session_password_needed(
                 finally:
                     await client.disconnect()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 @needs_telethon
@@ -852,7 +839,7 @@ def test_telethon_second_device_accepts_and_gets_every_token_error(
                     await phone.disconnect()
                     await new_app.disconnect()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
 
 
 @needs_telethon
@@ -874,4 +861,4 @@ def test_telethon_unauthorized_calls_are_refused(server_key: RSAPrivateKey) -> N
                 finally:
                     await client.disconnect()
 
-    run(scenario)
+    run_scenario(scenario, TIMEOUT)
