@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,10 @@ from bench_support import (
     telethon_decode_once,
     tlcodec_build_encode,
 )
+
+# tests/telethon_peer.py (Telethon's half of the auth-key exchange, in memory) serves the
+# benchmarks too: one copy of that harness.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
 
 # ---------------------------------------------------------------------------------------------
 # Equivalence of the two object models

@@ -16,13 +16,10 @@ CI machine.
 
 from __future__ import annotations
 
-import collections
-import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
 
 from tlcodec import crypto
 from tlcodec.mtproto.authkey import ClientAuthKeyExchange, ServerAuthKeyExchange
@@ -30,30 +27,6 @@ from tlcodec.mtproto.authkey import ClientAuthKeyExchange, ServerAuthKeyExchange
 GROUP = "mtproto: full auth-key exchange, client + server in memory"
 
 TEST_KEY = crypto.RSAPrivateKey.generate()  # ~0.1 s, once
-
-
-class InMemoryConnection:
-    """What Telethon's MTProtoPlainSender talks to: each sent payload goes to our server."""
-
-    def __init__(self, server: ServerAuthKeyExchange) -> None:
-        self.server = server
-        self._answer = b""
-
-    async def send(self, payload: bytes) -> None:
-        self._answer = self.server.receive(payload)
-
-    async def recv(self) -> bytes:
-        return self._answer
-
-
-def run_to_completion(coroutine: Any) -> Any:
-    """Run a coroutine that never really waits (all in memory), without an event loop."""
-    try:
-        coroutine.send(None)
-    except StopIteration as stop:
-        return stop.value
-    coroutine.close()
-    raise AssertionError("the coroutine waited for something")
 
 
 def tlcodec_exchange() -> bytes:
@@ -65,38 +38,31 @@ def tlcodec_exchange() -> bytes:
     return client.result.auth_key
 
 
-def telethon_exchange() -> bytes:
-    from telethon.errors import SecurityError as TelethonSecurityError
-    from telethon.network import authenticator
-    from telethon.network.mtprotoplainsender import MTProtoPlainSender
+@pytest.fixture(scope="module")
+def telethon_peer() -> Iterator[Any]:
+    """Telethon's client half, shared with the tests (tests/telethon_peer.py: the benchmarks'
+    conftest puts tests/ on the import path), trusting TEST_KEY meanwhile."""
+    peer = pytest.importorskip("telethon_peer", reason="needs Telethon")
+    with peer.telethon_trusting(TEST_KEY.public_key):
+        yield peer
 
-    loggers = collections.defaultdict(lambda: logging.getLogger("telethon-bench"))
+
+def telethon_exchange(peer: Any) -> bytes:
     while True:
         server = ServerAuthKeyExchange([TEST_KEY], 2)
-        sender = MTProtoPlainSender(InMemoryConnection(server), loggers=loggers)
         try:
-            auth_key, _ = run_to_completion(authenticator.do_authentication(sender))
-        except TelethonSecurityError:
+            auth_key = peer.telethon_authenticate(server)
+        except peer.TelethonSecurityError:
             continue  # its unpadded key, ~1 in 256: Telethon's sender starts again too
-        return auth_key.key.rjust(256, b"\0")
-
-
-@pytest.fixture(scope="module")
-def telethon_knows_test_key() -> Any:
-    from telethon.crypto import rsa as telethon_rsa
-
-    saved = dict(telethon_rsa._server_keys)
-    public = crypto_rsa.RSAPublicNumbers(TEST_KEY.e, TEST_KEY.n).public_key()
-    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
-    telethon_rsa.add_key(pem.decode(), old=False)
-    yield
-    telethon_rsa._server_keys.clear()
-    telethon_rsa._server_keys.update(saved)
+        return auth_key.rjust(256, b"\0")
 
 
 @pytest.mark.benchmark(group=GROUP)
 @pytest.mark.parametrize("impl", ["tlcodec", "telethon"])
-def test_auth_key_exchange(benchmark: Any, impl: str, telethon_knows_test_key: Any) -> None:
-    fn = tlcodec_exchange if impl == "tlcodec" else telethon_exchange
-    auth_key = benchmark.pedantic(fn, rounds=5, iterations=1, warmup_rounds=1)
+def test_auth_key_exchange(benchmark: Any, impl: str, telethon_peer: Any) -> None:
+    if impl == "tlcodec":
+        exchange, args = tlcodec_exchange, ()
+    else:
+        exchange, args = telethon_exchange, (telethon_peer,)
+    auth_key = benchmark.pedantic(exchange, args=args, rounds=5, iterations=1, warmup_rounds=1)
     assert len(auth_key) == 256

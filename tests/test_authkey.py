@@ -17,11 +17,8 @@ once per module and the negative tests replay the deterministic parties only as 
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
-import logging
-import math
 import types as pytypes
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,8 +26,6 @@ from fractions import Fraction
 from typing import Any, Callable, Iterator
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
 
 import tlcodec
 from tlcodec import SecurityError, crypto, functions, types
@@ -1050,73 +1045,21 @@ def test_server_rejects_replayed_and_out_of_order_messages(seeded: Transcript) -
 # Telethon 1.45 as the client
 
 
-def _telethon() -> Any:
-    from telethon.crypto import rsa as telethon_rsa
-    from telethon.errors import SecurityError as TelethonSecurityError
-    from telethon.network import authenticator
-    from telethon.network.mtprotoplainsender import MTProtoPlainSender
-
-    return pytypes.SimpleNamespace(rsa=telethon_rsa, authenticator=authenticator,
-                                   PlainSender=MTProtoPlainSender,
-                                   SecurityError=TelethonSecurityError)
-
-
-class InMemoryConnection:
-    """What Telethon's MTProtoPlainSender talks to: each sent payload goes to our server."""
-
-    def __init__(self, server: ServerAuthKeyExchange) -> None:
-        self.server = server
-        self._answer = b""
-
-    async def send(self, payload: bytes) -> None:
-        self._answer = self.server.receive(payload)
-
-    async def recv(self) -> bytes:
-        return self._answer
-
-
-def run_to_completion(coroutine: Any) -> Any:
-    """Run a coroutine that never really waits (everything here is in memory), without a loop."""
-    try:
-        coroutine.send(None)
-    except StopIteration as stop:
-        return stop.value
-    coroutine.close()
-    raise AssertionError("the coroutine waited for something")
-
-
-def telethon_authenticate(server: ServerAuthKeyExchange) -> bytes:
-    """Telethon's do_authentication over its own plain sender, against `server`; its key."""
-    telethon = _telethon()
-    loggers = collections.defaultdict(lambda: logging.getLogger("telethon-peer"))
-    sender = telethon.PlainSender(InMemoryConnection(server), loggers=loggers)
-    auth_key, _time_offset = run_to_completion(telethon.authenticator.do_authentication(sender))
-    return auth_key.key
-
-
 @pytest.fixture
-def telethon_knows_test_key() -> Iterator[None]:
-    """Telethon trusts only its built-in keys: add ours for the test, then restore its table."""
-    telethon = _telethon()
-    saved = dict(telethon.rsa._server_keys)
-    public = crypto_rsa.RSAPublicNumbers(TEST_KEY.e, TEST_KEY.n).public_key()
-    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
-    telethon.rsa.add_key(pem.decode(), old=False)
-    try:
-        yield
-    finally:
-        telethon.rsa._server_keys.clear()
-        telethon.rsa._server_keys.update(saved)
+def telethon_peer() -> Iterator[Any]:
+    """Telethon's client half (tests/telethon_peer.py), trusting TEST_KEY for the test."""
+    peer = pytest.importorskip("telethon_peer", reason="needs Telethon, a test dependency")
+    with peer.telethon_trusting(TEST_KEY.public_key):
+        yield peer
 
 
-def test_telethon_client_completes_against_our_server(telethon_knows_test_key: None) -> None:
-    telethon = _telethon()
+def test_telethon_client_completes_against_our_server(telethon_peer: Any) -> None:
     for handshake in range(3):
         for attempt in range(4):
             server = seeded_server(f"telethon-peer-{handshake}-{attempt}")
             try:
-                telethon_key = telethon_authenticate(server)
-            except telethon.SecurityError as exc:
+                telethon_key = telethon_peer.telethon_authenticate(server)
+            except telethon_peer.TelethonSecurityError as exc:
                 # Telethon's unpadded key (PROTOCOL.md 3.3 step 8): only when ours starts with 0.
                 assert "new nonce hash" in str(exc) and server.done
                 assert server.result.auth_key[0] == 0
@@ -1135,26 +1078,25 @@ TELETHON_UNPADDED_SERVER_SEED = "server-237"
 
 
 def test_telethon_rejects_a_key_with_a_zero_top_byte_and_its_retry_succeeds(
-    telethon_knows_test_key: None, monkeypatch: pytest.MonkeyPatch
+    telethon_peer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    telethon = _telethon()
     # Telethon draws its nonces and b from os.urandom in its authenticator module.
-    monkeypatch.setattr(telethon.authenticator, "os",
+    monkeypatch.setattr(telethon_peer.authenticator, "os",
                         pytypes.SimpleNamespace(urandom=SeededRandom("telethon")))
     server = seeded_server(TELETHON_UNPADDED_SERVER_SEED)
-    with pytest.raises(telethon.SecurityError, match="new nonce hash"):
-        telethon_authenticate(server)
+    with pytest.raises(telethon_peer.TelethonSecurityError, match="new nonce hash"):
+        telethon_peer.telethon_authenticate(server)
     # Our side did everything right: a 256-byte key whose first byte happens to be zero.
     assert server.done and server.result.auth_key[0] == 0, "the seed no longer gives a zero byte"
     # What Telethon's sender does next: a whole new handshake, which succeeds.
     server = seeded_server(TELETHON_UNPADDED_SERVER_SEED + "-again")
-    assert telethon_authenticate(server).rjust(256, b"\0") == server.result.auth_key
+    assert telethon_peer.telethon_authenticate(server).rjust(256, b"\0") == server.result.auth_key
 
 
 def test_telethon_cannot_peer_with_a_server_refusing_the_legacy_form(
-    telethon_knows_test_key: None,
+    telethon_peer: Any,
 ) -> None:
     server = seeded_server(accept_legacy_rsa=False)
     with fails("rsa"):
-        telethon_authenticate(server)
+        telethon_peer.telethon_authenticate(server)
     assert server.failed
