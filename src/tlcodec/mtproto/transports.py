@@ -307,6 +307,24 @@ def _take(src: bytes | bytearray, start: int, end: int) -> bytes:
 # The four framings (PROTOCOL.md 4.1-4.4)
 
 
+def _read_length_word(transport: Transport, src: bytes | bytearray, at: int
+                      ) -> tuple[int, bool] | None:
+    """The uint32 LE word that starts a frame of both intermediate framings: (length, whether
+    its top bit asks for a quick ack), or None until 4 bytes are here. To a client, a word with
+    the top bit is a quick ack on its own (tdlib's reader takes it so on both framings): it is
+    recorded and (-1, False) is returned, the frame being just those 4 bytes."""
+    if len(src) - at < 4:
+        transport._needed = 4
+        return None
+    word = _U32.unpack_from(src, at)[0]
+    if not word & _QUICK_ACK_BIT:
+        return word, False
+    if transport.is_client:
+        transport.quick_acks.append(word)
+        return -1, False
+    return word ^ _QUICK_ACK_BIT, True
+
+
 class Abridged(Transport):
     """Tag `ef`; length/4 in one byte, or `7f` + length/4 in 3 bytes LE (PROTOCOL.md 4.1)."""
 
@@ -374,18 +392,13 @@ class Intermediate(Transport):
         return _U32.pack(token)
 
     def _parse(self, src: bytes | bytearray, at: int) -> _Parsed | None:
-        available = len(src) - at
-        if available < 4:
-            self._needed = 4
+        header = _read_length_word(self, src, at)
+        if header is None:
             return None
-        length = _U32.unpack_from(src, at)[0]
-        quick_ack_requested = False
-        if length & _QUICK_ACK_BIT:
-            if self.is_client:
-                self.quick_acks.append(length)
-                return at + 4, None, False
-            quick_ack_requested = True
-            length ^= _QUICK_ACK_BIT
+        length, quick_ack_requested = header
+        if length < 0:
+            return at + 4, None, False  # a quick ack (recorded)
+        available = len(src) - at
         self._check_payload_length(length)
         self._check_announced(length)
         if available < 4 + length:
@@ -431,20 +444,13 @@ class PaddedIntermediate(Transport):
         return _U32.pack(len(body)) + body
 
     def _parse(self, src: bytes | bytearray, at: int) -> _Parsed | None:
-        available = len(src) - at
-        if available < 4:
-            self._needed = 4
+        header = _read_length_word(self, src, at)
+        if header is None:
             return None
-        total = _U32.unpack_from(src, at)[0]
-        quick_ack_requested = False
-        if total & _QUICK_ACK_BIT:
-            if self.is_client:
-                # tdlib's reader takes a bare top-bit word as a quick ack on both intermediate
-                # framings; a server may send one here too.
-                self.quick_acks.append(total)
-                return at + 4, None, False
-            quick_ack_requested = True
-            total ^= _QUICK_ACK_BIT
+        total, quick_ack_requested = header
+        if total < 0:
+            return at + 4, None, False  # a quick ack (recorded)
+        available = len(src) - at
         self._check_announced(total)
         if total < 4:
             raise FrameError(f"padded intermediate frame of {total} bytes, expected at least 4")
