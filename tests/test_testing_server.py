@@ -45,15 +45,15 @@ from tlcodec.schema.parser import parse_schema
 from tlcodec.testing import UNSUPPORTED_METHOD, DataCentres, KeyRef, World
 from tlcodec.testing.world import Caller, stripped_thumb
 
-from support import API_HASH, API_ID, run_scenario
+from support import API_HASH, API_ID, rsa_key, run_scenario
 
 TIMEOUT = 20.0
 
 
 @pytest.fixture(scope="module")
 def server_key() -> RSAPrivateKey:
-    """One RSA key for the whole module (generating one takes a noticeable moment)."""
-    return RSAPrivateKey.generate()
+    """The test DCs' key (tests/support.py: generated once per process)."""
+    return rsa_key()
 
 
 class WorldClock:
