@@ -47,7 +47,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import os
 import select
 import statistics
 import subprocess
