@@ -20,7 +20,21 @@ extensions = [
         extra_compile_args=["-O2"],
         libraries=["dl"] if sys.platform.startswith("linux") else [],
     ),
+    # The encrypted session: session.py itself, compiled with the C types of _session_c.pxd
+    # (Cython's pure-Python mode). session.py loads this build in place of its own classes.
+    Extension(
+        "tlcodec.mtproto._session_c",
+        ["src/tlcodec/mtproto/session.py"],
+        extra_compile_args=["-O2"],
+    ),
 ]
+
+# Cython watches a .py source's own-named .pxd (session.pxd), not the module-named one that it
+# reads: drop a C file older than _session_c.pxd so that an edit of the types rebuilds it.
+_SESSION_C = "src/tlcodec/mtproto/session.c"
+_SESSION_PXD = "src/tlcodec/mtproto/_session_c.pxd"
+if os.path.exists(_SESSION_C) and os.path.getmtime(_SESSION_C) < os.path.getmtime(_SESSION_PXD):
+    os.remove(_SESSION_C)
 
 setup(
     ext_modules=cythonize(
@@ -32,6 +46,7 @@ setup(
             "wraparound": False,
             "embedsignature": True,
         },
+        include_path=["src"],  # where _session_c.pxd is found, by its module's name
         annotate=bool(os.environ.get("TLCODEC_ANNOTATE")),
     ),
 )

@@ -430,9 +430,11 @@ def test_a_session_on_one_cipher_talks_to_a_session_on_the_other(
     assert _MODULE is not None
     classes = {"compiled": _MODULE.MessageCipher, "python": PythonMessageCipher}
     server_cipher = "python" if client_cipher == "compiled" else "compiled"
-    monkeypatch.setattr(session_module, "MessageCipher", classes[client_cipher])
+    # The module whose globals the session class reads (the compiled build, where there is one).
+    class_module = sys.modules[EncryptedSession.__module__]
+    monkeypatch.setattr(class_module, "MessageCipher", classes[client_cipher])
     client = EncryptedSession(GRAMMERS_KEY, server_salt=7)
-    monkeypatch.setattr(session_module, "MessageCipher", classes[server_cipher])
+    monkeypatch.setattr(class_module, "MessageCipher", classes[server_cipher])
     server = EncryptedSession(GRAMMERS_KEY, role="server", server_salt=7)
     assert type(client._out_cipher) is classes[client_cipher]
     assert type(server._in_cipher) is classes[server_cipher]

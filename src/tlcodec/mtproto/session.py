@@ -1,3 +1,5 @@
+# cython: annotation_typing=False, wraparound=False
+# (Compiled as tlcodec.mtproto._session_c: only _session_c.pxd gives C types; see the end.)
 """MTProto 2.0 encrypted sessions without I/O: msg_id, seq_no, salts, acks, containers, the
 checks on every incoming message, and the service messages, for a client and for a server.
 
@@ -93,9 +95,10 @@ import struct
 import time
 import zlib
 from collections import Counter, OrderedDict, deque
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import DecodeError
+from .._runtime import NO_EXTENSIONS
 from ..bundled import schema as _bundled_schema
 from ..crypto import (
     MessageCipher,
@@ -138,7 +141,7 @@ __all__ = [
     "random_padding",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("tlcodec.mtproto.session")  # the compiled build logs here too
 
 RandomBytes = Callable[[int], bytes]
 Clock = Callable[[], float]
@@ -228,9 +231,9 @@ _FUTURE_SALTS_HEAD = struct.Struct("<Iqii")  # id, req_msg_id, now, count of the
 _FUTURE_SALT = struct.Struct("<iiq")
 _RPC_ERROR_HEAD = struct.Struct("<Ii")
 
-_RPC_RESULT_PREFIX = _UINT.pack(RPC_RESULT_ID)
-_RPC_RESULT_HEAD = struct.Struct("<4xqI")  # rpc_result: req_msg_id, the result's constructor id
+_TWO_31 = 2147483648
 _TWO_32 = 4294967296
+_LOW_HALF = 0xFFFFFFFF  # of a msg_id: the fraction of a second
 _DEFAULT_MAX_INFLATED = _bundled_schema.codec.DEFAULT_MAX_INFLATED
 
 
@@ -324,6 +327,63 @@ def peek_session_id(auth_key: bytes, payload: bytes, *, from_client: bool = True
     return _LONG.unpack_from(decrypt_payload(auth_key, payload, from_client=from_client), 8)[0]
 
 
+def _u32_at(data: bytes, at: int) -> int:
+    """The little-endian uint32 at `at`. Indexing rather than struct: in the compiled build
+    (_session_c.pxd) this is C, with Cython's bounds check on every index."""
+    b0 = data[at]
+    b1 = data[at + 1]
+    b2 = data[at + 2]
+    b3 = data[at + 3]
+    return b0 | b1 << 8 | b2 << 16 | b3 << 24
+
+
+def _i32_at(data: bytes, at: int) -> int:
+    """The little-endian int32 at `at` (see `_u32_at`)."""
+    value = _u32_at(data, at)
+    return value - _TWO_32 if value >= _TWO_31 else value  # typed constants (see the .pxd)
+
+
+def _i64_at(data: bytes, at: int) -> int:
+    """The little-endian int64 at `at` (see `_u32_at`)."""
+    return _i32_at(data, at + 4) * _TWO_32 + _u32_at(data, at)  # an int64 at every step
+
+
+def _parse_container(container_id: int, body: bytes) -> list[tuple[int, int, bytes]]:
+    """The (msg_id, seq_no, body) items of a msg_container; DecodeError if malformed."""
+    if len(body) < 8:
+        raise DecodeError("msg_container without a count", 0)
+    count = _i32_at(body, 4)
+    if not 0 <= count <= 1024:
+        raise DecodeError(f"msg_container count {count} is outside 0..1024", 4)
+    items = []
+    position = 8
+    end = len(body)
+    for _ in range(count):
+        if position + 16 > end:
+            raise DecodeError("msg_container item header truncated", position)
+        msg_id = _i64_at(body, position)
+        seq_no = _i32_at(body, position + 8)
+        length = _i32_at(body, position + 12)
+        position += 16
+        if length < 4 or length & 3 or position + length > end:
+            raise DecodeError(
+                f"msg_container item of {length} bytes with {end - position} left", position - 4
+            )
+        if msg_id >= container_id:
+            raise DecodeError(
+                f"msg_container item id {msg_id:#x} is not below the container's "
+                f"{container_id:#x}",
+                position - 16,
+            )
+        if _u32_at(body, position) == MSG_CONTAINER_ID:
+            raise DecodeError("msg_container nested in a msg_container", position)
+        items.append((msg_id, seq_no, body[position : position + length]))
+        position += length
+    if position != end:
+        raise DecodeError(f"{end - position} bytes after the msg_container items", position)
+    return items
+
+
 # ----------------------------------------------------------------------------------------------
 # Outgoing items
 
@@ -334,12 +394,13 @@ class PendingRequest:
     `state` is "queued" (waiting for `pack()`), "sent" (waiting for its answer) or "done"
     (answered, failed or cancelled). `msg_id`/`seq_no` are those of its latest sending;
     `container_msg_id` the container it went in (None when sent alone); `acked` whether the
-    server acknowledged that it received it; `resends` how often the session resent it.
+    server acknowledged that it received it; `resends` how often the session resent it;
+    `result_spec` the codec TypeSpec its answer is decoded with (`schema.result_spec(request)`).
     """
 
     __slots__ = (
         "request", "body", "msg_id", "seq_no", "container_msg_id", "old_msg_ids", "acked",
-        "resends", "state", "_result_spec", "_schema",
+        "resends", "state", "result_spec",
     )
     # Shared with `_Outgoing`, so that the queue can hold both.
     content_related = True
@@ -356,19 +417,10 @@ class PendingRequest:
         self.acked = False
         self.resends = 0
         self.state = "queued"
-        self._result_spec: Any = None
-        self._schema = schema
-
-    @property
-    def result_spec(self) -> Any:
-        """The codec TypeSpec the answer is decoded with (`schema.result_spec(request)`)."""
-        spec = self._result_spec
-        if spec is None:
-            spec = type(self.request).__tl_plan__.result  # fixed result type: no lookup needed
-            if spec is None:  # generic wrapper (invokeWithLayer, initConnection, ...)
-                spec = self._schema.result_spec(self.request)
-            self._result_spec = spec
-        return spec
+        spec = type(request).__tl_plan__.result  # a fixed result type: no lookup needed
+        if spec is None:  # a generic wrapper (invokeWithLayer, initConnection, ...)
+            spec = schema.result_spec(request)
+        self.result_spec: Any = spec
 
     @property
     def sent_as(self) -> int | None:
@@ -438,6 +490,7 @@ class EncryptedSession:
         self._in_cipher = MessageCipher(self.auth_key, from_client=not self._is_client)
         self._schema = _bundled_schema if schema is None else schema
         self._registry = self._schema.registry
+        self._decode = self._registry.decode  # bound once: it runs for every message
         self._object_spec = self._schema.spec(None)
         self._rpc_error_spec = self._schema.spec(self._schema.get("rpc_error", function=False))
         self._gzip_spec = self._schema.spec(self._schema.get("gzip_packed", function=False))
@@ -474,7 +527,9 @@ class EncryptedSession:
         self._sent: dict[int, PendingRequest] = {}  # client: requests by the ids they went under
         # client: containers and service messages by msg_id -> [(inner msg_id, item)]
         self._sent_other: OrderedDict[int, list[tuple[int, _Item]]] = OrderedDict()
-        self._received: deque[int] = deque()
+        # The window of the latest received ids: a ring once full, `_received_next` its oldest.
+        self._received: list[int] = []
+        self._received_next = 0
         self._received_set: set[int] = set()
         self._received_window = received_window
         self._highest_received = 0
@@ -703,20 +758,20 @@ class EncryptedSession:
         is_client = self._is_client
         sent = self._sent
         clock_msg_id = self._clock_msg_id()
-        next_msg_id, next_seq_no = self._next_msg_id, self._next_seq_no
         for item in items:
-            msg_id = next_msg_id(clock_msg_id, item.is_reply)
-            seq_no = next_seq_no(item.content_related)
+            msg_id = self._next_msg_id(clock_msg_id, item.is_reply)
+            seq_no = self._next_seq_no(item.content_related)
             body = item.body
             parts.append(_INNER.pack(msg_id, seq_no, len(body)))
             parts.append(body)
             numbered.append((msg_id, item))
             if is_client and type(item) is PendingRequest:
-                item.msg_id = msg_id
-                item.seq_no = seq_no
-                item.state = "sent"
-                sent[msg_id] = item
-                requests.append(item)
+                pending = item
+                pending.msg_id = msg_id
+                pending.seq_no = seq_no
+                pending.state = "sent"
+                sent[msg_id] = pending
+                requests.append(pending)
             any_reply = any_reply or item.is_reply
         # Numbered after its contents: a higher msg_id, and not content-related.
         container_id = self._new_msg_id(any_reply)
@@ -748,7 +803,7 @@ class EncryptedSession:
         1 (answers) or 3 (own messages) mod 4 from a server (PROTOCOL.md 3.5)."""
         last = self._last_msg_id
         msg_id = clock_msg_id if clock_msg_id > last else (last & ~3) + 4
-        if not msg_id & 0xFFFFFFFF:
+        if not msg_id & _LOW_HALF:
             msg_id += 4
         if not self._is_client:
             msg_id |= 1 if is_reply else 3
@@ -843,15 +898,20 @@ class EncryptedSession:
 
     def _remember_received(self, msg_id: int) -> None:
         received = self._received
-        if len(received) >= self._received_window:
-            self._received_set.discard(received.popleft())
-        received.append(msg_id)
+        if len(received) < self._received_window:
+            received.append(msg_id)
+        else:  # the window is full: the oldest id makes room
+            oldest = self._received_next
+            self._received_set.discard(received[oldest])
+            received[oldest] = msg_id
+            self._received_next = (oldest + 1) % self._received_window
         self._received_set.add(msg_id)
         if msg_id > self._highest_received:
             self._highest_received = msg_id
 
     def _forget_received(self) -> None:
         self._received.clear()
+        self._received_next = 0
         self._received_set.clear()
         self._highest_received = 0
 
@@ -882,14 +942,14 @@ class EncryptedSession:
             self._skip(msg_id, "unknown_constructor", error, events)
             return None
         try:
-            return self._registry.decode(body, self._object_spec, max_inflated=self._max_inflated)
+            return self._decode(body, self._object_spec, max_inflated=self._max_inflated)
         except DecodeError as exc:
             self._skip(msg_id, "decode_error", exc, events)
             return None
 
     def _inflate(self, body: bytes) -> bytes:
         """The inflated bytes of a `gzip_packed` body, under the codec's size limit."""
-        packed = self._registry.decode(body, self._gzip_spec).packed_data
+        packed = self._decode(body, self._gzip_spec).packed_data
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
             inflated = inflater.decompress(packed, self._max_inflated + 1)
@@ -903,40 +963,6 @@ class EncryptedSession:
             raise DecodeError(f"gzip_packed body inflates to {len(inflated)} bytes", 0)
         return inflated
 
-    @staticmethod
-    def _parse_container(container_id: int, body: bytes) -> list[tuple[int, int, bytes]]:
-        """The (msg_id, seq_no, body) items of a msg_container; DecodeError if malformed."""
-        if len(body) < 8:
-            raise DecodeError("msg_container without a count", 0)
-        count = _ID_COUNT.unpack_from(body)[1]
-        if not 0 <= count <= 1024:
-            raise DecodeError(f"msg_container count {count} is outside 0..1024", 4)
-        items = []
-        position = 8
-        end = len(body)
-        for _ in range(count):
-            if position + 16 > end:
-                raise DecodeError("msg_container item header truncated", position)
-            msg_id, seq_no, length = _INNER.unpack_from(body, position)
-            position += 16
-            if length < 4 or length & 3 or position + length > end:
-                raise DecodeError(
-                    f"msg_container item of {length} bytes with {end - position} left", position - 4
-                )
-            if msg_id >= container_id:
-                raise DecodeError(
-                    f"msg_container item id {msg_id:#x} is not below the container's "
-                    f"{container_id:#x}",
-                    position - 16,
-                )
-            if _UINT.unpack_from(body, position)[0] == MSG_CONTAINER_ID:
-                raise DecodeError("msg_container nested in a msg_container", position)
-            items.append((msg_id, seq_no, body[position : position + length]))
-            position += length
-        if position != end:
-            raise DecodeError(f"{end - position} bytes after the msg_container items", position)
-        return items
-
     # ------------------------------------------------------------------------------------------
     # Client side
 
@@ -948,7 +974,7 @@ class EncryptedSession:
             return self._sent_items(_LONG.unpack_from(body, 4)[0]) is not None
         if constructor_id == MSG_CONTAINER_ID:
             try:
-                items = self._parse_container(msg_id, body)
+                items = _parse_container(msg_id, body)
             except DecodeError:
                 return False
             return bool(items) and all(
@@ -992,7 +1018,7 @@ class EncryptedSession:
 
     def _client_container(self, container_id: int, body: bytes, events: list[Event]) -> None:
         try:
-            items = self._parse_container(container_id, body)
+            items = _parse_container(container_id, body)
         except DecodeError as exc:
             self._skip(container_id, "bad_container", exc, events)
             return
@@ -1004,7 +1030,7 @@ class EncryptedSession:
                 self._skip(msg_id, "duplicate", None, events)
                 continue
             self._remember_received(msg_id)
-            if inner.startswith(_RPC_RESULT_PREFIX):  # most items: straight to their handler
+            if _u32_at(inner, 0) == RPC_RESULT_ID:  # most items: straight to their handler
                 self._on_rpc_result(msg_id, inner, events)
             else:
                 self._client_body(msg_id, inner, events, False)
@@ -1013,7 +1039,8 @@ class EncryptedSession:
         if len(body) < 16:
             self._skip(msg_id, "decode_error", DecodeError("rpc_result truncated", 0), events)
             return
-        req_msg_id, result_id = _RPC_RESULT_HEAD.unpack_from(body)
+        req_msg_id = _i64_at(body, 4)
+        result_id = _u32_at(body, 12)
         pending = self._sent.get(req_msg_id)
         if pending is None:
             self._skip(msg_id, "unmatched_answer", None, events)
@@ -1022,20 +1049,20 @@ class EncryptedSession:
         data = body[12:]
         try:
             if result_id == RPC_ERROR_ID:
-                error = self._registry.decode(data, self._rpc_error_spec)
+                error = self._decode(data, self._rpc_error_spec)
                 events.append(RpcFailed(pending, RPCError.from_message(
                     error.error_code, error.error_message, pending.request), msg_id))
                 return
             if self._max_inflated == _DEFAULT_MAX_INFLATED:
-                result = self._registry.decode(data, pending.result_spec)
+                result = self._decode(data, pending.result_spec)
             else:
-                result = self._registry.decode(
+                result = self._decode(
                     data, pending.result_spec, max_inflated=self._max_inflated
                 )
         except DecodeError as exc:
             if result_id == GZIP_PACKED_ID:  # a gzip-packed rpc_error, perhaps
                 try:
-                    error = self._registry.decode(
+                    error = self._decode(
                         data, self._rpc_error_spec, max_inflated=self._max_inflated
                     )
                 except DecodeError:
@@ -1276,7 +1303,7 @@ class EncryptedSession:
                 self._notify(msg_id, seq_no, 34)
                 return events
             try:
-                items = self._parse_container(msg_id, body)
+                items = _parse_container(msg_id, body)
             except DecodeError as exc:
                 self._notify(msg_id, seq_no, 64)
                 self._skip(msg_id, "bad_container", exc, events)
@@ -1344,7 +1371,7 @@ class EncryptedSession:
             return
         # `_decode_body` without its second schema lookup (the plan is known to exist).
         try:
-            obj = self._registry.decode(body, self._object_spec, max_inflated=self._max_inflated)
+            obj = self._decode(body, self._object_spec, max_inflated=self._max_inflated)
         except DecodeError as exc:
             self._skip(msg_id, "decode_error", exc, events)
             return
@@ -1375,3 +1402,18 @@ class EncryptedSession:
         # Like pong, an answer of its own rather than an rpc_result (PROTOCOL.md 3.6).
         self._queue.append(_Outgoing(body, False, True))
 
+
+# ----------------------------------------------------------------------------------------------
+# The compiled build of this file
+
+# setup.py compiles this very file, with the C types declared in _session_c.pxd, into the
+# extension tlcodec.mtproto._session_c. Where it was built (and TLCODEC_NO_EXTENSIONS is not
+# set), its definitions replace the ones above: one source, whose plain Python run is the twin
+# that the test suite runs too. (Type checkers read the definitions above.)
+if not TYPE_CHECKING and __name__ == "tlcodec.mtproto.session" and not NO_EXTENSIONS:
+    try:
+        from . import _session_c
+    except ImportError:  # pragma: no cover - a build without the extension
+        pass
+    else:  # the names of __all__, each from the compiled build
+        globals().update((name, getattr(_session_c, name)) for name in __all__)
