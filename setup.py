@@ -27,14 +27,23 @@ extensions = [
         ["src/tlcodec/mtproto/session.py"],
         extra_compile_args=["-O2"],
     ),
+    # The DC connection (client side), built the same way from connection.py and
+    # _connection_c.pxd.
+    Extension(
+        "tlcodec.client._connection_c",
+        ["src/tlcodec/client/connection.py"],
+        extra_compile_args=["-O2"],
+    ),
 ]
 
 # Cython watches a .py source's own-named .pxd (session.pxd), not the module-named one that it
-# reads: drop a C file older than _session_c.pxd so that an edit of the types rebuilds it.
-_SESSION_C = "src/tlcodec/mtproto/session.c"
-_SESSION_PXD = "src/tlcodec/mtproto/_session_c.pxd"
-if os.path.exists(_SESSION_C) and os.path.getmtime(_SESSION_C) < os.path.getmtime(_SESSION_PXD):
-    os.remove(_SESSION_C)
+# reads: drop a C file older than its .pxd so that an edit of the types rebuilds it.
+for _c_file, _pxd_file in (
+    ("src/tlcodec/mtproto/session.c", "src/tlcodec/mtproto/_session_c.pxd"),
+    ("src/tlcodec/client/connection.c", "src/tlcodec/client/_connection_c.pxd"),
+):
+    if os.path.exists(_c_file) and os.path.getmtime(_c_file) < os.path.getmtime(_pxd_file):
+        os.remove(_c_file)
 
 setup(
     ext_modules=cythonize(

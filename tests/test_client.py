@@ -406,6 +406,47 @@ def test_timeouts_fire_on_time_and_answered_calls_leave_no_deadline_behind() -> 
     run_scenario(scenario)
 
 
+class _OwnClockAndFuturesLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+    """A loop with a time() of its own, 1000 s ahead of time.monotonic(), and its own futures."""
+
+    class Marked(asyncio.Future):  # type: ignore[type-arg]
+        pass
+
+    def time(self) -> float:
+        return super().time() + 1000.0
+
+    def create_future(self) -> asyncio.Future[Any]:
+        return self.Marked(loop=self)
+
+
+def test_a_loop_with_its_own_clock_and_futures_is_used_for_both() -> None:
+    # The connection reads the clock and makes futures directly only on stock loops. Here a
+    # timeout measured on time.monotonic() would fire at once: its slot is 1000 s in the past
+    # of the loop's clock.
+    async def scenario() -> None:
+        async with cluster(dc_ids=(2,)) as dcs, client_for(dcs) as client:
+            await client.invoke(functions.help.GetConfig())
+            connection = client.connection(2)
+            _silence(client)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            waiting = asyncio.ensure_future(
+                client.invoke(functions.help.GetConfig(), timeout=0.2))
+            await asyncio.sleep(0)
+            calls = list(connection._calls.values())
+            assert calls and all(type(call.future) is _OwnClockAndFuturesLoop.Marked
+                                 for call in calls)
+            with pytest.raises(TimeoutError):
+                await waiting
+            assert loop.time() - started >= 0.2
+
+    loop = _OwnClockAndFuturesLoop()
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    finally:
+        loop.close()
+
+
 def test_deadlines_expire_each_call_after_its_timeout_and_never_a_discarded_one() -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()

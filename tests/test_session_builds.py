@@ -1,8 +1,8 @@
 """The two builds of the encrypted session: session.py run as Python (the twin), and the same file
 compiled by Cython with the C types of _session_c.pxd (tlcodec.mtproto._session_c).
 
-- The compiled build is the one in use unless TLCODEC_NO_EXTENSIONS asks for the twin: a failed
-  build must not hide behind the twin.
+- (test_smoke checks that the compiled build is the one in use unless TLCODEC_NO_EXTENSIONS
+  asks for the twin.)
 - Differential: both builds get the same client session history and the same server messages,
   well-formed or hostile (random containers, damaged lengths and counts, truncated answers,
   extreme ids, random bytes), and must give the same events, counters, acks and replay window.
@@ -42,15 +42,6 @@ MSG_CONTAINER = 0x73F1F8DC
 GZIP_PACKED = 0x3072CFA1
 MSGS_ACK = 0x62D6B459
 VECTOR = 0x1CB5C415
-
-
-def test_compiled_session_in_use_unless_the_twin_is_asked_for() -> None:
-    if TWIN_RUN:
-        assert EncryptedSession.__module__ == "tlcodec.mtproto.session"
-    else:
-        assert EncryptedSession.__module__ == "tlcodec.mtproto._session_c", (
-            "tlcodec.mtproto._session_c did not load: the session extension is not built")
-        assert session_module.PendingRequest.__module__ == "tlcodec.mtproto._session_c"
 
 
 def _load_twin() -> ModuleType:

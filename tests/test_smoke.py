@@ -6,7 +6,9 @@ import os
 
 import tlcodec
 from tlcodec import _runtime
+from tlcodec.client.connection import DcConnection
 from tlcodec.functions.auth import ImportLoginToken
+from tlcodec.mtproto.session import EncryptedSession, PendingRequest
 
 
 def test_compiled_module_loaded_unless_twin_requested() -> None:
@@ -16,6 +18,18 @@ def test_compiled_module_loaded_unless_twin_requested() -> None:
     else:
         assert _runtime.IS_COMPILED, "tlcodec._codec did not load: the extension is not built"
         assert tlcodec.IS_COMPILED
+
+
+def test_compiled_builds_of_session_and_connection_in_use_unless_twin_requested() -> None:
+    # session.py and connection.py are each also built by Cython (_session_c, _connection_c);
+    # their modules hand out the compiled classes, or their own with TLCODEC_NO_EXTENSIONS.
+    twin = bool(os.environ.get("TLCODEC_NO_EXTENSIONS"))
+    for cls, plain, compiled in (
+        (EncryptedSession, "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
+        (PendingRequest, "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
+        (DcConnection, "tlcodec.client.connection", "tlcodec.client._connection_c"),
+    ):
+        assert cls.__module__ == (plain if twin else compiled), f"{compiled} is not in use"
 
 
 def test_import_login_token_round_trip() -> None:

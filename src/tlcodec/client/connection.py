@@ -1,3 +1,5 @@
+# cython: annotation_typing=False, wraparound=False
+# (Compiled as tlcodec.client._connection_c: only _connection_c.pxd gives C types; see the end.)
 """One data centre over TCP: the socket, its framing, the auth key, the encrypted session.
 
 This layer owns the I/O the sans-IO pieces leave out, for one DC: an `asyncio.Protocol` moves
@@ -39,14 +41,16 @@ Behaviour:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import functions
+from .._runtime import NO_EXTENSIONS
 from .._errors import SecurityError
 from ..crypto import RSAPublicKey
 from ..mtproto.authkey import ClientAuthKeyExchange
@@ -151,12 +155,17 @@ class _Deadlines:
     def __init__(self, loop: asyncio.AbstractEventLoop,
                  expire: Callable[[_Call, float], None]) -> None:
         self._loop = loop
+        # A stock loop's time() is time.monotonic() behind a Python method: one clock reading
+        # per call is cheaper straight from the clock (other loops keep their own method).
+        self._clock = (time.monotonic if type(loop).time is asyncio.BaseEventLoop.time
+                       else loop.time)
         self._expire = expire
         self._slots: dict[int, dict[_Call, float]] = {}  # slot -> calls (and their timeouts)
         self._timers: dict[int, asyncio.TimerHandle] = {}
 
     def add(self, call: _Call, timeout: float) -> None:
-        slot = -int(-(self._loop.time() + timeout) // DEADLINE_SLOT)  # the deadline, rounded up
+        now = self._clock()
+        slot = -int(-(now + timeout) // DEADLINE_SLOT)  # the deadline, rounded up
         calls = self._slots.get(slot)
         if calls is None:
             calls = self._slots[slot] = {}
@@ -228,6 +237,7 @@ class DcConnection:
         self._on_config = on_config
         self._on_connected = on_connected
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._new_future: Callable[[], asyncio.Future[Any]] | None = None
         self._deadlines: _Deadlines | None = None
 
         self._auth_key = auth_key
@@ -302,8 +312,14 @@ class DcConnection:
         connection are repaired in the background until `close()`."""
         if self._supervisor is not None:
             raise RuntimeError("start() is called once")
-        self._loop = asyncio.get_running_loop()
-        self._deadlines = _Deadlines(self._loop, self._call_timed_out)
+        loop = self._loop = asyncio.get_running_loop()
+        # A stock loop's create_future() is a Python method around its Future class: one future
+        # per call is cheaper made directly (other loops keep their own method).
+        self._new_future = (
+            functools.partial(asyncio.Future, loop=loop)
+            if type(loop).create_future is asyncio.BaseEventLoop.create_future
+            else loop.create_future)
+        self._deadlines = _Deadlines(loop, self._call_timed_out)
         first: asyncio.Future[None] = self._loop.create_future()
         self._first = first
         self._supervisor = self._loop.create_task(self._run(first), name=f"tlcodec DC {self.dc_id}")
@@ -590,7 +606,8 @@ class DcConnection:
             raise ClientClosedError(f"the connection to DC {self.dc_id} is closed")
         if self._loop is None:
             raise RuntimeError(f"DC {self.dc_id}: start() the connection first")
-        call = _Call(request, self._loop.create_future())
+        assert self._new_future is not None  # set with the loop
+        call = _Call(request, self._new_future())
         if self._in_session and self._ready:
             self._send_call(call)
             # Many calls made in one turn go out in containers of FLUSH_BATCH as they come,
@@ -605,10 +622,9 @@ class DcConnection:
             self._waiting.append(call)
         if timeout is None:
             timeout = self.settings.request_timeout
-        deadlines = self._deadlines
-        assert deadlines is not None
+        assert self._deadlines is not None
         if timeout is not None:
-            deadlines.add(call, timeout)
+            self._deadlines.add(call, timeout)
         try:
             return await call.future
         except asyncio.CancelledError:
@@ -616,7 +632,7 @@ class DcConnection:
             raise
         finally:
             if call.slot is not None:
-                deadlines.discard(call)
+                self._deadlines.discard(call)
 
     def _call_timed_out(self, call: _Call, timeout: float) -> None:
         if call.future.done():
@@ -860,3 +876,18 @@ def public_keys(extra: Iterable[RSAPublicKey]) -> tuple[RSAPublicKey, ...]:
 
     return tuple(telegram_public_keys().values()) + tuple(extra)
 
+
+# ----------------------------------------------------------------------------------------------
+# The compiled build of this file
+
+# As with tlcodec.mtproto.session: setup.py compiles this file with the C types of
+# _connection_c.pxd into tlcodec.client._connection_c, whose definitions replace the ones
+# above unless TLCODEC_NO_EXTENSIONS asks for the plain run (the twin).
+if not TYPE_CHECKING and __name__ == "tlcodec.client.connection" and not NO_EXTENSIONS:
+    try:
+        from . import _connection_c
+    except ImportError:  # pragma: no cover - a build without the extension
+        pass
+    else:  # the names of __all__ and the classes beside DcConnection, from the compiled build
+        globals().update((name, getattr(_connection_c, name))
+                         for name in (*__all__, "_Call", "_Deadlines"))
