@@ -299,30 +299,26 @@ cdef inline void _xor16(uint8_t *out, const uint8_t *a, const uint8_t *b) noexce
 cdef int _ige(void *ctx, bint encrypting, const uint8_t *iv, const uint8_t *source,
               uint8_t *target, Py_ssize_t size) noexcept nogil:
     """AES-IGE over `size` bytes (a multiple of 16) with a context already keyed for the
-    direction; `target` may be `source`. iv[:16] is c_0, iv[16:] is p_0. 0 on success."""
-    cdef uint8_t previous_cipher[16]
-    cdef uint8_t previous_plain[16]
+    direction; `target` may be `source`. iv[:16] is c_0, iv[16:] is p_0. 0 on success.
+
+    Both directions are one chain: out_i = AES(in_i ^ before) ^ after, then before = out_i and
+    after = in_i, where encrypting starts with (before, after) = (c_0, p_0) and decrypting with
+    (p_0, c_0): c_i = E(p_i ^ c_(i-1)) ^ p_(i-1) and p_i = D(c_i ^ p_(i-1)) ^ c_(i-1)."""
+    cdef uint8_t before[16]
+    cdef uint8_t after[16]
     cdef uint8_t block[16]
     cdef uint8_t current[16]
     cdef Py_ssize_t offset
-    memcpy(previous_cipher, iv, 16)
-    memcpy(previous_plain, iv + 16, 16)
+    memcpy(before, iv if encrypting else iv + 16, 16)
+    memcpy(after, iv + 16 if encrypting else iv, 16)
     for offset in range(0, size, 16):
         memcpy(current, source + offset, 16)  # before `target` may overwrite it
-        if encrypting:  # c_i = E(p_i ^ c_(i-1)) ^ p_(i-1)
-            _xor16(block, current, previous_cipher)
-            if cipher_blocks(ctx, target + offset, block, 16) <= 0:
-                return -1
-            _xor16(target + offset, target + offset, previous_plain)
-            memcpy(previous_cipher, target + offset, 16)
-            memcpy(previous_plain, current, 16)
-        else:  # p_i = D(c_i ^ p_(i-1)) ^ c_(i-1)
-            _xor16(block, current, previous_plain)
-            if cipher_blocks(ctx, target + offset, block, 16) <= 0:
-                return -1
-            _xor16(target + offset, target + offset, previous_cipher)
-            memcpy(previous_plain, target + offset, 16)
-            memcpy(previous_cipher, current, 16)
+        _xor16(block, current, before)
+        if cipher_blocks(ctx, target + offset, block, 16) <= 0:
+            return -1
+        _xor16(target + offset, target + offset, after)
+        memcpy(before, target + offset, 16)
+        memcpy(after, current, 16)
     return 0
 
 
