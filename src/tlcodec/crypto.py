@@ -37,6 +37,7 @@ __all__ = [
     "FAST_CRYPTO",
     "FAST_CRYPTO_ERROR",
     "KNOWN_DH_PRIME",
+    "MIN_PADDING",
     "AesCtr",
     "MessageCipher",
     "PythonMessageCipher",
@@ -53,8 +54,9 @@ __all__ = [
     "check_g",
     "factorize_pq",
     "is_probable_prime",
-    "message_key",
     "message_aes_key_iv",
+    "message_key",
+    "minimal_padding_size",
     "modexp",
     "new_nonce_hash",
     "sha1",
@@ -235,7 +237,7 @@ class PythonMessageCipher:
         (The header is the session layer's format; it is built here so that the compiled twin
         can write the whole payload into one buffer.)"""
         if padding_size < 0:
-            padding_size = MIN_PADDING + (-(32 + len(body) + MIN_PADDING) & 15)
+            padding_size = minimal_padding_size(32 + len(body))
         if (32 + len(body) + padding_size) & 15:
             raise ValueError(f"header, body and padding make {32 + len(body) + padding_size} "
                              "bytes, not a multiple of 16")
@@ -263,6 +265,12 @@ class PythonMessageCipher:
 
 # salt, session_id, msg_id, seq_no, message_data_length
 _MESSAGE_HEADER = struct.Struct("<qqqii")
+
+
+def minimal_padding_size(unpadded_length: int) -> int:
+    """12..27 bytes: the least padding that makes a plaintext of `unpadded_length` bytes a
+    multiple of 16 (PROTOCOL.md 3.4)."""
+    return MIN_PADDING + (-(unpadded_length + MIN_PADDING) & 15)
 
 
 def _compiled_message_cipher() -> tuple[type[PythonMessageCipher] | None, str | None]:

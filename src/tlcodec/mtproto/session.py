@@ -101,12 +101,14 @@ from .._errors import DecodeError
 from .._runtime import NO_EXTENSIONS
 from ..bundled import schema as _bundled_schema
 from ..crypto import (
+    MIN_PADDING,
     MessageCipher,
     SecurityError,
     aes_ige_encrypt,
     auth_key_id,
     message_aes_key_iv,
     message_key,
+    minimal_padding_size,
 )
 from .errors import BadMessageError, RPCError
 from .events import (
@@ -168,14 +170,12 @@ DROP_REASONS = (
 MAX_PAST_SECONDS = 300
 MAX_FUTURE_SECONDS = 30
 
-MIN_PADDING = 12
 MAX_PADDING = 1024
 MAX_CONTAINER_MESSAGES = 1020  # the protocol's bound is 1024; stay clear of it
 MAX_ACK_IDS = 8192  # per msgs_ack constructor
 # Telethon's bound for a container's payload; a bigger message goes out on its own.
 DEFAULT_MAX_CONTAINER_BYTES = 1044448
 SENT_RECORDS = 1024  # containers and service messages remembered for bad_msg notifications
-PADDING_POOL_BYTES = 2048  # random bytes fetched at once for padding (one call, many messages)
 
 # Constructor ids of the MTProto service schema (fixed by the protocol; dispatch is by id so
 # that any schema the session is given works).
@@ -269,7 +269,7 @@ def _long_vector_body(constructor_id: int, ids: list[int]) -> bytes:
 
 def minimal_padding(unpadded_length: int, random_bytes: RandomBytes) -> int:
     """12..27 bytes: the least that makes the plaintext a multiple of 16 (PROTOCOL.md 3.4)."""
-    return MIN_PADDING + (-(unpadded_length + MIN_PADDING) % 16)
+    return minimal_padding_size(unpadded_length)
 
 
 def random_padding(max_padding: int = 256) -> PaddingPolicy:
@@ -484,9 +484,8 @@ class EncryptedSession:
         self.auth_key_id = auth_key_id(self.auth_key)
         self.role = role
         self._is_client = role == "client"
-        # It also keeps the padding pool: random_bytes(PADDING_POOL_BYTES) at a time.
-        self._out_cipher = MessageCipher(self.auth_key, self._is_client, random_bytes,
-                                         PADDING_POOL_BYTES)
+        # It also keeps the padding pool (random_bytes called for many messages at once).
+        self._out_cipher = MessageCipher(self.auth_key, self._is_client, random_bytes)
         self._in_cipher = MessageCipher(self.auth_key, from_client=not self._is_client)
         self._schema = _bundled_schema if schema is None else schema
         self._registry = self._schema.registry
