@@ -765,7 +765,7 @@ class EncryptedSession:
             parts.append(body)
             numbered.append((msg_id, item))
             if is_client and type(item) is PendingRequest:
-                pending = item
+                pending = item  # a PendingRequest by type in the compiled build (the .pxd)
                 pending.msg_id = msg_id
                 pending.seq_no = seq_no
                 pending.state = "sent"
@@ -940,6 +940,10 @@ class EncryptedSession:
             error = DecodeError(f"unknown constructor id {constructor_id:#010x}", 0)
             self._skip(msg_id, "unknown_constructor", error, events)
             return None
+        return self._decode_known(msg_id, body, events)
+
+    def _decode_known(self, msg_id: int, body: bytes, events: list[Event]) -> Any:
+        """`_decode_body` for a body whose constructor id the schema has."""
         try:
             return self._decode(body, self._object_spec, max_inflated=self._max_inflated)
         except DecodeError as exc:
@@ -1368,11 +1372,8 @@ class EncryptedSession:
         elif is_function:
             self._notify(msg_id, seq_no, 35)
             return
-        # `_decode_body` without its second schema lookup (the plan is known to exist).
-        try:
-            obj = self._decode(body, self._object_spec, max_inflated=self._max_inflated)
-        except DecodeError as exc:
-            self._skip(msg_id, "decode_error", exc, events)
+        obj = self._decode_known(msg_id, body, events)
+        if obj is None:
             return
         handler = self._handlers.get(constructor_id)
         if handler is not None:
