@@ -47,10 +47,10 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import functions
-from .._runtime import NO_EXTENSIONS
+from .._runtime import adopt_compiled_build
 from .._errors import SecurityError
 from ..crypto import RSAPublicKey
 from ..mtproto.authkey import ClientAuthKeyExchange
@@ -878,16 +878,8 @@ def public_keys(extra: Iterable[RSAPublicKey]) -> tuple[RSAPublicKey, ...]:
 
 
 # ----------------------------------------------------------------------------------------------
-# The compiled build of this file
+# The compiled build of this file (setup.py: this source with the C types of _connection_c.pxd)
 
-# As with tlcodec.mtproto.session: setup.py compiles this file with the C types of
-# _connection_c.pxd into tlcodec.client._connection_c, whose definitions replace the ones
-# above unless TLCODEC_NO_EXTENSIONS asks for the plain run (the twin).
-if not TYPE_CHECKING and __name__ == "tlcodec.client.connection" and not NO_EXTENSIONS:
-    try:
-        from . import _connection_c
-    except ImportError:  # pragma: no cover - a build without the extension
-        pass
-    else:  # the names of __all__ and the classes beside DcConnection, from the compiled build
-        globals().update((name, getattr(_connection_c, name))
-                         for name in (*__all__, "_Call", "_Deadlines"))
+if __name__ == "tlcodec.client.connection":  # the plain module, not the compiled build itself
+    adopt_compiled_build(globals(), "tlcodec.client._connection_c",
+                         (*__all__, "_Call", "_Deadlines"))

@@ -95,10 +95,10 @@ import struct
 import time
 import zlib
 from collections import Counter, OrderedDict, deque
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from .._errors import DecodeError
-from .._runtime import NO_EXTENSIONS
+from .._runtime import adopt_compiled_build
 from ..bundled import schema as _bundled_schema
 from ..crypto import (
     MIN_PADDING,
@@ -1404,16 +1404,7 @@ class EncryptedSession:
 
 
 # ----------------------------------------------------------------------------------------------
-# The compiled build of this file
+# The compiled build of this file (setup.py: this source with the C types of _session_c.pxd)
 
-# setup.py compiles this very file, with the C types declared in _session_c.pxd, into the
-# extension tlcodec.mtproto._session_c. Where it was built (and TLCODEC_NO_EXTENSIONS is not
-# set), its definitions replace the ones above: one source, whose plain Python run is the twin
-# that the test suite runs too. (Type checkers read the definitions above.)
-if not TYPE_CHECKING and __name__ == "tlcodec.mtproto.session" and not NO_EXTENSIONS:
-    try:
-        from . import _session_c
-    except ImportError:  # pragma: no cover - a build without the extension
-        pass
-    else:  # the names of __all__, each from the compiled build
-        globals().update((name, getattr(_session_c, name)) for name in __all__)
+if __name__ == "tlcodec.mtproto.session":  # the plain module, not the compiled build itself
+    adopt_compiled_build(globals(), "tlcodec.mtproto._session_c", __all__)
