@@ -1,4 +1,5 @@
-"""The compiled part of tlcodec: the Cython codec. Everything else is in pyproject.toml."""
+"""The compiled parts of tlcodec: the Cython codec, the message cipher, and the Cython builds of
+session.py and connection.py. Everything else is in pyproject.toml."""
 
 import os
 import sys
