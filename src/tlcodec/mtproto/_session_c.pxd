@@ -78,3 +78,4 @@ cdef class EncryptedSession:
     @cython.locals(req_msg_id="long long", result_id="unsigned int", pending=PendingRequest,
                    data=bytes)
     cdef _on_rpc_result(self, object msg_id, bytes body, list events)
+    cdef _decode_known(self, object msg_id, bytes body, list events)
