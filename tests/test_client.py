@@ -27,6 +27,7 @@ from tlcodec.client.connection import (
     FLUSH_BATCH,
     _Call,
     _Deadlines,
+    _Reply,
     parse_transport,
 )
 from tlcodec.client.sessions import DcAuth
@@ -481,6 +482,8 @@ def test_cancelled_invoke_is_forgotten() -> None:
             _silence(client)
             call = asyncio.ensure_future(client.invoke(functions.help.GetConfig()))
             await asyncio.sleep(0.01)
+            # On a stock loop a call awaits a _Reply: the task's cancel() reaches it.
+            assert [type(c.future) for c in client.connection(2)._calls.values()] == [_Reply]
             call.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await call

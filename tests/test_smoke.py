@@ -6,7 +6,7 @@ import os
 
 import tlcodec
 from tlcodec import _runtime
-from tlcodec.client.connection import DcConnection
+from tlcodec.client.connection import DcConnection, _Reply
 from tlcodec.functions.auth import ImportLoginToken
 from tlcodec.mtproto.session import EncryptedSession, PendingRequest
 
@@ -28,6 +28,7 @@ def test_compiled_builds_of_session_and_connection_in_use_unless_twin_requested(
         (EncryptedSession, "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
         (PendingRequest, "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
         (DcConnection, "tlcodec.client.connection", "tlcodec.client._connection_c"),
+        (_Reply, "tlcodec.client.connection", "tlcodec.client._connection_c"),
     ):
         assert cls.__module__ == (plain if twin else compiled), f"{compiled} is not in use"
 

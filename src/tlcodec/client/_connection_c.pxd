@@ -4,10 +4,27 @@
 cimport cython
 
 cdef double DEADLINE_SLOT
+cdef int _PENDING, _FINISHED, _FAILED, _CANCELLED
 
 @cython.final
 cdef class _Call:
     cdef public object request, future, pending, slot
+
+@cython.final
+cdef class _Wakeups:
+    cdef object _loop
+    cdef list _due
+    cdef schedule(self, _Reply reply, list callbacks)
+
+@cython.final
+cdef class _Reply:
+    cdef object _loop, _value
+    cdef _Wakeups _wakeups
+    cdef int _state
+    cdef list _callbacks
+    cdef public bint _asyncio_future_blocking  # set by asyncio's Task
+    cdef _error(self)
+    cdef _settle(self, int state, object value)
 
 @cython.final
 cdef class _Deadlines:
@@ -24,10 +41,11 @@ cdef class DcConnection:
     cdef public object dc_id, host, port, settings, _transport_cls
     cdef public bint _obfuscated, _in_session, _closed, _answered, _ready
     cdef public object _on_update, _on_auth_key, _on_session_state, _on_config, _on_connected
-    cdef public object _loop, _new_future, _auth_key, _session, _protocol, _tcp, _framing, _plain, _lost
+    cdef public object _loop, _auth_key, _session, _protocol, _tcp, _framing, _plain, _lost
     cdef public object _supervisor, _first, _flush_handle, _ack_timer, _broken, _init_call
     cdef public object _init_timer, config
     cdef public _Deadlines _deadlines
+    cdef public _Wakeups _wakeups
     cdef public dict _calls
     cdef public list _waiting, _config_waiters
     cdef public Py_ssize_t _unflushed, connections_made
