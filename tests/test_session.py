@@ -10,6 +10,7 @@ windows (300 s back, 30 s ahead) are far wider than a test run.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import json
@@ -764,6 +765,39 @@ def test_bad_server_salt_for_a_container_resends_everything_in_it() -> None:
     assert {e.msg_id for e in events if isinstance(e, (E.RequestReceived, E.PingReceived))} == {
         first.msg_id, second.msg_id
     }
+
+
+def test_a_notification_about_a_partly_answered_container_resends_only_the_rest() -> None:
+    client, server, _ = make_pair()
+    requests = [client.send(F.auth.ImportLoginToken(token=bytes([n]) * 8)) for n in range(3)]
+    received = of_type(deliver(client, server), E.RequestReceived)
+    container_id = requests[0].container_msg_id
+    assert container_id is not None and len(received) == 3
+    server.answer(received[1].msg_id, T.auth.LoginToken(expires=1, token=b"t"))
+    _send_notice(server, container_id, 48)
+    events = deliver(server, client)
+    assert [e.request for e in of_type(events, E.RpcResult)] == [requests[1]]
+    assert of_type(events, E.RequestsResent)[0].requests == (requests[0], requests[2])
+    resent = of_type(deliver(client, server), E.RequestReceived)
+    assert [e.msg_id for e in resent] == [requests[0].msg_id, requests[2].msg_id]
+
+
+def test_the_session_keeps_no_answered_request() -> None:
+    # A container's record, kept for notifications about it, names its requests by msg_id: an
+    # answered request (and its body) is held by the caller alone.
+    client, server, _ = make_pair()
+    requests = [client.send(F.Ping(ping_id=n)) for n in range(40)]
+    received = deliver(client, server)
+    assert len(of_type(received, E.PingReceived)) == 40 and requests[0].container_msg_id
+    events = deliver(server, client)
+    assert len(of_type(events, E.RpcResult)) == 40
+    del received, events
+    gc.collect()
+    for request in requests:
+        holders = [r for r in gc.get_referrers(request) if r is not requests]
+        assert holders == [], f"{request!r} is still held by {holders!r:.200}"
+    client.send(F.Ping(ping_id=99))
+    assert client.pack() is not None  # the session goes on without them
 
 
 def test_notification_about_a_msg_id_we_never_sent_is_ignored() -> None:

@@ -64,9 +64,10 @@ cdef class EncryptedSession:
     cdef bytes _encrypt(self, long long msg_id, long long seq_no, bytes body)
     # msg_id and seq_no stay Python ints: made once, used four times each.
     @cython.locals(clock_msg_id="long long", is_client=bint, any_reply=bint, body=bytes,
-                   pending=PendingRequest, sent=dict, parts=list, numbered=list, requests=list)
+                   pending=PendingRequest, sent=dict, parts=list, others=list, requests=list,
+                   request_ids=list)
     cdef bytes _pack_container(self, list items)
-    cdef _remember_sent(self, long long msg_id, list items)
+    cdef _remember_sent(self, long long msg_id, list request_ids, list others)
     cdef bint _is_replay(self, long long msg_id) except -1
     @cython.locals(received=list, oldest=Py_ssize_t)
     cdef _remember_received(self, object msg_id)

@@ -175,7 +175,10 @@ MAX_CONTAINER_MESSAGES = 1020  # the protocol's bound is 1024; stay clear of it
 MAX_ACK_IDS = 8192  # per msgs_ack constructor
 # Telethon's bound for a container's payload; a bigger message goes out on its own.
 DEFAULT_MAX_CONTAINER_BYTES = 1044448
-SENT_RECORDS = 1024  # containers and service messages remembered for bad_msg notifications
+# Containers and service messages remembered for bad_msg notifications about them. A record
+# holds the msg_ids of the requests in it, not the requests: an answered one is gone from
+# `_sent`, and with it every reference the session held to it (and to its body).
+SENT_RECORDS = 1024
 
 # Constructor ids of the MTProto service schema (fixed by the protocol; dispatch is by id so
 # that any schema the session is given works).
@@ -525,7 +528,9 @@ class EncryptedSession:
         self._force_acks = False
         self._sent: dict[int, PendingRequest] = {}  # client: requests by the ids they went under
         # client: containers and service messages by msg_id -> [(inner msg_id, item)]
-        self._sent_other: OrderedDict[int, list[tuple[int, _Item]]] = OrderedDict()
+        # msg_id -> (the msg_ids of the requests in it, the other messages with their msg_ids)
+        self._sent_other: OrderedDict[int, tuple[list[int], list[tuple[int, _Item]]]] = (
+            OrderedDict())
         # The window of the latest received ids: a ring once full, `_received_next` its oldest.
         self._received: list[int] = []
         self._received_next = 0
@@ -729,7 +734,7 @@ class EncryptedSession:
                 item.state = "sent"
                 self._sent[msg_id] = item
             else:
-                self._remember_sent(msg_id, [(msg_id, item)])
+                self._remember_sent(msg_id, [], [(msg_id, item)])
         return self._encrypt(msg_id, seq_no, item.body)
 
     def _acks_due(self) -> bool:
@@ -750,8 +755,9 @@ class EncryptedSession:
 
     def _pack_container(self, items: list[_Item]) -> bytes:
         parts = [_ID_COUNT.pack(MSG_CONTAINER_ID, len(items))]
-        numbered: list[tuple[int, _Item]] = []
+        others: list[tuple[int, _Item]] = []
         requests: list[PendingRequest] = []
+        request_ids: list[int] = []
         any_reply = False
         # One clock reading for the whole container: each id is the next after the one before.
         is_client = self._is_client
@@ -763,14 +769,18 @@ class EncryptedSession:
             body = item.body
             parts.append(_INNER.pack(msg_id, seq_no, len(body)))
             parts.append(body)
-            numbered.append((msg_id, item))
-            if is_client and type(item) is PendingRequest:
+            if not is_client:
+                pass
+            elif type(item) is PendingRequest:
                 pending = item  # a PendingRequest by type in the compiled build (the .pxd)
                 pending.msg_id = msg_id
                 pending.seq_no = seq_no
                 pending.state = "sent"
                 sent[msg_id] = pending
                 requests.append(pending)
+                request_ids.append(msg_id)
+            else:
+                others.append((msg_id, item))
             any_reply = any_reply or item.is_reply
         # Numbered after its contents: a higher msg_id, and not content-related.
         container_id = self._new_msg_id(any_reply)
@@ -778,12 +788,13 @@ class EncryptedSession:
         if is_client:
             for item in requests:
                 item.container_msg_id = container_id
-            self._remember_sent(container_id, numbered)
+            self._remember_sent(container_id, request_ids, others)
         return self._encrypt(container_id, container_seq_no, b"".join(parts))
 
-    def _remember_sent(self, msg_id: int, items: list[tuple[int, _Item]]) -> None:
+    def _remember_sent(self, msg_id: int, request_ids: list[int],
+                       others: list[tuple[int, _Item]]) -> None:
         records = self._sent_other
-        records[msg_id] = items
+        records[msg_id] = (request_ids, others)
         if len(records) > SENT_RECORDS:
             records.popitem(last=False)
 
@@ -1098,10 +1109,17 @@ class EncryptedSession:
 
     def _sent_items(self, msg_id: int) -> list[tuple[int, _Item]] | None:
         """What we sent under `msg_id` (a message or a container), or None if it is not ours."""
-        pending = self._sent.get(msg_id)
+        sent = self._sent
+        pending = sent.get(msg_id)
         if pending is not None:
             return [(msg_id, pending)]
-        return self._sent_other.get(msg_id)
+        record = self._sent_other.get(msg_id)
+        if record is None:
+            return None
+        request_ids, others = record
+        # The requests not answered (nor resent) yet; the others as they were.
+        return others + [(request_id, sent[request_id]) for request_id in request_ids
+                         if request_id in sent]
 
     def _unanswered(self) -> list[PendingRequest]:
         return [p for msg_id, p in self._sent.items() if p.msg_id == msg_id and p.state == "sent"]
