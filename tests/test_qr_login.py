@@ -255,6 +255,20 @@ def test_invalid_token_is_a_typed_error() -> None:
     run_scenario(scenario)
 
 
+def test_import_login_token_on_a_dc_not_connected_yet_connects_there_first() -> None:
+    async def scenario() -> None:
+        async with cluster() as dcs, client_for(dcs, 2) as client:
+            assert client.connection(3) is None
+            with pytest.raises(AuthTokenInvalidError):
+                await client.import_login_token(b"\x01" * 32, dc_id=3)
+            assert client.connection(3) is not None and client.home_dc == 2
+            with pytest.raises(AuthTokenInvalidError):  # over the connection it made
+                await client.import_login_token(b"\x02" * 32, dc_id=3)
+            assert client.connection(3).connections_made == 1
+
+    run_scenario(scenario)
+
+
 def test_expired_token_is_a_typed_error() -> None:
     async def scenario() -> None:
         clock = ShiftedClock()

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import os
 import platform
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from .. import LAYER, __version__, functions, types
@@ -233,9 +233,7 @@ class Client:
         `ClientClosedError` if the client is closed meanwhile.
         """
         if dc_id is not None:
-            # An open connection is taken as is: awaiting `_connection` costs a coroutine.
-            connection = self._connections.get(dc_id) or await self._connection(dc_id)
-            return await connection.invoke(request, timeout)
+            return await self._invoke_on(dc_id, request, timeout)
         target = self.home_dc
         for hop in range(MAX_MIGRATIONS + 1):
             connection = self._connections.get(target) or await self._connection(target)
@@ -250,6 +248,19 @@ class Client:
                     self._set_home_dc(exc.dc_id)
                 target = exc.dc_id
         raise AssertionError("unreachable")
+
+    def _invoke_on(self, dc_id: int, request: Any, timeout: float | None) -> Awaitable[Any]:
+        """`invoke(request, dc_id=dc_id)` as an awaitable: over an open connection, its own
+        `invoke()` is awaited directly, without a coroutine of the client's in between (one
+        per call on the paths that pin a DC, such as `import_login_token`)."""
+        connection = self._connections.get(dc_id)
+        if connection is not None:
+            return connection.invoke(request, timeout)  # type: ignore[no-any-return]
+        return self._connect_and_invoke(dc_id, request, timeout)
+
+    async def _connect_and_invoke(self, dc_id: int, request: Any, timeout: float | None) -> Any:
+        connection = await self._connection(dc_id)
+        return await connection.invoke(request, timeout)
 
     async def get_me(self) -> Any:
         """The logged-in user (`users.getUsers([inputUserSelf])`)."""
@@ -272,7 +283,7 @@ class Client:
         `auth.LoginToken` the server answers. A `loginTokenSuccess` is recorded as a login
         (the DC that answered becomes the home DC, the session is saved)."""
         target = self.home_dc if dc_id is None else dc_id
-        result = await self.invoke(functions.auth.ImportLoginToken(token=token), dc_id=target)
+        result = await self._invoke_on(target, functions.auth.ImportLoginToken(token=token), None)
         if isinstance(result, types.auth.LoginTokenSuccess):
             authorization = result.authorization
             if isinstance(authorization, types.auth.Authorization):
