@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tlcodec import functions, types
-from tlcodec.client import QRLogin, login_url
+from tlcodec.client import Client, QRLogin, login_url
 from tlcodec.mtproto.errors import (
     AuthTokenAlreadyAcceptedError,
     AuthTokenExpiredError,
@@ -26,7 +26,7 @@ from tlcodec.mtproto.errors import (
 )
 from tlcodec.testing import DataCentres
 
-from support import client_for, cluster, run_scenario
+from support import API_HASH, API_ID, client_for, cluster, run_scenario
 
 
 class ShiftedClock:
@@ -265,6 +265,32 @@ def test_import_login_token_on_a_dc_not_connected_yet_connects_there_first() -> 
             with pytest.raises(AuthTokenInvalidError):  # over the connection it made
                 await client.import_login_token(b"\x02" * 32, dc_id=3)
             assert client.connection(3).connections_made == 1
+
+    run_scenario(scenario)
+
+
+def test_import_login_token_goes_through_invoke_which_a_subclass_can_wrap() -> None:
+    class Recording(Client):
+        seen: list[tuple[str, int | None]]
+
+        def invoke(self, request: Any, **options: Any) -> Any:
+            self.seen.append((type(request).TL_NAME, options.get("dc_id")))
+            return super().invoke(request, **options)
+
+    async def scenario() -> None:
+        async with cluster() as dcs:
+            host, port = dcs.address(2)
+            client = Recording(API_ID, API_HASH, dc=(2, host, port), rsa_keys=[dcs.public_key])
+            client.seen = []
+            async with client:
+                token = await client.export_login_token()
+                # Pinned to a connected DC, invoke() hands out the connection's own coroutine.
+                call = client.invoke(functions.auth.ImportLoginToken(token=token.token), dc_id=2)
+                assert call.__qualname__ == "DcConnection.invoke"
+                assert isinstance(await call, types.auth.LoginToken)
+                assert isinstance(await client.import_login_token(token.token), types.auth.LoginToken)
+            assert client.seen == [("auth.exportLoginToken", None),
+                                   ("auth.importLoginToken", 2), ("auth.importLoginToken", 2)]
 
     run_scenario(scenario)
 

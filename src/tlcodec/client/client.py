@@ -222,18 +222,29 @@ class Client:
     # ------------------------------------------------------------------------------------------
     # Calls
 
-    async def invoke(self, request: Any, *, dc_id: int | None = None,
-                     timeout: float | None = None) -> Any:
-        """Send an RPC call (a `tlcodec.functions` object) and return its decoded result.
+    def invoke(self, request: Any, *, dc_id: int | None = None,
+               timeout: float | None = None) -> Awaitable[Any]:
+        """Send an RPC call (a `tlcodec.functions` object); await the result to get its
+        decoded result.
 
         Goes to the home DC, where `*_MIGRATE_X` errors are followed (the call is repeated
         on DC X, which becomes the home DC). With `dc_id`, it goes to exactly that DC and a
         `MigrateError` reaches the caller. Raises the typed `RPCError` subclass for an
         `rpc_error`, `TimeoutError` after `timeout` (default: the client's `request_timeout`),
         `ClientClosedError` if the client is closed meanwhile.
+
+        Returns a coroutine, as an `async def` would. With `dc_id` and an open connection it
+        is that connection's own `invoke()`: no coroutine of the client's is stacked on it (one
+        per call on the paths that pin a DC, such as `import_login_token`).
         """
-        if dc_id is not None:
-            return await self._invoke_on(dc_id, request, timeout)
+        if dc_id is None:
+            return self._invoke_following_migrations(request, timeout)
+        connection = self._connections.get(dc_id)
+        if connection is not None:
+            return connection.invoke(request, timeout)  # type: ignore[no-any-return]
+        return self._connect_and_invoke(dc_id, request, timeout)
+
+    async def _invoke_following_migrations(self, request: Any, timeout: float | None) -> Any:
         target = self.home_dc
         for hop in range(MAX_MIGRATIONS + 1):
             connection = self._connections.get(target) or await self._connection(target)
@@ -248,15 +259,6 @@ class Client:
                     self._set_home_dc(exc.dc_id)
                 target = exc.dc_id
         raise AssertionError("unreachable")
-
-    def _invoke_on(self, dc_id: int, request: Any, timeout: float | None) -> Awaitable[Any]:
-        """`invoke(request, dc_id=dc_id)` as an awaitable: over an open connection, its own
-        `invoke()` is awaited directly, without a coroutine of the client's in between (one
-        per call on the paths that pin a DC, such as `import_login_token`)."""
-        connection = self._connections.get(dc_id)
-        if connection is not None:
-            return connection.invoke(request, timeout)  # type: ignore[no-any-return]
-        return self._connect_and_invoke(dc_id, request, timeout)
 
     async def _connect_and_invoke(self, dc_id: int, request: Any, timeout: float | None) -> Any:
         connection = await self._connection(dc_id)
@@ -283,7 +285,7 @@ class Client:
         `auth.LoginToken` the server answers. A `loginTokenSuccess` is recorded as a login
         (the DC that answered becomes the home DC, the session is saved)."""
         target = self.home_dc if dc_id is None else dc_id
-        result = await self._invoke_on(target, functions.auth.ImportLoginToken(token=token), None)
+        result = await self.invoke(functions.auth.ImportLoginToken(token=token), dc_id=target)
         if isinstance(result, types.auth.LoginTokenSuccess):
             authorization = result.authorization
             if isinstance(authorization, types.auth.Authorization):
