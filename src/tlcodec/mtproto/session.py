@@ -527,8 +527,8 @@ class EncryptedSession:
         self._acks_since: float | None = None
         self._force_acks = False
         self._sent: dict[int, PendingRequest] = {}  # client: requests by the ids they went under
-        # client: containers and service messages by msg_id -> [(inner msg_id, item)]
-        # msg_id -> (the msg_ids of the requests in it, the other messages with their msg_ids)
+        # client: containers and service messages sent, by msg_id -> (the msg_ids of the
+        # requests in it, the other messages with their msg_ids); see SENT_RECORDS
         self._sent_other: OrderedDict[int, tuple[list[int], list[tuple[int, _Item]]]] = (
             OrderedDict())
         # The window of the latest received ids: a ring once full, `_received_next` its oldest.
@@ -769,18 +769,17 @@ class EncryptedSession:
             body = item.body
             parts.append(_INNER.pack(msg_id, seq_no, len(body)))
             parts.append(body)
-            if not is_client:
-                pass
-            elif type(item) is PendingRequest:
-                pending = item  # a PendingRequest by type in the compiled build (the .pxd)
-                pending.msg_id = msg_id
-                pending.seq_no = seq_no
-                pending.state = "sent"
-                sent[msg_id] = pending
-                requests.append(pending)
-                request_ids.append(msg_id)
-            else:
-                others.append((msg_id, item))
+            if is_client:
+                if type(item) is PendingRequest:
+                    pending = item  # a PendingRequest by type in the compiled build (the .pxd)
+                    pending.msg_id = msg_id
+                    pending.seq_no = seq_no
+                    pending.state = "sent"
+                    sent[msg_id] = pending
+                    requests.append(pending)
+                    request_ids.append(msg_id)
+                else:
+                    others.append((msg_id, item))
             any_reply = any_reply or item.is_reply
         # Numbered after its contents: a higher msg_id, and not content-related.
         container_id = self._new_msg_id(any_reply)
