@@ -57,7 +57,7 @@ def _run(kind: str, ops: list[tuple[str, Any]]) -> list[Any]:
     loop = asyncio.new_event_loop()
     log: list[Any] = []
     try:
-        future: Any = (_Reply(loop, _Wakeups(loop)) if kind == "reply"
+        future: Any = (_Reply(_Wakeups(loop)) if kind == "reply"
                        else loop.create_future())
         callbacks = {}
         for number in range(4):
@@ -128,7 +128,7 @@ def test_reply_cases_against_asyncio_future(ops: list[tuple[str, Any]]) -> None:
 def test_reply_is_a_future_to_asyncio() -> None:
     loop = asyncio.new_event_loop()
     try:
-        reply = _Reply(loop, _Wakeups(loop))
+        reply = _Reply(_Wakeups(loop))
         assert asyncio.isfuture(reply) and reply.get_loop() is loop
         with pytest.raises(asyncio.InvalidStateError):
             reply.result()
@@ -146,7 +146,7 @@ def test_wakeups_run_in_one_loop_callback_and_an_error_reaches_the_handler() -> 
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     try:
         wakeups = _Wakeups(loop)
-        replies = [_Reply(loop, wakeups) for _ in range(3)]
+        replies = [_Reply(wakeups) for _ in range(3)]
         ran: list[int] = []
 
         def broken(reply: Any) -> None:
@@ -173,7 +173,7 @@ def test_wakeups_left_by_an_interrupt_still_run() -> None:
     loop = asyncio.new_event_loop()
     try:
         wakeups = _Wakeups(loop)
-        replies = [_Reply(loop, wakeups) for _ in range(3)]
+        replies = [_Reply(wakeups) for _ in range(3)]
         ran: list[int] = []
 
         def interrupt(reply: Any) -> None:

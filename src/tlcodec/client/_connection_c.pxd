@@ -18,7 +18,7 @@ cdef class _Wakeups:
 
 @cython.final
 cdef class _Reply:
-    cdef object _loop, _value
+    cdef object _value
     cdef _Wakeups _wakeups
     cdef int _state
     cdef list _callbacks

@@ -224,8 +224,8 @@ class Client:
 
     def invoke(self, request: Any, *, dc_id: int | None = None,
                timeout: float | None = None) -> Awaitable[Any]:
-        """Send an RPC call (a `tlcodec.functions` object); await the result to get its
-        decoded result.
+        """Send an RPC call (a `tlcodec.functions` object); awaiting what this returns gives the
+        call's decoded result.
 
         Goes to the home DC, where `*_MIGRATE_X` errors are followed (the call is repeated
         on DC X, which becomes the home DC). With `dc_id`, it goes to exactly that DC and a

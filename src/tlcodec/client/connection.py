@@ -160,19 +160,17 @@ class _Reply:
     connection sets it as it would a Future.
     """
 
-    __slots__ = ("_loop", "_wakeups", "_state", "_value", "_callbacks",
-                 "_asyncio_future_blocking")
+    __slots__ = ("_wakeups", "_state", "_value", "_callbacks", "_asyncio_future_blocking")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, wakeups: _Wakeups) -> None:
-        self._loop = loop
-        self._wakeups = wakeups
+    def __init__(self, wakeups: _Wakeups) -> None:
+        self._wakeups = wakeups  # and through it, the loop
         self._state = _PENDING
         self._value: Any = None  # the result, the exception, or the cancel message
         self._callbacks: list[tuple[Callable[[Any], None], contextvars.Context]] | None = None
         self._asyncio_future_blocking = False
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
+        return self._wakeups._loop
 
     def done(self) -> bool:
         return self._state != _PENDING
@@ -206,7 +204,7 @@ class _Reply:
         if context is None:
             context = contextvars.copy_context()
         if self._state != _PENDING:
-            self._loop.call_soon(callback, self, context=context)
+            self._wakeups._loop.call_soon(callback, self, context=context)
         elif self._callbacks is None:
             self._callbacks = [(callback, context)]
         else:
@@ -752,7 +750,7 @@ class DcConnection:
         if self._loop is None:
             raise RuntimeError(f"DC {self.dc_id}: start() the connection first")
         wakeups = self._wakeups
-        call = _Call(request, _Reply(self._loop, wakeups) if wakeups is not None
+        call = _Call(request, _Reply(wakeups) if wakeups is not None
                      else self._loop.create_future())
         if self._in_session and self._ready:
             self._send_call(call)
