@@ -6,7 +6,6 @@ overhead: see conftest.py for how each operation is called on each side.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -20,8 +19,8 @@ import tlcodec
 from tlcodec import encode as tlcodec_encode
 from tlcodec.functions.auth import ImportLoginToken
 
-SHARED = Path(os.environ.get("TLCODEC_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-SHARED_SCHEMA = SHARED / "schema"
+# The tests' reference data (the official layer-228 schema, verbatim): see tests/data/README.md.
+REFERENCE_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 IMPLS = ["tlcodec", "telethon"]
 
@@ -49,10 +48,13 @@ PHOTO_FIELDS: dict[str, Any] = dict(
 STATUS_EXPIRES = 1_767_225_900
 
 
-def shared_file(path: Path) -> Path:
-    """A file from ../shared, or a skip saying why the benchmark cannot run without it."""
-    if not path.exists():
-        pytest.skip(f"{path} is absent: this benchmark needs the shared reference data")
+def reference_file(name: str) -> Path:
+    """tests/data/`name`. It ships with the source tree, so a missing file is an error: the
+    benchmark fails, it does not skip."""
+    path = REFERENCE_DATA / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: the benchmarks read the tests' reference data "
+                    "(see tests/data/README.md)", pytrace=False)
     return path
 
 

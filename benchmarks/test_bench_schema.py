@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 
 import tlcodec
-from bench_support import SHARED_SCHEMA, shared_file
+from bench_support import reference_file
 
 
 @pytest.mark.benchmark(group="Schema.from_tl(full api.tl + mtproto.tl)")
 @pytest.mark.parametrize("impl", ["tlcodec"])
 def test_schema_from_tl_full(benchmark: Any, impl: str) -> None:
-    api = shared_file(SHARED_SCHEMA / "api.tl").read_text(encoding="utf-8")
-    mtproto = shared_file(SHARED_SCHEMA / "mtproto.tl").read_text(encoding="utf-8")
+    api = reference_file("api.tl").read_text(encoding="utf-8")
+    mtproto = reference_file("mtproto.tl").read_text(encoding="utf-8")
     schema = benchmark(tlcodec.Schema.from_tl, api, mtproto)
     # The whole thing was loaded, not a cached or truncated result.
     assert "auth.loginToken" in schema and "fn:auth.importLoginToken" in schema.classes

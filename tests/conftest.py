@@ -1,12 +1,12 @@
 """Shared fixtures. The suite runs twice in CI: compiled, and with TLCODEC_NO_EXTENSIONS=1 (twin).
 
-`tlcodec` below is whichever implementation this run selected; `other_codec` is the other one,
-for tests that compare the two implementations byte for byte inside one process.
+`codec` is whichever codec this run selected; `twin_schema` and `compiled_schema` are the bundled
+definitions over each implementation, for tests that compare the two byte for byte inside one
+process.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,18 @@ from tlcodec import _codec_py, _runtime
 from tlcodec.schema import Schema
 from tlcodec.schema.generate import bundled_definitions
 
-SHARED = Path(os.environ.get("TLCODEC_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-SHARED_SCHEMA = SHARED / "schema"
-TEST_VECTORS = SHARED / "docs" / "test_vectors.json"
+# The official layer-228 schema and the labelled protocol test vectors, verbatim (see its README).
+REFERENCE_DATA = Path(__file__).resolve().parent / "data"
+TEST_VECTORS = "test_vectors.json"
 
 
-def shared_file(path: Path) -> Path:
-    """A file from ../shared, or a skip saying why the test cannot run without it."""
-    if not path.exists():
-        pytest.skip(f"{path} is absent: this test needs the shared reference data")
+def reference_file(name: str) -> Path:
+    """tests/data/`name`. It ships with the tests (source tree and sdist alike), so a missing
+    file is a packaging error: the test fails, it does not skip."""
+    path = REFERENCE_DATA / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: tests/data must ship with the tests "
+                    "(see tests/data/README.md)", pytrace=False)
     return path
 
 
@@ -64,4 +67,4 @@ def convert(value: Any, schema: Schema) -> Any:
     return value
 
 
-__all__ = ["SHARED", "SHARED_SCHEMA", "TEST_VECTORS", "convert", "shared_file", "tlcodec"]
+__all__ = ["REFERENCE_DATA", "TEST_VECTORS", "convert", "reference_file", "tlcodec"]

@@ -39,7 +39,7 @@ from tlcodec.mtproto.authkey import (
     unpack_plain_message,
 )
 
-from conftest import TEST_VECTORS, shared_file
+from conftest import TEST_VECTORS, reference_file
 
 # A throwaway 2048-bit key for the local test server, fixed so that the seeded exchange is
 # reproducible byte for byte (generating one per run would change every RSA output).
@@ -387,7 +387,7 @@ SAMPLE_TEMP_KEY = bytes(range(32))
 
 @pytest.fixture(scope="module")
 def sample() -> dict[str, Any]:
-    data = json.loads(shared_file(TEST_VECTORS).read_text())["auth_key_creation_sample"]
+    data = json.loads(reference_file(TEST_VECTORS).read_text())["auth_key_creation_sample"]
     return {key: bytes.fromhex(value) if isinstance(value, str) and not key.startswith("_")
             and all(c in "0123456789ABCDEFabcdef" for c in value) else value
             for key, value in data.items()}

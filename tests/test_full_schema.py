@@ -1,4 +1,4 @@
-"""The whole official layer: every constructor and function of ../shared/schema round-trips.
+"""The whole official layer: every constructor and function of tests/data/*.tl round-trips.
 
 The bundle holds a small subset of api.tl; `Schema.from_tl` must handle all of it. One
 deterministic object is built per definition and per optional-field policy (all optional fields
@@ -18,7 +18,7 @@ import tlcodec
 from tlcodec import _codec_py
 from tlcodec.schema import Schema
 
-from conftest import SHARED_SCHEMA, convert, shared_file
+from conftest import convert, reference_file
 from tl_strategies import Builder, RandomSource, same_tl
 
 POLICIES = {"optional-present": True, "optional-absent": False}
@@ -26,8 +26,8 @@ POLICIES = {"optional-present": True, "optional-absent": False}
 
 @pytest.fixture(scope="module")
 def texts() -> tuple[str, str]:
-    api = shared_file(SHARED_SCHEMA / "api.tl").read_text(encoding="utf-8")
-    mtproto = shared_file(SHARED_SCHEMA / "mtproto.tl").read_text(encoding="utf-8")
+    api = reference_file("api.tl").read_text(encoding="utf-8")
+    mtproto = reference_file("mtproto.tl").read_text(encoding="utf-8")
     return api, mtproto
 
 

@@ -1,9 +1,10 @@
-"""Golden vectors: exact bytes from the shared test vectors and PROTOCOL.md, both directions.
+"""Golden vectors: exact bytes from the protocol test vectors and PROTOCOL.md, both directions.
 
-Every test names where its bytes come from: a group of ../shared/docs/test_vectors.json (its
+Every test names where its bytes come from: a group of tests/data/test_vectors.json (its
 "_source" says whether the values are official, copied from a library, or self-computed) or a
-section of ../shared/docs/PROTOCOL.md. Each vector must encode to exactly those bytes and decode
-back to an equal object, so a codec that is only self-consistent cannot pass.
+section of PROTOCOL.md (the protocol digest those vectors come with). Each vector must encode to
+exactly those bytes and decode back to an equal object, so a codec that is only self-consistent
+cannot pass.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tlcodec import functions as F
 from tlcodec import types as T
 from tlcodec.schema import compute_id, parse_schema
 
-from conftest import SHARED_SCHEMA, TEST_VECTORS, shared_file
+from conftest import TEST_VECTORS, reference_file
 
 TOKEN_01_TO_20 = bytes(range(1, 33))  # "token_01to20": the 32 bytes 01..20
 API_HASH = "0123456789abcdef0123456789abcdef"
@@ -33,7 +34,7 @@ BUNDLED_DATA = Path(tlcodec.schema.__file__).resolve().parent / "data"  # the bu
 
 
 def _vectors() -> dict[str, Any]:
-    return json.loads(shared_file(TEST_VECTORS).read_text(encoding="utf-8"))
+    return json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +186,7 @@ def test_code_settings_example_with_runtime_schema(tl_examples: dict[str, Any]) 
     """Source: test_vectors.json "codeSettings_flashcall_currentnumber_token_abc_sandbox_false"
     (PROTOCOL.md 1.6). codeSettings is not bundled: the single line of the official api.tl is
     loaded at run time, and two fields sharing flag bit 8 (token, app_sandbox) are both written."""
-    api = shared_file(SHARED_SCHEMA / "api.tl").read_text(encoding="utf-8")
+    api = reference_file("api.tl").read_text(encoding="utf-8")
     (line,) = [raw for raw in api.splitlines() if raw.startswith("codeSettings#")]
     schema = tlcodec.Schema.from_tl(line)
     assert schema.mismatches == []
@@ -435,9 +436,7 @@ def test_login_token_success_decodes_the_authorization_user_graph() -> None:
 
 
 def _crc_entries() -> list[tuple[str, int]]:
-    if not TEST_VECTORS.exists():
-        return []
-    group = json.loads(TEST_VECTORS.read_text(encoding="utf-8"))["crc32_constructor_ids"]
+    group = _vectors()["crc32_constructor_ids"]
     return [(text, int(value, 16)) for text, value in group.items() if not text.startswith("_")]
 
 

@@ -23,7 +23,7 @@ from tlcodec import types as T
 from tlcodec.schema import Schema, compute_id, parse_schema
 from tlcodec.schema.generate import generated_files
 
-from conftest import SHARED_SCHEMA, shared_file
+from conftest import reference_file
 
 PACKAGE_DIR = Path(tlcodec.__file__).resolve().parent
 BUNDLED_DATA = PACKAGE_DIR / "schema" / "data"
@@ -254,15 +254,15 @@ def test_correct_ids_pass_strict_ids() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The full official schema (../shared/schema, layer 228)
+# The full official schema (tests/data/api.tl and mtproto.tl, layer 228)
 
 ID_LINE = re.compile(r"^[A-Za-z][\w.]*#[0-9a-fA-F]+[\s;]")
 
 
 @pytest.fixture(scope="module")
 def official_texts() -> tuple[str, str]:
-    api = shared_file(SHARED_SCHEMA / "api.tl").read_text(encoding="utf-8")
-    mtproto = shared_file(SHARED_SCHEMA / "mtproto.tl").read_text(encoding="utf-8")
+    api = reference_file("api.tl").read_text(encoding="utf-8")
+    mtproto = reference_file("mtproto.tl").read_text(encoding="utf-8")
     return api, mtproto
 
 
@@ -382,7 +382,7 @@ def retyped_only(bundled: str, official: str) -> bool:
 
 @pytest.mark.parametrize("name", ["api.tl", "mtproto.tl"])
 def test_bundled_lines_are_verbatim_official_lines(name: str) -> None:
-    official_lines = tl_lines(shared_file(SHARED_SCHEMA / name).read_text("utf-8"))
+    official_lines = tl_lines(reference_file(name).read_text("utf-8"))
     official = {(line, section) for _, line, section in official_lines}
     by_name = {(line.split("#")[0], section): line for _, line, section in official_lines}
     bundled = tl_lines((BUNDLED_DATA / name).read_text("utf-8"))
@@ -416,7 +416,7 @@ def test_bundled_layer_is_228() -> None:
     bundled = (BUNDLED_DATA / "api.tl").read_text("utf-8").splitlines()
     last = [ln for ln in bundled if ln.strip()][-1]
     assert last == "// LAYER 228"
-    official = shared_file(SHARED_SCHEMA / "api.tl").read_text("utf-8").splitlines()
+    official = reference_file("api.tl").read_text("utf-8").splitlines()
     assert [ln for ln in official if ln.strip()][-1] == last
 
 

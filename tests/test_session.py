@@ -45,14 +45,14 @@ from tlcodec.mtproto.session import (
     random_padding,
 )
 
-from conftest import TEST_VECTORS, shared_file
+from conftest import TEST_VECTORS, reference_file
 
 # ----------------------------------------------------------------------------------------------
 # Fixtures and helpers
 
 
 def _vectors() -> dict[str, Any]:
-    return json.loads(shared_file(TEST_VECTORS).read_text(encoding="utf-8"))
+    return json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +62,8 @@ def vectors() -> dict[str, Any]:
 
 # The official sample's auth key and its derived salt (test_vectors.json auth_key_creation_sample;
 # the salt's wire bytes are 49a6747298503dce). Any fixed 256-byte key would do for the flow
-# tests; without the shared data they fall back to 00..ff.
-AUTH_KEY = (
-    bytes.fromhex(json.loads(TEST_VECTORS.read_text())["auth_key_creation_sample"]["auth_key"])
-    if TEST_VECTORS.exists() else bytes(range(256))
-)
+# tests.
+AUTH_KEY = bytes.fromhex(_vectors()["auth_key_creation_sample"]["auth_key"])
 SALT = 0xCE3D50987274A649
 SALT_AS_READ = SALT - 2**64  # a long reads back signed
 SESSION_ID = 0x1122334455667788

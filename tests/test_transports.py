@@ -45,7 +45,7 @@ from tlcodec.mtproto.transports import (
     detect_server_transport,
 )
 
-from conftest import TEST_VECTORS, shared_file
+from conftest import TEST_VECTORS, reference_file
 
 # ---------------------------------------------------------------------------------------------
 # Transports under test, payloads, helpers
@@ -106,7 +106,7 @@ def encrypted_message(blocks: int, seed: int = 7) -> bytes:
 
 
 def vectors(group: str) -> dict[str, Any]:
-    data = json.loads(shared_file(TEST_VECTORS).read_text(encoding="utf-8"))[group]
+    data = json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))[group]
     assert data["_source"].startswith("self-computed"), "regression values, not official ones"
     return data
 

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Check the bundled schema files against the shared layer-228 schema.
+"""Check the bundled schema files against the official layer-228 schema (tests/data).
 
 For src/tlcodec/schema/data/{api,mtproto}.tl:
   * every explicit #id equals the CRC32 recomputed with PROTOCOL.md section 2.3;
-  * every declaration is a verbatim line of shared/schema/<same file> in the same section
+  * every declaration is a verbatim line of the official file of the same name, same section
     (types/functions), except the hand-added MTProto service definitions;
   * the type closure is complete: every type a declaration references has a bundled constructor,
-    and a bundled type has all of its shared constructors (except the deliberately partial ones);
-  * names and ids are unique across both files, api.tl ends with the shared file's LAYER line.
+    and a bundled type has all of its official constructors (except the deliberately partial ones);
+  * names and ids are unique across both files, api.tl ends with the official file's LAYER line.
 Prints the counts; exits with status 1 if anything is wrong.
 
-Usage: python tools/check_bundle.py [SHARED_SCHEMA_DIR]   (default: ../shared/schema)
+Usage: python tools/check_bundle.py [OFFICIAL_SCHEMA_DIR]   (default: tests/data)
 """
 import re
 import sys
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "src" / "tlcodec" / "schema" / "data"
-SHARED = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "schema"
+OFFICIAL = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "data"
 
 # Commented out in tdesktop's mtproto.tl, added by hand (PROTOCOL.md section 2.2).
 HAND_ADDED = {"rpc_result", "message", "msg_container", "msg_copy", "gzip_packed"}
@@ -88,11 +88,11 @@ def referenced(decl):
 
 def check_file(fname):
     decls = parse(BUNDLE / fname)
-    source = {(line, section) for _, line, section in sections(SHARED / fname)}
-    shared_types = {}
-    for d in parse(SHARED / fname, strict=False):
+    source = {(line, section) for _, line, section in sections(OFFICIAL / fname)}
+    official_types = {}
+    for d in parse(OFFICIAL / fname, strict=False):
         if not d["fn"]:
-            shared_types.setdefault(d["result"], set()).add(d["name"])
+            official_types.setdefault(d["result"], set()).add(d["name"])
     ctors = [d for d in decls if not d["fn"]]
     names = {d["name"] for d in ctors}
     by_type = {}
@@ -106,13 +106,13 @@ def check_file(fname):
         # mtproto.tl declares binary fields `string`; the bundle says `bytes` (see its header).
         line = d["line"].replace(":bytes", ":string") if fname == "mtproto.tl" else d["line"]
         if d["name"] not in HAND_ADDED and (line, section) not in source:
-            errors.append(f"{d['where']}: not a verbatim line of {SHARED / fname}: {d['name']}")
+            errors.append(f"{d['where']}: not a verbatim line of {OFFICIAL / fname}: {d['name']}")
         for t in referenced(d):
             bare = t.split(".")[-1][0].islower()
             if (t not in names) if bare else (t not in by_type):
                 errors.append(f"{d['where']}: {d['name']} references {t}, not bundled")
     for t, bundled in by_type.items():
-        missing = shared_types.get(t, set()) - set(bundled)
+        missing = official_types.get(t, set()) - set(bundled)
         if missing and t not in PARTIAL:
             errors.append(f"{fname}: type {t} lacks constructors {sorted(missing)}")
     return decls, ctors, by_type
@@ -146,8 +146,8 @@ def main():
     def last(path):
         return [line for line in path.read_text().splitlines() if line.strip()][-1]
 
-    if last(BUNDLE / "api.tl") != last(SHARED / "api.tl"):
-        errors.append(f"api.tl: last line is not {last(SHARED / 'api.tl')!r}")
+    if last(BUNDLE / "api.tl") != last(OFFICIAL / "api.tl"):
+        errors.append(f"api.tl: last line is not {last(OFFICIAL / 'api.tl')!r}")
 
     family = closure(FAMILY, api_ctors, api_types)
     if len(family) != FAMILY_EXPECTED:
