@@ -32,8 +32,6 @@ from ._errors import DecodeError
 cdef extern from "Python.h":
     PyObject* _PyType_Lookup(PyTypeObject* type, object name)
     const char* PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t* size) except NULL
-    double PyFloat_Unpack8(const char* p, int le) except? -1.0
-    int PyFloat_Pack8(double x, char* p, int le) except -1
     bint PyLong_CheckExact(object o)
     bint PyLong_Check(object o)
     bint PyBool_Check(object o)
@@ -53,6 +51,26 @@ cdef extern from "Python.h":
     object PyLong_FromUnsignedLong(unsigned long v)
     PyTypeObject* Py_TYPE(object o)
     object PyFloat_FromDouble(double v)
+
+cdef extern from *:
+    """
+    /* PyFloat_Pack8/PyFloat_Unpack8 are public from 3.11; 3.10 has the same functions (same
+       IEEE 754 handling and errors) as the private _PyFloat_Pack8/_PyFloat_Unpack8, which take
+       unsigned char*. */
+    #if PY_VERSION_HEX < 0x030B0000
+    static int tl_float_pack8(double x, char *p, int le) {
+        return _PyFloat_Pack8(x, (unsigned char *)p, le);
+    }
+    static double tl_float_unpack8(const char *p, int le) {
+        return _PyFloat_Unpack8((const unsigned char *)p, le);
+    }
+    #else
+    #define tl_float_pack8(x, p, le) PyFloat_Pack8((x), (p), (le))
+    #define tl_float_unpack8(p, le) PyFloat_Unpack8((p), (le))
+    #endif
+    """
+    double PyFloat_Unpack8 "tl_float_unpack8" (const char* p, int le) except? -1.0
+    int PyFloat_Pack8 "tl_float_pack8" (double x, char* p, int le) except -1
 
 cdef extern from "Python.h":
     PyObject* PyDict_GetItemWithError(object d, object key) except? NULL

@@ -195,8 +195,11 @@ cdef str _self_test():
     cdef tl_sha256_ctx ctx
     cdef unsigned char digest[32]
     cdef unsigned char block[16]
-    cdef const unsigned char *key = _AES_KEY
-    cdef const unsigned char *plain = _AES_PLAIN
+    # Local references: a pointer into a module global would dangle if the global were rebound.
+    cdef bytes key_bytes = _AES_KEY
+    cdef bytes plain_bytes = _AES_PLAIN
+    cdef const unsigned char *key = key_bytes
+    cdef const unsigned char *plain = plain_bytes
     cdef void *encryptor
     cdef void *decryptor
     if not (sha256_init(&ctx) and sha256_update(&ctx, <const char *>b"abc", 3) and sha256_final(digest, &ctx)):
