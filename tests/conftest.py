@@ -2,7 +2,7 @@
 
 `codec` is whichever codec this run selected; `twin_schema` and `compiled_schema` are the bundled
 definitions over each implementation, for tests that compare the two byte for byte inside one
-process.
+process. The header of every run says which parts run compiled.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ def reference_file(name: str) -> Path:
         pytest.fail(f"{path} is missing: tests/data must ship with the tests "
                     "(see tests/data/README.md)", pytrace=False)
     return path
+
+
+def pytest_report_header() -> list[str]:
+    return ["tlcodec " + tlcodec.__version__ + ": " + ", ".join(
+        f"{part} {'compiled' if runs else 'plain (' + str(runs.why_not) + ')'}"
+        for part, runs in tlcodec.ACCELERATED.items())]
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,10 @@
 vectors through both, tampering rejected by both, and the fallback when the compiled one is
 switched off.
 
-`crypto.MessageCipher` is the compiled class unless TLCODEC_NO_FAST_CRYPTO=1 or
-TLCODEC_NO_EXTENSIONS=1 (the twin run of CI, which so runs the whole suite over the Python
-cipher). The comparison tests use `tlcodec._mtcrypto` directly, in both runs, wherever it is
-built and found a libcrypto.
+`crypto.MessageCipher` is the compiled class unless TLCODEC_NO_EXTENSIONS=1 (the twin run of
+CI, which so runs the whole suite over the Python cipher) or TLCODEC_NO_EXTENSIONS=cipher. The
+comparison tests use `tlcodec._mtcrypto` directly, in both runs, wherever it is built and found
+a libcrypto.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlcodec import crypto
+from tlcodec import _runtime, crypto
 from tlcodec import types as T
 from tlcodec.crypto import PythonMessageCipher
 from tlcodec.functions.auth import ImportLoginToken
@@ -31,9 +31,9 @@ from tlcodec.mtproto import session as session_module
 from tlcodec.mtproto.events import MessageDropped, RequestReceived, RpcResult
 from tlcodec.mtproto.session import EncryptedSession
 
-from conftest import TEST_VECTORS, shared_file
+from conftest import TEST_VECTORS, reference_file
 
-DISABLED_BY = [v for v in ("TLCODEC_NO_FAST_CRYPTO", "TLCODEC_NO_EXTENSIONS") if os.environ.get(v)]
+SWITCHED_OFF = "cipher" in _runtime.PLAIN_REQUESTED
 GRAMMERS_KEY = bytes(range(256))
 HEADER = struct.Struct("<qqqii")
 
@@ -67,7 +67,7 @@ def pool_of(first: bytes) -> Any:
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, Any]:
-    return json.loads(shared_file(TEST_VECTORS).read_text(encoding="utf-8"))
+    return json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,8 +78,8 @@ def test_compiled_cipher_is_the_one_in_use_unless_switched_off() -> None:
     """Fails when the compiled cipher did not load on this machine (a silent fallback would
     cost ~2.5 us per message). Its only skips: the variables that switch it off on purpose,
     and Windows, where the module has no dlopen and the Python cipher is the design."""
-    if DISABLED_BY:
-        pytest.skip(f"switched off by {DISABLED_BY[0]}=1")
+    if SWITCHED_OFF:
+        pytest.skip("switched off by TLCODEC_NO_EXTENSIONS")
     if sys.platform == "win32":  # pragma: no cover
         pytest.skip("no dlopen on Windows: the Python cipher is used there")
     assert crypto.FAST_CRYPTO, f"compiled cipher not loaded: {crypto.FAST_CRYPTO_ERROR}"
@@ -89,16 +89,17 @@ def test_compiled_cipher_is_the_one_in_use_unless_switched_off() -> None:
 
 
 def test_switched_off_run_uses_the_python_cipher_and_says_why() -> None:
-    if not DISABLED_BY:
+    if not SWITCHED_OFF:
         pytest.skip("the compiled cipher is on in this run (the subprocess test covers off)")
     assert not crypto.FAST_CRYPTO
     assert crypto.MessageCipher is PythonMessageCipher
-    assert DISABLED_BY[0] in (crypto.FAST_CRYPTO_ERROR or "")
+    assert "TLCODEC_NO_EXTENSIONS" in (crypto.FAST_CRYPTO_ERROR or "")
 
 
-def test_no_fast_crypto_variable_selects_the_python_cipher_and_a_session_still_works() -> None:
-    """A fresh interpreter with TLCODEC_NO_FAST_CRYPTO=1: the Python cipher, and a client and a
-    server session exchange a request and its answer with it."""
+def test_switching_the_cipher_off_alone_selects_the_python_cipher_and_a_session_still_works(
+) -> None:
+    """A fresh interpreter with TLCODEC_NO_EXTENSIONS=cipher: the Python cipher beside the other
+    compiled parts, and a client and a server session exchange a request and its answer."""
     program = textwrap.dedent(
         """
         from tlcodec import crypto, types
@@ -124,12 +125,11 @@ def test_no_fast_crypto_variable_selects_the_python_cipher_and_a_session_still_w
         print("ok")
         """
     )
-    env = {**os.environ, "TLCODEC_NO_FAST_CRYPTO": "1"}
-    env.pop("TLCODEC_NO_EXTENSIONS", None)
+    env = {**os.environ, "TLCODEC_NO_EXTENSIONS": "cipher"}
     result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["disabled", "by", "TLCODEC_NO_FAST_CRYPTO=1", "ok"]
+    assert result.stdout.split() == ["TLCODEC_NO_EXTENSIONS", "asks", "for", "it", "ok"]
 
 
 def _libc() -> str:
@@ -155,7 +155,7 @@ def test_an_unusable_libcrypto_falls_back_to_the_python_cipher_and_says_why(
         from tlcodec import _mtcrypto, crypto
         from tlcodec.mtproto.session import EncryptedSession
         assert not crypto.FAST_CRYPTO and crypto.MessageCipher is crypto.PythonMessageCipher
-        assert _mtcrypto.LIBRARY is None and crypto.FAST_CRYPTO_ERROR == _mtcrypto.LOAD_ERROR
+        assert _mtcrypto.LIBRARY is None and _mtcrypto.LOAD_ERROR in crypto.FAST_CRYPTO_ERROR
         with pytest.raises(RuntimeError, match="unavailable: no usable libcrypto"):
             _mtcrypto.MessageCipher(bytes(256), True)
         client = EncryptedSession(bytes(range(256)), server_salt=1)
@@ -167,8 +167,8 @@ def test_an_unusable_libcrypto_falls_back_to_the_python_cipher_and_says_why(
         """
     )
     env = {**os.environ, "TLCODEC_LIBCRYPTO": library}
-    for variable in DISABLED_BY:
-        del env[variable]
+    for variable in ("TLCODEC_NO_EXTENSIONS", "TLCODEC_REQUIRE_EXTENSIONS"):
+        env.pop(variable, None)
     result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr

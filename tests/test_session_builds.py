@@ -13,7 +13,6 @@ compiled by Cython with the C types of _session_c.pxd (tlcodec.mtproto._session_
 from __future__ import annotations
 
 import importlib.util
-import os
 import random
 import struct
 import sys
@@ -25,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tlcodec
-from tlcodec import functions, types
+from tlcodec import _runtime, functions, types
 from tlcodec.mtproto import session as session_module
 from tlcodec.mtproto.session import EncryptedSession, minimal_padding
 
-TWIN_RUN = bool(os.environ.get("TLCODEC_NO_EXTENSIONS"))
+TWIN_RUN = "session" in _runtime.PLAIN_REQUESTED
 AUTH_KEY = bytes(range(256))
 SALT = 0x0123456789ABCDEF
 SESSION_ID = 0x1122334455667788

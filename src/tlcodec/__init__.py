@@ -19,6 +19,7 @@ from . import functions, types  # noqa: E402  (the generated classes)
 from .bundled import LAYER, schema as bundled
 
 __all__ = [
+    "ACCELERATED",
     "DEFAULT_MAX_INFLATED",
     "Client",
     "IS_COMPILED",
@@ -63,12 +64,20 @@ def Reader(data: bytes | bytearray | memoryview, *, max_inflated: int = DEFAULT_
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs time
 if TYPE_CHECKING:
     from .client import Client
+    from collections.abc import Mapping
+
+    from ._runtime import Acceleration
     from .mtproto import errors
+
+    ACCELERATED: Mapping[str, Acceleration]
 
 
 def __getattr__(name: str) -> object:
-    """`tlcodec.Client` and `tlcodec.errors`, imported on first use: the client pulls in asyncio,
-    which a codec-only `import tlcodec` should not pay for."""
+    """`tlcodec.Client`, `tlcodec.errors` and `tlcodec.ACCELERATED`, made on first use: the client
+    pulls in asyncio, which a codec-only `import tlcodec` should not pay for.
+
+    `ACCELERATED` maps each accelerated part ("codec", "cipher", "session", "connection") to
+    what runs for it: true when compiled, with `.module` and `.why_not`."""
     if name == "Client":
         from .client import Client
 
@@ -77,4 +86,12 @@ def __getattr__(name: str) -> object:
         from .mtproto import errors
 
         return errors
+    if name == "ACCELERATED":
+        from types import MappingProxyType
+
+        from ._runtime import PARTS, acceleration
+
+        report = MappingProxyType({part: acceleration(part) for part in PARTS})
+        globals()["ACCELERATED"] = report
+        return report
     raise AttributeError(f"module 'tlcodec' has no attribute {name!r}")

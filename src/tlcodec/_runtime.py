@@ -1,52 +1,196 @@
-"""Chooses the codec implementation: the compiled `_codec`, or the twin with TLCODEC_NO_EXTENSIONS=1.
-Modules that Cython also builds from their own source (session.py, connection.py) take their
-compiled definitions through `adopt_compiled_build`.
+"""The one place that decides, for each accelerated part, whether its compiled module or its
+pure-Python code runs, and remembers why (docs/ARCHITECTURE.md, "Compiled or plain").
 
-The twin has a different module name so that a failed build can never hide behind it: the
-test suite checks `IS_COMPILED` unless the twin was asked for.
+Parts: the codec (`_codec`, twin `_codec_py`), the message cipher (`_mtcrypto`, plain
+`crypto.PythonMessageCipher`), and the Cython builds of session.py and connection.py
+(`_session_c`, `_connection_c`, whose plain code is the .py file itself).
+
+- TLCODEC_NO_EXTENSIONS=1 runs every part's plain code; a comma-separated list of part names
+  (`TLCODEC_NO_EXTENSIONS=cipher,session`) runs only those plain.
+- A compiled module that exists but cannot be loaded (an import error, a stale build in a source
+  tree, a cipher with no usable libcrypto) is not used, with a RuntimeWarning saying why.
+- TLCODEC_REQUIRE_EXTENSIONS=1 turns every part that should be compiled and is not into an
+  ImportError: a build that lost its extensions fails loudly (CI sets it).
+
+The twin has a different module name so that a failed build can never hide behind it.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
+import warnings
 from collections.abc import Iterable
-from typing import Any
+from types import ModuleType
+from typing import Any, NamedTuple
 
-NO_EXTENSIONS = bool(os.environ.get("TLCODEC_NO_EXTENSIONS"))
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class Part(NamedTuple):
+    compiled_module: str
+    plain_module: str
+    sources: tuple[str, ...]  # what the compiled module is built from, relative to the package
+    not_built_on: tuple[str, ...] = ()  # the values of sys.platform where setup.py skips it
+
+    @property
+    def built_on_this_platform(self) -> bool:
+        return sys.platform not in self.not_built_on
+
+
+# Literal data: tools/check_dist.py reads this table from the file to check wheels.
+PARTS: dict[str, Part] = {
+    "codec": Part("tlcodec._codec", "tlcodec._codec_py", ("_codec.pyx",)),
+    # Windows has no dlopen, which the compiled cipher finds libcrypto with (setup.py).
+    "cipher": Part("tlcodec._mtcrypto", "tlcodec.crypto", ("_mtcrypto.pyx",), ("win32",)),
+    "session": Part("tlcodec.mtproto._session_c", "tlcodec.mtproto.session",
+                    ("mtproto/session.py", "mtproto/_session_c.pxd")),
+    "connection": Part("tlcodec.client._connection_c", "tlcodec.client.connection",
+                       ("client/connection.py", "client/_connection_c.pxd")),
+}
+
+
+class Acceleration:
+    """What runs for one part: `compiled` (also the truth value), `module` (the module whose code
+    runs) and `why_not` (None when compiled)."""
+
+    __slots__ = ("compiled", "module", "part", "why_not")
+
+    def __init__(self, part: str, compiled: bool, module: str, why_not: str | None) -> None:
+        self.part = part
+        self.compiled = compiled
+        self.module = module
+        self.why_not = why_not
+
+    def __bool__(self) -> bool:
+        return self.compiled
+
+    def __repr__(self) -> str:
+        if self.compiled:
+            return f"<{self.part}: compiled ({self.module})>"
+        return f"<{self.part}: plain ({self.module}): {self.why_not}>"
+
+
+def _switch(name: str) -> str:
+    value = os.environ.get(name, "").strip().lower()
+    return "" if value in ("", "0", "false", "no") else value
+
+
+def _plain_parts() -> frozenset[str]:
+    value = _switch("TLCODEC_NO_EXTENSIONS")
+    if not value:
+        return frozenset()
+    if value in ("1", "true", "yes", "all"):
+        return frozenset(PARTS)
+    names = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = names - PARTS.keys()
+    if unknown:
+        warnings.warn(f"TLCODEC_NO_EXTENSIONS names no part {sorted(unknown)} (the parts: "
+                      f"{', '.join(PARTS)}); ignored", RuntimeWarning, stacklevel=3)
+    return frozenset(names & PARTS.keys())
+
+
+PLAIN_REQUESTED: frozenset[str] = _plain_parts()
+"""The parts TLCODEC_NO_EXTENSIONS asks to run plain."""
+REQUIRE_EXTENSIONS: bool = bool(_switch("TLCODEC_REQUIRE_EXTENSIONS"))
+
+_decided: dict[str, tuple[Acceleration, ModuleType | None]] = {}
+
+
+def _stale_build(part: Part, spec: Any) -> str | None:
+    """In a source tree (the sources beside the built module; wheels carry no .pyx or .pxd), a
+    built module older than one of its sources was built from other code: why, or None."""
+    built = spec.origin
+    sources = [os.path.join(_PACKAGE_DIR, *source.split("/")) for source in part.sources]
+    markers = [source for source in sources if source.endswith((".pyx", ".pxd"))]
+    if not built or not all(os.path.exists(marker) for marker in markers):
+        return None
+    built_time = os.stat(built).st_mtime
+    newer = [os.path.basename(source) for source in sources
+             if os.path.exists(source) and os.stat(source).st_mtime > built_time]
+    if newer:
+        return (f"{os.path.basename(built)} is older than {', '.join(newer)} "
+                f"(rebuild it: pip install -e .)")
+    return None
+
+
+def _load(name: str) -> tuple[Acceleration, ModuleType | None]:
+    part = PARTS[name]
+    if name in PLAIN_REQUESTED:
+        return Acceleration(name, False, part.plain_module, "TLCODEC_NO_EXTENSIONS asks for it"), None
+    expected = part.built_on_this_platform
+    try:
+        spec = importlib.util.find_spec(part.compiled_module)
+    except ImportError as error:  # pragma: no cover - a broken parent package
+        spec, why_not = None, str(error)
+    else:
+        why_not = None if expected else f"not built on {sys.platform}"
+    failure = None  # exists but cannot be used: warned about
+    module = None
+    if spec is None:
+        why_not = why_not or f"{part.compiled_module} is not built (installed without it)"
+    elif (stale := _stale_build(part, spec)) is not None:
+        failure = stale
+    else:
+        try:
+            module = importlib.import_module(part.compiled_module)
+        except ImportError as error:
+            failure = f"{part.compiled_module} cannot be loaded: {error}"
+        else:
+            # A module that loads but cannot work here says why in LOAD_ERROR (the cipher
+            # without a usable libcrypto).
+            load_error = getattr(module, "LOAD_ERROR", None)
+            if load_error is not None:
+                failure, module = f"{part.compiled_module}: {load_error}", None
+    if module is not None:
+        return Acceleration(name, True, part.compiled_module, None), module
+    why_not = failure or why_not
+    if REQUIRE_EXTENSIONS and (expected or failure):
+        raise ImportError(f"tlcodec's compiled {name} is required (TLCODEC_REQUIRE_EXTENSIONS=1) "
+                          f"but does not run: {why_not}")
+    if failure is not None:
+        warnings.warn(f"tlcodec runs its pure-Python {name}, several times slower: {failure}",
+                      RuntimeWarning, stacklevel=4)
+    return Acceleration(name, False, part.plain_module, why_not), None
+
+
+def compiled_module(name: str) -> ModuleType | None:
+    """The compiled module of part `name` if it is the one to run, else None (decided once)."""
+    if name not in _decided:
+        _decided[name] = _load(name)
+    return _decided[name][1]
+
+
+def acceleration(name: str) -> Acceleration:
+    """What runs for part `name` (deciding it now if no module asked yet)."""
+    compiled_module(name)
+    return _decided[name][0]
+
+
+def adopt_compiled_build(namespace: dict[str, Any], part: str, names: Iterable[str]) -> None:
+    """Replace `names` in a plain module's namespace by those of the part's compiled build (the
+    same source compiled by Cython with the C types of its .pxd), when that build runs.
+    The caller checks that it is the plain module (its `__name__`), so that the compiled build,
+    running the same lines, does not import itself."""
+    compiled = compiled_module(part)
+    if compiled is not None:
+        namespace.update((name, getattr(compiled, name)) for name in names)
+
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # both implementations have the API that _codec.pyi describes
     from . import _codec as codec
     from ._codec import TLObject, TLRequest
 else:
-    if NO_EXTENSIONS:
-        from . import _codec_py as codec
-    else:
-        try:
-            from . import _codec as codec
-        except ImportError:  # pragma: no cover - a build without the extension
-            from . import _codec_py as codec
+    codec = compiled_module("codec") or importlib.import_module("tlcodec._codec_py")
     TLObject = codec.TLObject
     TLRequest = codec.TLRequest
 
 IS_COMPILED: bool = codec.IS_COMPILED
 
 
-def adopt_compiled_build(namespace: dict[str, Any], compiled_module: str,
-                         names: Iterable[str]) -> None:
-    """Replace `names` in a plain module's namespace by those of `compiled_module`, the same
-    source compiled by Cython with the C types of its .pxd (setup.py), unless
-    TLCODEC_NO_EXTENSIONS asks for the plain run: that run is the twin the tests also run.
-    The caller checks that it is the plain module (its `__name__`), so that the compiled build,
-    running the same lines, does not import itself."""
-    if NO_EXTENSIONS:
-        return
-    try:
-        compiled = importlib.import_module(compiled_module)
-    except ImportError:  # pragma: no cover - a build without the extension
-        return
-    namespace.update((name, getattr(compiled, name)) for name in names)
-
-
-__all__ = ["IS_COMPILED", "NO_EXTENSIONS", "TLObject", "TLRequest", "adopt_compiled_build", "codec"]
+__all__ = ["IS_COMPILED", "PARTS", "PLAIN_REQUESTED", "REQUIRE_EXTENSIONS", "Acceleration",
+           "TLObject", "TLRequest", "acceleration", "adopt_compiled_build", "codec",
+           "compiled_module"]

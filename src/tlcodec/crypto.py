@@ -8,8 +8,8 @@ RSA on Python ints: the padding scheme (RSA_PAD) is the protocol's own.
 The per-message envelope of an encrypted session (`MessageCipher`: three SHA-256 and one
 AES-IGE per message) is the compiled `tlcodec._mtcrypto` over the libcrypto CPython already
 uses, ~4x faster than through Python; `PythonMessageCipher` is the same in Python, used when the
-extension or a usable libcrypto is missing, or with TLCODEC_NO_FAST_CRYPTO=1 (or
-TLCODEC_NO_EXTENSIONS=1). `FAST_CRYPTO` / `FAST_CRYPTO_ERROR` say which one runs and why.
+extension or a usable libcrypto is missing, or with TLCODEC_NO_EXTENSIONS=1 (or =cipher); the
+choice is `_runtime`'s, and `FAST_CRYPTO` / `FAST_CRYPTO_ERROR` say which one runs and why.
 
 Nothing here keeps state between calls or does I/O. Randomness is always a parameter
 (`random_bytes(n) -> bytes`, default `os.urandom`), so every step can be a golden test.
@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from . import _runtime
 from ._errors import SecurityError
 
 __all__ = [
@@ -273,25 +274,13 @@ def minimal_padding_size(unpadded_length: int) -> int:
     return MIN_PADDING + (-(unpadded_length + MIN_PADDING) & 15)
 
 
-def _compiled_message_cipher() -> tuple[type[PythonMessageCipher] | None, str | None]:
-    """The compiled cipher class, or None and why not."""
-    for variable in ("TLCODEC_NO_FAST_CRYPTO", "TLCODEC_NO_EXTENSIONS"):
-        if os.environ.get(variable):
-            return None, f"disabled by {variable}=1"
-    try:
-        from . import _mtcrypto
-    except ImportError as error:  # a build without the extension
-        return None, f"tlcodec._mtcrypto cannot be imported ({error})"
-    if _mtcrypto.LOAD_ERROR is not None:
-        return None, _mtcrypto.LOAD_ERROR
-    return _mtcrypto.MessageCipher, None  # type: ignore[return-value]  # same API
-
-
-_compiled, FAST_CRYPTO_ERROR = _compiled_message_cipher()
+_compiled = _runtime.compiled_module("cipher")
 FAST_CRYPTO: bool = _compiled is not None
-"""Whether `MessageCipher` is the compiled one; when not, `FAST_CRYPTO_ERROR` says why
-(TLCODEC_NO_FAST_CRYPTO=1 or TLCODEC_NO_EXTENSIONS=1, no extension, no usable libcrypto)."""
-MessageCipher: type[PythonMessageCipher] = _compiled or PythonMessageCipher
+"""Whether `MessageCipher` is the compiled one; when not, `FAST_CRYPTO_ERROR` says why."""
+FAST_CRYPTO_ERROR: str | None = _runtime.acceleration("cipher").why_not
+MessageCipher: type[PythonMessageCipher] = (
+    _compiled.MessageCipher if _compiled is not None else PythonMessageCipher
+)
 del _compiled
 
 

@@ -5,6 +5,7 @@
     serve         run the test DCs until Ctrl-C, for other clients to test against
     decode        print the object tree of a TL blob (hex, or stdin)
     encode-example  the hex of an auth.importLoginToken call (something to decode)
+    version       the version, the Python, and which parts run compiled (and why not)
 
 This package owns the arguments, what is printed, and the exit statuses; the work is the
 library's (`tlcodec.client`, `tlcodec.testing`, the codec). One module per command
@@ -187,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-trailing", action="store_true", help="ignore bytes after the first value"
     )
     commands.add_parser("encode-example", help="print the hex of an auth.importLoginToken call")
+    commands.add_parser("version", help="print the version and which parts run compiled")
     return parser
 
 
@@ -235,10 +237,24 @@ def _encode_example(args: argparse.Namespace) -> int:
     return run_encode_example()
 
 
+def _version(args: argparse.Namespace) -> int:
+    import platform
+
+    import tlcodec
+
+    print(f"tlcodec {tlcodec.__version__} (layer {tlcodec.LAYER}) on "
+          f"{platform.python_implementation()} {platform.python_version()}, {sys.platform}")
+    for part, runs in tlcodec.ACCELERATED.items():
+        print(f"  {part:<11} {'compiled' if runs else 'plain   '} {runs.module}"
+              + ("" if runs else f"  ({runs.why_not})"))
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "qr-login": _qr_login,
     "serve": _serve,
     "decode": _decode,
     "encode-example": _encode_example,
+    "version": _version,
 }

@@ -1025,5 +1025,5 @@ def public_keys(extra: Iterable[RSAPublicKey]) -> tuple[RSAPublicKey, ...]:
 # The compiled build of this file (setup.py: this source with the C types of _connection_c.pxd)
 
 if __name__ == "tlcodec.client.connection":  # the plain module, not the compiled build itself
-    adopt_compiled_build(globals(), "tlcodec.client._connection_c",
+    adopt_compiled_build(globals(), "connection",
                          (*__all__, "_Call", "_Deadlines", "_Reply", "_Wakeups"))

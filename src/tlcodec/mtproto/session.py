@@ -1424,4 +1424,4 @@ class EncryptedSession:
 # The compiled build of this file (setup.py: this source with the C types of _session_c.pxd)
 
 if __name__ == "tlcodec.mtproto.session":  # the plain module, not the compiled build itself
-    adopt_compiled_build(globals(), "tlcodec.mtproto._session_c", __all__)
+    adopt_compiled_build(globals(), "session", __all__)
