@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 import telethon
+from telethon.crypto import aes as telethon_aes
 from telethon.tl import functions as tl_functions
 from telethon.tl import types as tl_types
 
@@ -163,6 +164,7 @@ def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, An
     machine_info["tlcodec_compiled"] = bool(tlcodec.IS_COMPILED)
     machine_info["tlcodec_version"] = tlcodec.__version__
     machine_info["telethon_version"] = telethon.__version__
+    machine_info["telethon_aes"] = "cryptg" if telethon_aes.cryptg is not None else "not cryptg"
 
 
 # Rounds of at least this long unless --benchmark-min-time is given: pytest-benchmark's default
@@ -171,6 +173,9 @@ MIN_ROUND_SECONDS = 20e-6
 
 
 def pytest_configure(config: Any) -> None:
+    if telethon_aes.cryptg is None:
+        # Without it Telethon's AES runs through ctypes or pure Python: the ratios would flatter.
+        pytest.exit("Telethon runs without cryptg here: pip install -e '.[bench]' first", 4)
     # Runs before pytest-benchmark's own (trylast) pytest_configure reads the option.
     given = " ".join([*config.invocation_params.args, os.environ.get("PYTEST_ADDOPTS", "")])
     if "--benchmark-min-time" not in given:

@@ -1,4 +1,5 @@
-"""The encrypted session's per-message paths, tlcodec vs Telethon 1.45 (cryptg for both).
+"""The encrypted session's per-message paths, tlcodec vs Telethon 1.45 (with cryptg, its fastest
+AES).
 
 "pack + encrypt one importLoginToken message" (issue target: <= 5 us, >= 2.5x Telethon):
 - [tlcodec] `session.send(ImportLoginToken(...))`, `session.pack()` (msg_id, seq_no, header,

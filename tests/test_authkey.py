@@ -733,10 +733,19 @@ def test_client_rejects_resPQ_without_a_key_it_knows(seeded: Transcript) -> None
     "pq",
     [(1_000_000_007 * 3 * 5).to_bytes(8, "big"),  # three factors
      (2_147_483_647).to_bytes(8, "big"),  # a prime
-     ((1 << 61) - 1).to_bytes(8, "big"),  # a prime on which cryptg's factorizer never ends
+     ((1 << 61) - 1).to_bytes(8, "big"),  # a prime on which a plain rho never ends
      bytes(9) + b"\x01",  # longer than 64 bits
-     b""],
-    ids=["three-factors", "prime", "large-prime", "too-long", "empty"],
+     b"",
+     # Small products: a factorizer that loops forever (9) or panics (15, 21, ...) on them
+     # froze or crashed clients; the protocol's pq is above 2^32.
+     *[n.to_bytes(1, "big") for n in (9, 15, 21, 33, 35, 91)],
+     (2 * 2_147_483_647).to_bytes(8, "big"),  # even, but not two distinct primes below 2^32
+     ((1 << 32) + 15).to_bytes(8, "big"),  # the first prime above 2^32
+     (3 * 4_294_967_311).to_bytes(8, "big"),  # two primes, one of them above 2^32
+     ((1 << 64) - 1).to_bytes(8, "big")],
+    ids=["three-factors", "prime", "large-prime", "too-long", "empty",
+         "9", "15", "21", "33", "35", "91", "even", "prime-above-2^32", "factor-above-2^32",
+         "2^64-1"],
 )
 def test_client_rejects_a_pq_that_is_not_two_primes(seeded: Transcript, pq: bytes) -> None:
     client = seeded_client()

@@ -1,7 +1,8 @@
 """The compiled MTProto message cipher (tlcodec._mtcrypto) against its Python twin
-(tlcodec.crypto.PythonMessageCipher: hashlib + cryptg): the same bytes for any input, the golden
-vectors through both, tampering rejected by both, and the fallback when the compiled one is
-switched off.
+(tlcodec.crypto.PythonMessageCipher: hashlib + AES-ECB chained in Python): the same bytes for any
+input, the golden vectors through both, tampering rejected by both, and the fallback when the
+compiled one is switched off; likewise its AES-IGE and pq factorization against the portable
+ones (the same bytes, the same rho steps), and hostile pq values refused in bounded time.
 
 `crypto.MessageCipher` is the compiled class unless TLCODEC_NO_EXTENSIONS=1 (the twin run of
 CI, which so runs the whole suite over the Python cipher) or TLCODEC_NO_EXTENSIONS=cipher. The
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 
 from tlcodec import _runtime, crypto
 from tlcodec import types as T
-from tlcodec.crypto import PythonMessageCipher
+from tlcodec.crypto import PythonMessageCipher, SecurityError
 from tlcodec.functions.auth import ImportLoginToken
 from tlcodec.mtproto import session as session_module
 from tlcodec.mtproto.events import MessageDropped, RequestReceived, RpcResult
@@ -455,3 +457,80 @@ def test_a_session_on_one_cipher_talks_to_a_session_on_the_other(
     tampered = bytearray(client.pack())
     tampered[-1] ^= 1
     assert server.receive(bytes(tampered)) == [MessageDropped("msg_key")]
+
+
+# ----------------------------------------------------------------------------------------------
+# AES-IGE on its own and the pq factorization: the compiled twins against the portable ones
+
+
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(blocks=st.integers(0, 40), key=st.binary(min_size=32, max_size=32),
+       iv=st.binary(min_size=32, max_size=32), seed=st.integers(0, 2**32))
+def test_compiled_aes_ige_gives_the_bytes_of_the_portable_one(
+        blocks: int, key: bytes, iv: bytes, seed: int) -> None:
+    data = random.Random(seed).randbytes(16 * blocks)
+    encrypted = crypto.python_aes_ige(data, key, iv, True)
+    assert _MODULE.aes_ige(data, key, iv, True) == encrypted
+    assert _MODULE.aes_ige(encrypted, key, iv, False) == data
+    assert crypto.python_aes_ige(encrypted, key, iv, False) == data
+
+
+def test_both_aes_ige_match_the_labelled_vectors_and_refuse_partial_blocks() -> None:
+    vectors = json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))["aes_ige"]
+    cases = vectors["vectors"]
+    assert any(len(case["key"]) == 64 for case in cases)
+    for case in cases:
+        key, iv = bytes.fromhex(case["key"]), bytes.fromhex(case["iv"])
+        plain, cipher = bytes.fromhex(case["plaintext"]), bytes.fromhex(case["ciphertext"])
+        assert crypto.python_aes_ige(plain, key, iv, True) == cipher
+        assert crypto.python_aes_ige(cipher, key, iv, False) == plain
+        if len(key) == 32:  # the MTProto functions are AES-256 only (some vectors are AES-128)
+            assert crypto.aes_ige_encrypt(plain, key, iv) == cipher
+            assert crypto.aes_ige_decrypt(cipher, key, iv) == plain
+    with pytest.raises(ValueError):
+        crypto.aes_ige_encrypt(b"x" * 17, bytes(32), bytes(32))
+
+
+def _primes_below_2_32(rng: random.Random, count: int) -> list[int]:
+    primes: list[int] = []
+    while len(primes) < count:
+        candidate = rng.getrandbits(32) | 1 << 31 | 1
+        if crypto.is_probable_prime(candidate) and candidate not in primes:
+            primes.append(candidate)
+    return primes
+
+
+@needs_compiled
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32), rho_seed=st.integers(1, 8),
+       max_steps=st.sampled_from([0, 100, 5000, 1 << 20]))
+def test_compiled_pollard_brent_takes_the_same_steps_as_the_portable_one(
+        seed: int, rho_seed: int, max_steps: int) -> None:
+    rng = random.Random(seed)
+    p, q = _primes_below_2_32(rng, 2)
+    for n in (p * q, p * q * 0 + rng.getrandbits(64) | 1, p * p):
+        if n < 4 or rho_seed >= n:
+            continue
+        found = crypto.python_pollard_brent(n, rho_seed, max_steps)
+        assert _MODULE.pollard_brent(n, rho_seed, max_steps) == found
+        assert found == n or n % found == 0
+
+
+def test_factorize_pq_splits_what_the_protocol_sends() -> None:
+    rng = random.Random(20261203)
+    for _ in range(20):
+        p, q = sorted(_primes_below_2_32(rng, 2))
+        assert crypto.factorize_pq(p * q) == (p, q)
+        assert crypto.python_pollard_brent(p * q, 1, 1 << 20) in (p, q)
+    # PROTOCOL.md 6's example.
+    assert crypto.factorize_pq(0x17ED48941A08F981) == (0x494C553B, 0x53911073)
+
+
+@pytest.mark.parametrize("pq", [0, 9, 15, 21, 91, (1 << 32), (1 << 61) - 1, (1 << 64) - 1,
+                                1 << 64, 3 * 4_294_967_311, 7 * 7 * 104_729 * 104_729,
+                                (1 << 63) + 1])
+def test_factorize_pq_refuses_anything_else_in_bounded_time(pq: int) -> None:
+    with pytest.raises(SecurityError) as refused:
+        crypto.factorize_pq(pq)
+    assert refused.value.check == "pq"

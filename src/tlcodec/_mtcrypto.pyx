@@ -1,14 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, freethreading_compatible=False
 """Compiled MTProto 2.0 message cipher: the three SHA-256 and the AES-256-IGE of one message in
-one C call, with OpenSSL's libcrypto doing the SHA-256 and the AES.
+one C call, with OpenSSL's libcrypto doing the SHA-256 and the AES; also AES-256-IGE on its own
+(`aes_ige`) and the pq factorization (`pollard_brent`) for the auth-key exchange.
 
 `tlcodec.crypto.MessageCipher` is this class when it loads, else the Python one beside it
-(`PythonMessageCipher`: hashlib + cryptg); both give the same bytes (tests/test_mtcrypto.py).
+(`PythonMessageCipher`: hashlib + AES-ECB chained in Python); likewise `python_aes_ige` and
+`python_pollard_brent`. Each pair gives the same bytes (tests/test_mtcrypto.py).
 The formulas are PROTOCOL.md 3.4 (core.telegram.org/mtproto/description).
 
 Why: through Python each message costs three `hashlib.sha256(...).digest()` (~600 ns each here:
-OpenSSL 3 looks the algorithm up for every hash object) and one `cryptg` call (~500 ns), about
-3 us in all; here it is ~0.65 us for a 96-byte plaintext, and a whole payload is built in one
+OpenSSL 3 looks the algorithm up for every hash object) and one AES-IGE call (~500 ns in C),
+about 3 us in all; here it is ~0.65 us for a 96-byte plaintext, and a whole payload is built in one
 `bytes` object.
 
 Where the primitives come from: the libcrypto CPython itself runs on (the one its `_hashlib`
@@ -546,6 +548,113 @@ cdef class MessageCipher:
             raise ValueError(f"a payload of {size + 24} bytes cannot be an encrypted message")
         cdef const uint8_t *data = <const uint8_t *>PyBytes_AS_STRING(payload)
         return self._open(data + 8, data + 24, size)
+
+
+
+# -- AES-256-IGE on its own, for the auth-key exchange ------------------------------------------
+
+def aes_ige(data, key, iv, bint encrypting):
+    """AES-256-IGE of `data` (a multiple of 16 bytes) with a 32-byte key and a 32-byte iv
+    (c_0 = iv[:16], p_0 = iv[16:]): the bytes of tlcodec.crypto.aes_ige_encrypt/decrypt."""
+    if LOAD_ERROR is not None:
+        raise RuntimeError(f"the compiled message cipher is unavailable: {LOAD_ERROR}")
+    cdef bytes source = bytes(data)
+    cdef bytes key_bytes = bytes(key)
+    cdef bytes iv_bytes = bytes(iv)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(source)
+    if PyBytes_GET_SIZE(key_bytes) != 32 or PyBytes_GET_SIZE(iv_bytes) != 32 or size & 15:
+        raise ValueError("AES-256-IGE needs a 32-byte key, a 32-byte iv and whole blocks")
+    cdef bytes result = PyBytes_FromStringAndSize(NULL, size)
+    cdef void *ctx = _new_context(encrypting)
+    if ctx == NULL:
+        raise MemoryError("cannot make an EVP AES-256-ECB context")
+    cdef CipherInitFn init = encrypt_init if encrypting else decrypt_init
+    cdef int failed = (
+        init(ctx, NULL, NULL, <const uint8_t *>PyBytes_AS_STRING(key_bytes), NULL) != 1
+        or _ige(ctx, encrypting, <const uint8_t *>PyBytes_AS_STRING(iv_bytes),
+                <const uint8_t *>PyBytes_AS_STRING(source),
+                <uint8_t *>PyBytes_AS_STRING(result), size) != 0
+    )
+    cipher_ctx_free(ctx)
+    if failed:
+        raise RuntimeError("AES-256-IGE failed in libcrypto")
+    return result
+
+
+# -- pq factorization ----------------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    /* a * b mod m without overflow: one 128-bit product where the compiler has it. */
+    static uint64_t tl_mulmod(uint64_t a, uint64_t b, uint64_t m) {
+    #ifdef __SIZEOF_INT128__
+        return (uint64_t)(((unsigned __int128)a * b) % m);
+    #else
+        uint64_t result = 0;
+        a %= m;
+        while (b) {
+            if (b & 1) result = result >= m - a ? result - (m - a) : result + a;
+            a = a >= m - a ? a - (m - a) : a + a;
+            b >>= 1;
+        }
+        return result;
+    #endif
+    }
+    """
+    uint64_t tl_mulmod(uint64_t a, uint64_t b, uint64_t m) noexcept nogil
+
+
+cdef enum:
+    _BATCH = 128  # steps whose differences are multiplied together before one gcd
+
+
+cdef inline uint64_t _rho_step(uint64_t y, uint64_t seed, uint64_t n) noexcept nogil:
+    """y^2 + seed mod n (seed < n), without overflow."""
+    cdef uint64_t square = tl_mulmod(y, y, n)
+    return square + seed if square < n - seed else square - (n - seed)
+
+
+cdef inline uint64_t _gcd(uint64_t a, uint64_t b) noexcept nogil:
+    cdef uint64_t rest
+    while b:
+        rest = a % b
+        a = b
+        b = rest
+    return a
+
+
+def pollard_brent(uint64_t n, uint64_t seed, uint64_t max_steps):
+    """The compiled twin of tlcodec.crypto.python_pollard_brent (same steps, same answer)."""
+    if n < 4 or not 0 < seed < n:
+        raise ValueError("pollard_brent needs n >= 4 and 0 < seed < n")
+    cdef uint64_t y = 2, x = 2, ys = 2, q = 1, g = 1, r = 1, k, i, batch, steps = 0
+    with nogil:
+        while g == 1:
+            x = y
+            for i in range(r):
+                y = _rho_step(y, seed, n)
+            steps += r
+            k = 0
+            while k < r and g == 1:
+                ys = y
+                batch = _BATCH if r - k > _BATCH else r - k
+                for i in range(batch):
+                    y = _rho_step(y, seed, n)
+                    q = tl_mulmod(q, x - y if x > y else y - x, n)
+                steps += batch
+                g = _gcd(q, n)
+                k += _BATCH
+            r *= 2
+            if g == 1 and steps > max_steps:
+                break
+        if g == n:  # the last batch overshot: walk it again one step at a time
+            for i in range(_BATCH):
+                ys = _rho_step(ys, seed, n)
+                g = _gcd(x - ys if x > ys else ys - x, n)
+                if g != 1:
+                    break
+    return g
 
 
 

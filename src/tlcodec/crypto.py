@@ -1,15 +1,16 @@
 """MTProto 2.0 cryptography: AES-256-IGE and -CTR, RSA_PAD, the key derivation, the DH checks.
 
 The formulas are PROTOCOL.md sections 3.3, 3.4 and 6 (core.telegram.org/mtproto/description,
-/mtproto/auth_key, /mtproto/security_guidelines). Bulk ciphers come from libraries: AES-IGE from
-`cryptg` (C, ~0.5 GB/s here), AES-CTR from `cryptography`; SHA from hashlib. RSA is textbook
-RSA on Python ints: the padding scheme (RSA_PAD) is the protocol's own.
+/mtproto/auth_key, /mtproto/security_guidelines). AES comes from OpenSSL's libcrypto, SHA from
+hashlib; RSA is textbook RSA on Python ints (the padding scheme, RSA_PAD, is the protocol's own).
 
-The per-message envelope of an encrypted session (`MessageCipher`: three SHA-256 and one
-AES-IGE per message) is the compiled `tlcodec._mtcrypto` over the libcrypto CPython already
-uses, ~4x faster than through Python; `PythonMessageCipher` is the same in Python, used when the
-extension or a usable libcrypto is missing, or with TLCODEC_NO_EXTENSIONS=1 (or =cipher); the
-choice is `_runtime`'s, and `FAST_CRYPTO` / `FAST_CRYPTO_ERROR` say which one runs and why.
+The compiled part `tlcodec._mtcrypto`, over the libcrypto CPython already uses, does the
+per-message envelope of an encrypted session (`MessageCipher`: three SHA-256 and one AES-IGE per
+message, ~4x faster than through Python), AES-IGE on its own and the pq factorization. Its
+portable twins are here: `PythonMessageCipher`, `python_aes_ige` (`cryptography`'s AES-ECB,
+chained in Python) and `python_pollard_brent`, used where the extension or a usable libcrypto is
+missing (Windows), or with TLCODEC_NO_EXTENSIONS=1 (or =cipher); the choice is `_runtime`'s, and
+`FAST_CRYPTO` / `FAST_CRYPTO_ERROR` say which one runs and why.
 
 Nothing here keeps state between calls or does I/O. Randomness is always a parameter
 (`random_bytes(n) -> bytes`, default `os.urandom`), so every step can be a golden test.
@@ -19,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import struct
 from dataclasses import dataclass
 from importlib import resources
 from typing import Callable
 
-import cryptg
 import gmpy2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -111,12 +112,33 @@ def sha256(data: bytes) -> bytes:
 def aes_ige_encrypt(data: bytes, key: bytes, iv: bytes) -> bytes:
     """AES-256-IGE; `iv` is 32 bytes (c_0 = iv[:16], p_0 = iv[16:]), `data` a multiple of 16."""
     _check_ige(data, key, iv)
-    return cryptg.encrypt_ige(bytes(data), key, iv)
+    return _ige(bytes(data), key, iv, True)
 
 
 def aes_ige_decrypt(data: bytes, key: bytes, iv: bytes) -> bytes:
     _check_ige(data, key, iv)
-    return cryptg.decrypt_ige(bytes(data), key, iv)
+    return _ige(bytes(data), key, iv, False)
+
+
+def python_aes_ige(data: bytes, key: bytes, iv: bytes, encrypting: bool) -> bytes:
+    """AES-256-IGE with `cryptography`'s AES-ECB, chained here a block at a time: the portable
+    implementation (the compiled one is `tlcodec._mtcrypto.aes_ige`, same bytes).
+
+    Both directions are one chain: out_i = AES(in_i ^ before) ^ after, then before = out_i and
+    after = in_i, where encrypting starts with (before, after) = (c_0, p_0) and decrypting with
+    (p_0, c_0)."""
+    ecb = Cipher(algorithms.AES(key), modes.ECB())
+    block_cipher = (ecb.encryptor() if encrypting else ecb.decryptor()).update
+    first, second = (iv[:16], iv[16:]) if encrypting else (iv[16:], iv[:16])
+    before, after = int.from_bytes(first, "little"), int.from_bytes(second, "little")
+    out = bytearray(len(data))
+    for offset in range(0, len(data), 16):
+        current = int.from_bytes(data[offset : offset + 16], "little")
+        result = int.from_bytes(block_cipher((current ^ before).to_bytes(16, "little")), "little")
+        result ^= after
+        out[offset : offset + 16] = result.to_bytes(16, "little")
+        before, after = result, current
+    return bytes(out)
 
 
 def _check_ige(data: bytes, key: bytes, iv: bytes) -> None:
@@ -165,7 +187,7 @@ class PythonMessageCipher:
 
     Same formulas as those two functions (tests pin them equal); it exists because slicing the
     key and the extra calls cost as much as one of the three SHA-256 per message. This is the
-    portable implementation (hashlib + cryptg); `MessageCipher` is the compiled twin
+    portable implementation (hashlib + `python_aes_ige`); `MessageCipher` is the compiled twin
     (`tlcodec._mtcrypto`, same API and bytes) when it loads, else this class.
 
     `from_client` is the direction of the messages it encrypts and decrypts. Plaintexts and
@@ -202,7 +224,7 @@ class PythonMessageCipher:
         b = hashlib.sha256(self._b_part + msg_key).digest()
         aes_key = a[:8] + b[8:24] + a[24:32]
         aes_iv = b[:8] + a[8:24] + b[24:32]
-        return msg_key + cryptg.encrypt_ige(plaintext, aes_key, aes_iv)
+        return msg_key + python_aes_ige(plaintext, aes_key, aes_iv, True)
 
     def message_aes_key_iv(self, msg_key: bytes) -> tuple[bytes, bytes]:
         """The AES-256-IGE key and iv of a message with this msg_key (for tests and tools)."""
@@ -223,7 +245,7 @@ class PythonMessageCipher:
         b = hashlib.sha256(self._b_part + msg_key).digest()
         aes_key = a[:8] + b[8:24] + a[24:32]
         aes_iv = b[:8] + a[8:24] + b[24:32]
-        plaintext = cryptg.decrypt_ige(ciphertext, aes_key, aes_iv)
+        plaintext = python_aes_ige(ciphertext, aes_key, aes_iv, False)
         expected = hashlib.sha256(self._msg_key_part + plaintext).digest()[8:24]
         return plaintext if hmac.compare_digest(expected, msg_key) else None
 
@@ -280,6 +302,9 @@ FAST_CRYPTO: bool = _compiled is not None
 FAST_CRYPTO_ERROR: str | None = _runtime.acceleration("cipher").why_not
 MessageCipher: type[PythonMessageCipher] = (
     _compiled.MessageCipher if _compiled is not None else PythonMessageCipher
+)
+_ige: Callable[[bytes, bytes, bytes, bool], bytes] = (
+    _compiled.aes_ige if _compiled is not None else python_aes_ige
 )
 del _compiled
 
@@ -460,17 +485,78 @@ def telegram_public_keys() -> dict[str, RSAPublicKey]:
 
 
 def factorize_pq(pq: int) -> tuple[int, int]:
-    """Split the server's pq into its two prime factors p < q."""
-    if not 6 <= pq < 1 << 64:
-        raise SecurityError("pq", f"pq {pq} is not a 64-bit product of two primes")
-    if is_probable_prime(pq):
-        # cryptg's Pollard rho never ends on a prime (or panics): a server could hang us.
-        raise SecurityError("pq", f"pq {pq} is prime, not a product of two primes")
-    p, q = cryptg.factorize_pq_pair(pq)
-    p, q = min(p, q), max(p, q)
-    if p * q != pq or p < 2 or not is_probable_prime(p) or not is_probable_prime(q) or p == q:
-        raise SecurityError("pq", f"pq {pq} is not a product of two distinct primes")
+    """Split the server's pq into its two prime factors p < q, in bounded time whatever pq is.
+
+    The protocol's pq is the product of two distinct primes below 2^32, above 2^32 itself and
+    below 2^64 (PROTOCOL.md 6); anything else is refused with SecurityError("pq"). resPQ is
+    plaintext: anyone on the path can send any pq, so the search is Pollard-Brent rho with a
+    bounded number of steps for each of a few seeds (a factor below 2^32 takes about 2^17 steps;
+    the bound is several times that), never an unbounded loop."""
+    if not 1 << 32 < pq < 1 << 64:
+        raise SecurityError("pq", f"pq {pq} is not between 2^32 and 2^64")
+    if pq & 1:
+        if is_probable_prime(pq):
+            raise SecurityError("pq", f"pq {pq} is prime, not a product of two primes")
+        factor = 1
+        for seed in range(1, _RHO_SEEDS + 1):
+            factor = _pollard_brent(pq, seed, _RHO_MAX_STEPS)
+            if 1 < factor < pq:
+                break
+        else:
+            raise SecurityError("pq", f"pq {pq}: no factor found within the search bound")
+    else:
+        factor = 2
+    p, q = sorted((factor, pq // factor))
+    if p * q != pq or p == q or q >= 1 << 32 or not is_probable_prime(p) or not is_probable_prime(q):
+        raise SecurityError("pq", f"pq {pq} is not a product of two distinct primes below 2^32")
     return p, q
+
+
+_RHO_SEEDS = 8  # f(x) = x^2 + seed for seed = 1..8: a seed fails (a cycle) with small odds
+_RHO_MAX_STEPS = 1 << 20  # per seed; a factor below 2^32 takes about 2^17
+
+
+def python_pollard_brent(n: int, seed: int, max_steps: int) -> int:
+    """A divisor of odd n found by Brent's variant of Pollard's rho with f(x) = x^2 + seed mod n
+    from x = 2: a proper factor, or 1 (none within about `max_steps` steps of f) or n (the walk
+    closed its cycle first): then try another seed. Differences are multiplied together in
+    batches of 128 before each gcd. `tlcodec._mtcrypto.pollard_brent` is the compiled twin: the
+    same steps and the same answer for the same arguments."""
+    if n < 4 or not 0 < seed < n:
+        raise ValueError("pollard_brent needs n >= 4 and 0 < seed < n")
+    y = x = ys = 2
+    q = g = r = 1
+    steps = 0
+    while g == 1:
+        x = y
+        for _ in range(r):
+            y = (y * y + seed) % n
+        steps += r
+        k = 0
+        while k < r and g == 1:
+            ys = y
+            batch = min(_RHO_BATCH, r - k)
+            for _ in range(batch):
+                y = (y * y + seed) % n
+                q = q * abs(x - y) % n
+            steps += batch
+            g = math.gcd(q, n)
+            k += _RHO_BATCH
+        r *= 2
+        if g == 1 and steps > max_steps:
+            break
+    if g == n:  # the last batch overshot: walk it again one step at a time
+        for _ in range(_RHO_BATCH):
+            ys = (ys * ys + seed) % n
+            g = math.gcd(abs(x - ys), n)
+            if g != 1:
+                break
+    return g
+
+
+_RHO_BATCH = 128
+_pollard_brent: Callable[[int, int, int], int] = getattr(
+    _runtime.compiled_module("cipher"), "pollard_brent", python_pollard_brent)
 
 
 _SMALL_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71)
