@@ -36,6 +36,7 @@ from typing import Any, Iterator
 import pytest
 import segno
 
+import tlcodec
 from tlcodec import functions
 from tlcodec.cli import build_parser, main
 from tlcodec.cli.qr_login import load_public_keys, parse_server
@@ -608,8 +609,18 @@ def test_decode_of_text_that_is_not_hex_exits_1() -> None:
 def test_help_lists_every_command() -> None:
     result = run_cli("--help", timeout=30)
     assert result.returncode == 0
-    for command in ("demo", "qr-login", "serve", "decode", "encode-example"):
+    for command in ("demo", "qr-login", "serve", "decode", "encode-example", "version"):
         assert command in result.stdout
+
+
+def test_version_says_which_parts_run_compiled_as_tlcodec_accelerated_does() -> None:
+    result = run_cli("version", timeout=30)
+    assert result.returncode == 0, result.stderr
+    first, *parts = result.stdout.splitlines()
+    assert first.startswith(f"tlcodec {tlcodec.__version__} (layer {tlcodec.LAYER}) on ")
+    assert [line.split()[:3] for line in parts] == [
+        [part, "compiled" if runs else "plain", runs.module]
+        for part, runs in tlcodec.ACCELERATED.items()]
 
 
 def test_qr_login_needs_api_id_and_api_hash(capsys: pytest.CaptureFixture[str]) -> None:
