@@ -328,17 +328,41 @@ def update_readme(readme: Path, text: str) -> bool:
     return True
 
 
+def fallback_table(compiled: dict[tuple[str, str], Measure],
+                   plain: dict[tuple[str, str], Measure]) -> str:
+    """What the pure-Python fallback costs: tlcodec's own time per row in a compiled run and in a
+    TLCODEC_NO_EXTENSIONS=1 run (two JSON files), for the time rows both files have."""
+    lines = ["| operation | compiled | pure Python | pure Python / compiled |",
+             "| --- | --: | --: | --: |"]
+    for row in ROWS:
+        if row.kind != "time":
+            continue
+        fast, slow = ours_of(compiled, row.test), ours_of(plain, row.test)
+        if fast is None or slow is None:
+            continue
+        lines.append(f"| {row.label} | {fmt_time(fast.median)} | {fmt_time(slow.median)} | "
+                     f"{fmt_ratio(slow.median / fast.median)} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("json", type=Path, help="the file written by --benchmark-json")
     parser.add_argument(
         "--update-readme", type=Path, metavar="README", help="also write the table there"
     )
+    parser.add_argument(
+        "--plain", type=Path, metavar="JSON",
+        help="a TLCODEC_NO_EXTENSIONS=1 run of the same benchmarks: print what the fallback costs",
+    )
     args = parser.parse_args(argv)
     found, machine = load(args.json)
     if not found:
         print(f"{args.json} holds no benchmarks (a run with --benchmark-disable?)", file=sys.stderr)
         return 1
+    if args.plain is not None:
+        print(fallback_table(found, load(args.plain)[0]))
+        return 0
     text = table(found, machine)
     print(text)
     if args.update_readme is not None and update_readme(args.update_readme, text):
