@@ -120,40 +120,45 @@ def _load(name: str) -> tuple[Acceleration, ModuleType | None]:
     part = PARTS[name]
     if name in PLAIN_REQUESTED:
         return Acceleration(name, False, part.plain_module, "TLCODEC_NO_EXTENSIONS asks for it"), None
-    expected = part.built_on_this_platform
-    try:
-        spec = importlib.util.find_spec(part.compiled_module)
-    except ImportError as error:  # pragma: no cover - a broken parent package
-        spec, why_not = None, str(error)
-    else:
-        why_not = None if expected else f"not built on {sys.platform}"
-    failure = None  # exists but cannot be used: warned about
-    module = None
-    if spec is None:
-        why_not = why_not or f"{part.compiled_module} is not built (installed without it)"
-    elif (stale := _stale_build(part, spec)) is not None:
-        failure = stale
-    else:
-        try:
-            module = importlib.import_module(part.compiled_module)
-        except ImportError as error:
-            failure = f"{part.compiled_module} cannot be loaded: {error}"
-        else:
-            # A module that loads but cannot work here says why in LOAD_ERROR (the cipher
-            # without a usable libcrypto).
-            load_error = getattr(module, "LOAD_ERROR", None)
-            if load_error is not None:
-                failure, module = f"{part.compiled_module}: {load_error}", None
+    spec = importlib.util.find_spec(part.compiled_module)
+    if spec is None:  # absent: an install without a compiler, or a platform it is not built on
+        if not part.built_on_this_platform:
+            return Acceleration(name, False, part.plain_module, f"not built on {sys.platform}"), None
+        absent = f"{part.compiled_module} is not built (installed without it)"
+        if REQUIRE_EXTENSIONS:
+            raise ImportError(_required(name, absent))
+        return Acceleration(name, False, part.plain_module, absent), None
+    module, failure = _usable(part, spec)
     if module is not None:
         return Acceleration(name, True, part.compiled_module, None), module
-    why_not = failure or why_not
-    if REQUIRE_EXTENSIONS and (expected or failure):
-        raise ImportError(f"tlcodec's compiled {name} is required (TLCODEC_REQUIRE_EXTENSIONS=1) "
-                          f"but does not run: {why_not}")
-    if failure is not None:
-        warnings.warn(f"tlcodec runs its pure-Python {name}, several times slower: {failure}",
-                      RuntimeWarning, stacklevel=4)
-    return Acceleration(name, False, part.plain_module, why_not), None
+    # There but unusable: never silently.
+    if REQUIRE_EXTENSIONS:
+        raise ImportError(_required(name, failure))
+    warnings.warn(f"tlcodec runs its pure-Python {name}, several times slower: {failure}",
+                  RuntimeWarning, stacklevel=4)
+    return Acceleration(name, False, part.plain_module, failure), None
+
+
+def _usable(part: Part, spec: Any) -> tuple[ModuleType | None, str]:
+    """The compiled module, or None and why it cannot be used."""
+    stale = _stale_build(part, spec)
+    if stale is not None:
+        return None, stale
+    try:
+        module = importlib.import_module(part.compiled_module)
+    except ImportError as error:
+        return None, f"{part.compiled_module} cannot be loaded: {error}"
+    # A module that loads but cannot work here says why in LOAD_ERROR (the cipher without a
+    # usable libcrypto).
+    load_error = getattr(module, "LOAD_ERROR", None)
+    if load_error is not None:
+        return None, f"{part.compiled_module}: {load_error}"
+    return module, ""
+
+
+def _required(name: str, why_not: str) -> str:
+    return (f"tlcodec's compiled {name} is required (TLCODEC_REQUIRE_EXTENSIONS=1) but does not "
+            f"run: {why_not}")
 
 
 def compiled_module(name: str) -> ModuleType | None:
