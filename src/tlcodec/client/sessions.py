@@ -40,6 +40,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import struct
 import tempfile
 from dataclasses import dataclass, field
@@ -75,6 +76,17 @@ _TELETHON_VERSION = "1"
 _TELETHON_FORMAT = ">B{}sH256s"
 _PYROGRAM_FORMAT = struct.Struct(">BI?256sQ?")
 
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_DC_ID_MAX = 255  # the session string stores a DC id in one byte
+# The seconds half of a msg_id is 32 bits, so no clock difference the server can tell us about
+# is larger; 1e300 or NaN in a file is damage, not a clock.
+_TIME_OFFSET_LIMIT = float(1 << 32)
+_AUTH_KEY_SIZE = 256
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+_FILE_KEYS = frozenset({"format", "version", "test_mode", "home_dc", "user_id", "is_bot", "dcs"})
+_FILE_OPTIONAL_KEYS = frozenset({"is_bot"})  # files written before it existed lack it
+_FILE_DC_KEYS = frozenset({"dc_id", "host", "port", "auth_key", "server_salt", "time_offset"})
+
 
 class SessionFileError(ValueError):
     """A session file or string that cannot be read (damaged, foreign or of a later version)."""
@@ -97,12 +109,18 @@ class DcAuth:
     time_offset: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.dc_id <= 255:
-            raise ValueError(f"dc_id must be 1..255, got {self.dc_id}")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port must be 1..65535, got {self.port}")
-        if self.auth_key is not None and len(self.auth_key) != 256:
-            raise ValueError(f"auth_key must be 256 bytes, got {len(self.auth_key)}")
+        _check_int("dc_id", self.dc_id, 1, _DC_ID_MAX)
+        _check_host("host", self.host)
+        _check_int("port", self.port, 1, 65535)
+        if self.auth_key is not None:
+            if not isinstance(self.auth_key, bytes):
+                raise ValueError(f"auth_key must be bytes, got {_shown(self.auth_key)}")
+            if len(self.auth_key) != _AUTH_KEY_SIZE:
+                raise ValueError(f"auth_key must be {_AUTH_KEY_SIZE} bytes, "
+                                 f"got {len(self.auth_key)}")
+        _check_int("server_salt", self.server_salt, _INT64_MIN, _INT64_MAX,
+                   "a signed 64-bit integer")
+        _check_time_offset("time_offset", self.time_offset)
 
 
 class Session:
@@ -140,10 +158,15 @@ class Session:
         except FileNotFoundError:
             return session
         try:
-            session._load_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError) as exc:
+            document = json.loads(text)
+        except ValueError as exc:
             raise SessionFileError(
                 f"session file {str(session.path)!r} cannot be read: {exc}") from exc
+        try:
+            session._load_dict(document)
+        except ValueError as exc:
+            raise SessionFileError(
+                f"session file {str(session.path)!r} cannot be read: {exc}") from None
         return session
 
     @classmethod
@@ -184,9 +207,13 @@ class Session:
                 f"{struct.calcsize(_TELETHON_FORMAT.format(16))} bytes, got {len(data)}")
         dc_id, ip, port, auth_key = struct.unpack(_TELETHON_FORMAT.format(ip_length), data)
         session = cls()
+        try:
+            auth = DcAuth(dc_id, ipaddress.ip_address(ip).compressed, port,
+                          auth_key if any(auth_key) else None)
+        except ValueError as exc:
+            raise SessionFileError(f"damaged Telethon session string: {exc}") from None
         session.home_dc = dc_id
-        session.dcs[dc_id] = DcAuth(dc_id, ipaddress.ip_address(ip).compressed, port,
-                                    auth_key if any(auth_key) else None)
+        session.dcs[dc_id] = auth
         return session
 
     @classmethod
@@ -202,11 +229,14 @@ class Session:
                 f"a Pyrogram session string holds {_PYROGRAM_FORMAT.size} bytes, got {len(data)}")
         dc_id, _api_id, test_mode, auth_key, user_id, is_bot = _PYROGRAM_FORMAT.unpack(data)
         session = cls()
+        try:
+            session.user_id = _check_user_id("user_id", user_id or None)
+            session.dcs[dc_id] = DcAuth(dc_id, host, port, auth_key)
+        except ValueError as exc:
+            raise SessionFileError(f"damaged Pyrogram session string: {exc}") from None
         session.home_dc = dc_id
         session.test_mode = test_mode
-        session.user_id = user_id or None
         session.is_bot = is_bot
-        session.dcs[dc_id] = DcAuth(dc_id, host, port, auth_key)
         return session
 
     # ------------------------------------------------------------------------------------------
@@ -247,7 +277,14 @@ class Session:
         """Write the session to its file (atomically); a memory session keeps it in memory."""
         if self.path is None:
             return
-        data = json.dumps(self._to_dict(), indent=1, sort_keys=True).encode("utf-8")
+        document = self._to_dict()
+        # What is written must read back: a bad value (set by hand, say) stops here, with the
+        # old file intact, instead of making a file that the next run refuses.
+        try:
+            Session()._load_dict(document)
+        except ValueError as exc:
+            raise ValueError(f"session not saved to {str(self.path)!r}: {exc}") from None
+        data = json.dumps(document, indent=1, sort_keys=True).encode("utf-8")
         write_atomically(self.path, data)
         logger.debug("session saved to %s", self.path)
 
@@ -273,25 +310,43 @@ class Session:
             ],
         }
 
-    def _load_dict(self, data: dict[str, Any]) -> None:
+    def _load_dict(self, data: Any) -> None:
+        """Take the fields of a session file's JSON `data`, each checked; a ValueError names the
+        field and what is wrong with it, and leaves the session unchanged."""
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         if found != _FILE_FORMAT:
-            raise ValueError(f"not a tlcodec session (format {found!r}, expected {_FILE_FORMAT!r})")
-        if data["version"] != _FILE_VERSION:
+            raise ValueError(f"not a tlcodec session (format {_shown(found)}, "
+                             f"expected {_FILE_FORMAT!r})")
+        version = data.get("version")
+        if isinstance(version, bool) or version != _FILE_VERSION:
             raise ValueError(
-                f"session file version {data['version']}, this tlcodec reads {_FILE_VERSION}")
-        self.test_mode = bool(data["test_mode"])
-        self.home_dc = data["home_dc"]
-        self.user_id = data["user_id"]
-        self.is_bot = bool(data.get("is_bot", False))
-        self.dcs = {}
-        for entry in data["dcs"]:
-            key = entry["auth_key"]
-            self.dcs[entry["dc_id"]] = DcAuth(
-                entry["dc_id"], entry["host"], entry["port"],
-                None if key is None else base64.b64decode(key, validate=True),
-                int(entry["server_salt"]), float(entry["time_offset"]),
-            )
+                f"session file version {_shown(version)}, this tlcodec reads {_FILE_VERSION}")
+        _check_keys("the session", data, _FILE_KEYS, _FILE_OPTIONAL_KEYS)
+        test_mode = _check_bool("test_mode", data["test_mode"])
+        home_dc = _check_home_dc("home_dc", data["home_dc"])
+        user_id = _check_user_id("user_id", data["user_id"])
+        is_bot = _check_bool("is_bot", data.get("is_bot", False))
+        entries = data["dcs"]
+        if not isinstance(entries, list):
+            raise ValueError(f"dcs must be a list, got {_shown(entries)}")
+        dcs: dict[int, DcAuth] = {}
+        for index, entry in enumerate(entries):
+            where = f"dcs[{index}]"
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where} must be an object, got {_shown(entry)}")
+            _check_keys(where, entry, _FILE_DC_KEYS)
+            try:
+                auth = DcAuth(entry["dc_id"], entry["host"], entry["port"],
+                              _auth_key_from_text(entry["auth_key"]), entry["server_salt"],
+                              entry["time_offset"])
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            if auth.dc_id in dcs:
+                raise ValueError(f"{where}: DC {auth.dc_id} is listed twice")
+            dcs[auth.dc_id] = auth
+        self.test_mode, self.home_dc, self.user_id, self.is_bot = (
+            test_mode, home_dc, user_id, is_bot)
+        self.dcs = dcs
 
     # ------------------------------------------------------------------------------------------
     # Strings
@@ -340,7 +395,10 @@ class Session:
                     position += 256
                 salt, time_offset = _STRING_ENTRY_STATE.unpack_from(data, position)
                 position += _STRING_ENTRY_STATE.size
+                if dc_id in dcs:
+                    raise ValueError(f"DC {dc_id} is listed twice")
                 dcs[dc_id] = DcAuth(dc_id, host, port, auth_key, salt, time_offset)
+            checked_user_id = _check_user_id("user_id", user_id if flags & 4 else None)
         except (binascii.Error, struct.error, UnicodeDecodeError, ValueError) as exc:
             raise SessionFileError(f"damaged session string: {exc}") from exc
         if position != len(data):
@@ -348,7 +406,7 @@ class Session:
                 f"damaged session string: {len(data) - position} bytes after the last DC")
         self.test_mode = bool(flags & 1)
         self.is_bot = bool(flags & 2)
-        self.user_id = user_id if flags & 4 else None
+        self.user_id = checked_user_id
         self.home_dc = home_dc or None
         self.dcs = dcs
 
@@ -380,6 +438,96 @@ class Session:
             raise ValueError(f"nothing to export to {what}: the session has no auth key for its "
                              f"home DC ({self.home_dc})")
         return auth
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks of the fields, shared by the file, the strings and DcAuth. Each raises a ValueError
+# that names the field.
+
+
+def _shown(value: object) -> str:
+    """`value` for an error message: its repr and type, short even for a huge value."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _check_int(name: str, value: object, low: int, high: int, range_name: str = "") -> int:
+    # bool is an int subclass, but True is no port, DC or salt: a file saying so is damaged.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {_shown(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {range_name or f'{low}..{high}'}, got {_shown(value)}")
+    return value
+
+
+def _check_home_dc(name: str, value: object) -> int | None:
+    return None if value is None else _check_int(name, value, 1, _DC_ID_MAX)
+
+
+def _check_user_id(name: str, value: object) -> int | None:
+    """A user id is positive and travels as a signed 64-bit integer (our string, MTProto)."""
+    return None if value is None else _check_int(name, value, 1, _INT64_MAX,
+                                                 "a positive 64-bit integer")
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):  # bool("false") is True: no guessing
+        raise ValueError(f"{name} must be true or false, got {_shown(value)}")
+    return value
+
+
+def _check_time_offset(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number of seconds, got {_shown(value)}")
+    if not abs(value) <= _TIME_OFFSET_LIMIT:  # written so that NaN fails too
+        raise ValueError(f"{name} must be a finite number of seconds within "
+                         f"±{_TIME_OFFSET_LIMIT:.0f}, got {_shown(value)}")
+    return value
+
+
+def _check_host(name: str, value: object) -> str:
+    """An IP address or a DNS name (ASCII letters, digits, '-' and '_' in dot-separated labels
+    of 1 to 63 characters, at most 253 in all): what a connection and our string can carry."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {_shown(value)}")
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    name_part = value[:-1] if value.endswith(".") else value
+    if not 0 < len(name_part) <= 253 or not all(
+            _HOST_LABEL.fullmatch(label) for label in name_part.split(".")):
+        raise ValueError(f"{name} must be an IP address or a host name, got {_shown(value)}")
+    return value
+
+
+def _check_keys(where: str, data: dict[str, Any], expected: frozenset[str],
+                optional: frozenset[str] = frozenset()) -> None:
+    # save() writes back only the keys it knows: an unknown one would be lost silently.
+    unknown = sorted(set(data) - expected)
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {', '.join(map(repr, unknown))}")
+    missing = sorted(expected - optional - set(data))
+    if missing:
+        raise ValueError(f"{where} lacks {', '.join(map(repr, missing))}")
+
+
+def _auth_key_from_text(value: object) -> bytes | None:
+    """The auth key as a session file holds it: null or standard base64 (DcAuth checks the
+    length)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"auth_key must be base64 text or null, got {_shown(value)}")
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise ValueError(f"auth_key is not valid base64: {exc}") from None
 
 
 def _looks_like_session_string(text: str) -> bool:
