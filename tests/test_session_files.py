@@ -3,6 +3,8 @@
 Every bad input is a `SessionFileError` that names the file and the field, and the file is left
 as it was (nothing is written over it). Each class of bad input has its own test:
 
+- files that are not text or not JSON: binary bytes, deeply nested JSON, an oversized file,
+  repeated JSON keys;
 - every field of a session file with a wrong type or out of range (NaN and 1e300 time offsets,
   a 2^70 salt, a string home_dc or user_id, a float or bool port, ...), unknown or missing
   keys, a DC listed twice;
@@ -63,6 +65,36 @@ def _refused(path: Path, *fragments: str) -> str:
         assert fragment in message
     assert path.read_bytes() == before
     return message
+
+
+# ----------------------------------------------------------------------------------------------
+# Files that are not JSON
+
+
+def test_binary_file_is_a_session_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "me.session"
+    path.write_bytes(bytes(range(256)) * 4)
+    _refused(path, "not UTF-8 text")
+
+
+def test_deeply_nested_json_is_a_session_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "me.session"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    _refused(path, "nested too deeply")
+
+
+def test_a_file_too_large_to_be_a_session_is_not_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "video.mp4"
+    path.write_text(json.dumps(_sample_document()) + " " * (2 << 20))
+    _refused(path, "larger than")
+
+
+def test_repeated_json_keys_are_refused(tmp_path: Path) -> None:
+    # json.loads would keep the last user_id; the file says two things.
+    path = tmp_path / "me.session"
+    text = json.dumps(_sample_document())
+    path.write_text(text.replace('"user_id":', '"user_id": 1, "user_id":', 1))
+    _refused(path, "'user_id' appears more than once")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import ipaddress
 import json
 import logging
@@ -82,6 +83,9 @@ _DC_ID_MAX = 255  # the session string stores a DC id in one byte
 # is larger; 1e300 or NaN in a file is damage, not a clock.
 _TIME_OFFSET_LIMIT = float(1 << 32)
 _AUTH_KEY_SIZE = 256
+# The largest session we write (255 DCs, each with a key and a 253-character host) is about
+# 250 KB; reading more is reading something else (a video passed as the session, say).
+_MAX_FILE_SIZE = 1 << 20
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 _FILE_KEYS = frozenset({"format", "version", "test_mode", "home_dc", "user_id", "is_bot", "dcs"})
 _FILE_OPTIONAL_KEYS = frozenset({"is_bot"})  # files written before it existed lack it
@@ -150,23 +154,39 @@ class Session:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Session:
-        """The session stored in `path`, or an empty one that `save()` will create there."""
+        """The session stored in `path`, or an empty one that `save()` will create there.
+
+        A file that is not a session we can read raises `SessionFileError` (saying what is
+        wrong, and where) and is left untouched: nothing is created or replaced.
+        """
         session = cls(path=path)
         assert session.path is not None
         try:
-            text = session.path.read_text(encoding="utf-8")
+            with open(session.path, "rb") as file:
+                data = file.read(_MAX_FILE_SIZE + 1)
         except FileNotFoundError:
             return session
+        where = f"session file {str(session.path)!r}"
+        if len(data) > _MAX_FILE_SIZE:
+            raise SessionFileError(f"{where} cannot be read: it is larger than {_MAX_FILE_SIZE} "
+                                   "bytes, so it is not a tlcodec session file")
         try:
-            document = json.loads(text)
-        except ValueError as exc:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise SessionFileError(
-                f"session file {str(session.path)!r} cannot be read: {exc}") from exc
+                f"{where} cannot be read: byte {exc.start} is not UTF-8 text, so it is not a "
+                "tlcodec session file") from None
+        try:
+            document = json.loads(text, object_pairs_hook=_object_without_repeated_keys)
+        except RecursionError:
+            raise SessionFileError(
+                f"{where} cannot be read: its JSON is nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, a repeated key, an integer too long
+            raise SessionFileError(f"{where} cannot be read: not valid JSON: {exc}") from None
         try:
             session._load_dict(document)
         except ValueError as exc:
-            raise SessionFileError(
-                f"session file {str(session.path)!r} cannot be read: {exc}") from None
+            raise SessionFileError(f"{where} cannot be read: {exc}") from None
         return session
 
     @classmethod
@@ -528,6 +548,16 @@ def _auth_key_from_text(value: object) -> bytes | None:
         return base64.b64decode(value.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error) as exc:
         raise ValueError(f"auth_key is not valid base64: {exc}") from None
+
+
+def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads keeps the last of repeated keys; in a session file either could be meant."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        counts = collections.Counter(key for key, _ in pairs)
+        repeated = sorted(key for key, count in counts.items() if count > 1)
+        raise ValueError(f"key {', '.join(map(repr, repeated))} appears more than once")
+    return data
 
 
 def _looks_like_session_string(text: str) -> bool:
