@@ -9,6 +9,9 @@ as it was (nothing is written over it). Each class of bad input has its own test
   a 2^70 salt, a string home_dc or user_id, a float or bool port, ...), unknown or missing
   keys, a DC listed twice;
 - the same checks in our session strings and in Telethon's and Pyrogram's strings;
+- other libraries' sessions, recognized and explained: Telethon's SQLite file and
+  StringSession string (made by Telethon itself), Pyrogram's string and SQLite file, our own
+  string saved in a file; a foreign string given as `session=` is not taken for a file name;
 - `save()` refuses values that the next load would refuse, keeping the old file;
 """
 
@@ -17,8 +20,12 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import random
+import sqlite3
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -299,3 +306,125 @@ def test_pyrogram_string_with_a_bad_dc_or_user_id_is_a_session_file_error() -> N
         text = base64.urlsafe_b64encode(packed).decode().rstrip("=")
         with pytest.raises(SessionFileError, match="damaged Pyrogram session string"):
             Session.from_pyrogram_string(text, "127.0.0.1", 443)
+
+
+# ----------------------------------------------------------------------------------------------
+# Other libraries' sessions
+
+
+def _telethon_sqlite_session(path: Path) -> None:
+    """A session file written by Telethon itself (SQLiteSession, Telethon 1.x)."""
+    from telethon.crypto import AuthKey
+    from telethon.sessions import SQLiteSession
+
+    telethon_session = SQLiteSession(str(path))
+    telethon_session.set_dc(2, "149.154.167.51", 443)
+    telethon_session.auth_key = AuthKey(_key(2))
+    telethon_session.save()
+    telethon_session.close()
+
+
+def _telethon_string() -> str:
+    from telethon.crypto import AuthKey
+    from telethon.sessions import StringSession
+
+    telethon_session = StringSession()
+    telethon_session.set_dc(2, "149.154.167.51", 443)
+    telethon_session.auth_key = AuthKey(_key(2))
+    return telethon_session.save()
+
+
+def test_a_telethon_session_file_is_recognized_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "telethon.session"
+    _telethon_sqlite_session(path)
+    assert path.read_bytes().startswith(b"SQLite format 3\0")
+    _refused(path, "is a Telethon session file", "tlcodec cannot read it", "log in again",
+             "Session.from_telethon_string")
+    before = path.read_bytes()
+    with pytest.raises(SessionFileError, match="Telethon session file"):
+        Client(API_ID, API_HASH, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["telethon.session"]  # no journal
+
+
+def test_the_way_out_offered_for_a_telethon_file_works(tmp_path: Path) -> None:
+    # The message says: print StringSession.save(client.session) in Telethon, then open it
+    # with Session.from_telethon_string. Done here with the file Telethon made.
+    from telethon.sessions import SQLiteSession, StringSession
+
+    path = tmp_path / "telethon.session"
+    _telethon_sqlite_session(path)
+    telethon_session = SQLiteSession(str(path))
+    text = StringSession.save(telethon_session)
+    telethon_session.close()
+    session = Session.from_telethon_string(text)
+    assert session.home_dc == 2 and session.dcs[2].auth_key == _key(2)
+
+
+def test_a_pyrogram_session_file_is_recognized(tmp_path: Path) -> None:
+    # Pyrogram is not installed: the database gets its `sessions` table as Pyrogram 2.x makes
+    # it (pyrogram/storage/sqlite_storage.py, SCHEMA).
+    path = tmp_path / "pyrogram.session"
+    connection = sqlite3.connect(path)
+    connection.executescript("""
+        CREATE TABLE sessions (dc_id INTEGER PRIMARY KEY, api_id INTEGER, test_mode INTEGER,
+                               auth_key BLOB, date INTEGER NOT NULL, user_id INTEGER,
+                               is_bot INTEGER);
+        CREATE TABLE version (number INTEGER PRIMARY KEY);
+    """)
+    connection.execute("INSERT INTO sessions VALUES (2, ?, 0, ?, 0, 5, 0)", (API_ID, _key(2)))
+    connection.commit()
+    connection.close()
+    _refused(path, "is a Pyrogram session file", "log in again", "Session.from_pyrogram_string")
+
+
+def test_another_sqlite_database_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE notes (text TEXT)")
+    connection.commit()
+    connection.close()
+    _refused(path, "is an SQLite database, not a tlcodec session file")
+
+
+def test_a_damaged_sqlite_file_is_still_a_session_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "telethon.session"
+    _telethon_sqlite_session(path)
+    path.write_bytes(path.read_bytes()[:200])
+    _refused(path, "SQLite")
+
+
+def test_session_strings_saved_in_a_file_are_recognized(tmp_path: Path) -> None:
+    path = tmp_path / "me.session"
+    path.write_text(_telethon_string() + "\n")
+    _refused(path, "holds a Telethon StringSession string", "Session.from_telethon_string")
+    path.write_text(_sample_session().to_pyrogram_string(API_ID))
+    _refused(path, "holds a Pyrogram session string", "Session.from_pyrogram_string")
+    path.write_text(_sample_session().to_string())
+    _refused(path, "holds a tlcodec session string", "Session.from_string")
+
+
+def test_a_foreign_string_as_the_session_is_not_taken_for_a_file_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SessionFileError, match="is a Telethon StringSession string"):
+        Session.open(_telethon_string())
+    with pytest.raises(SessionFileError, match="is a Pyrogram session string"):
+        Client(API_ID, API_HASH, _sample_session().to_pyrogram_string(API_ID))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_line_says_what_a_telethon_file_is(tmp_path: Path) -> None:
+    path = tmp_path / "telethon.session"
+    _telethon_sqlite_session(path)
+    before = path.read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "tlcodec", "qr-login", "--api-id", "7", "--api-hash", "h",
+         "--session", str(path)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert result.returncode == 2
+    assert "is a Telethon session file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert path.read_bytes() == before

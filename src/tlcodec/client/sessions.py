@@ -76,6 +76,8 @@ _STRING_ENTRY_STATE = struct.Struct(">qd")
 _TELETHON_VERSION = "1"
 _TELETHON_FORMAT = ">B{}sH256s"
 _PYROGRAM_FORMAT = struct.Struct(">BI?256sQ?")
+# Pyrogram's string layouts, newest first: 2.x (">BI?256sQ?"), then ">B?256sQ?" and ">B?256sI?".
+_PYROGRAM_STRING_SIZES = (271, 267, 263)
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _DC_ID_MAX = 255  # the session string stores a DC id in one byte
@@ -86,7 +88,9 @@ _AUTH_KEY_SIZE = 256
 # The largest session we write (255 DCs, each with a key and a 253-character host) is about
 # 250 KB; reading more is reading something else (a video passed as the session, say).
 _MAX_FILE_SIZE = 1 << 20
+_SQLITE_MAGIC = b"SQLite format 3\0"
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+_URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+=*")
 _FILE_KEYS = frozenset({"format", "version", "test_mode", "home_dc", "user_id", "is_bot", "dcs"})
 _FILE_OPTIONAL_KEYS = frozenset({"is_bot"})  # files written before it existed lack it
 _FILE_DC_KEYS = frozenset({"dc_id", "host", "port", "auth_key", "server_salt", "time_offset"})
@@ -156,8 +160,8 @@ class Session:
     def from_file(cls, path: str | os.PathLike[str]) -> Session:
         """The session stored in `path`, or an empty one that `save()` will create there.
 
-        A file that is not a session we can read raises `SessionFileError` (saying what is
-        wrong, and where) and is left untouched: nothing is created or replaced.
+        A file that is not a session we can read raises `SessionFileError` (saying what the
+        file is and what to do about it) and is left untouched: nothing is created or replaced.
         """
         session = cls(path=path)
         assert session.path is not None
@@ -167,6 +171,9 @@ class Session:
         except FileNotFoundError:
             return session
         where = f"session file {str(session.path)!r}"
+        foreign = _foreign_file(session.path, data)
+        if foreign is not None:
+            raise SessionFileError(f"{where} {foreign}")
         if len(data) > _MAX_FILE_SIZE:
             raise SessionFileError(f"{where} cannot be read: it is larger than {_MAX_FILE_SIZE} "
                                    "bytes, so it is not a tlcodec session file")
@@ -206,6 +213,14 @@ class Session:
             return value
         if isinstance(value, str) and _looks_like_session_string(value):
             return cls.from_string(value)
+        if isinstance(value, str):
+            # Without this, another library's string would be taken for a file name and a new,
+            # empty session created under it.
+            foreign = _foreign_string(value)
+            if foreign is not None:
+                what, advice = foreign
+                raise SessionFileError(f"the session given is {what}, not a tlcodec session "
+                                       f"string or a file name: {advice}")
         if isinstance(value, (str, os.PathLike)):
             return cls.from_file(value)
         raise TypeError("session must be None, a Session, a session string or a path, "
@@ -558,6 +573,89 @@ def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any
         repeated = sorted(key for key, count in counts.items() if count > 1)
         raise ValueError(f"key {', '.join(map(repr, repeated))} appears more than once")
     return data
+
+
+# ----------------------------------------------------------------------------------------------
+# Other libraries' sessions, recognized so that the error says what they are and what to do.
+
+_LOG_IN_AGAIN = "log in again with tlcodec (python -m tlcodec qr-login --session NEW_PATH)"
+
+
+def _foreign_string(text: str) -> tuple[str, str] | None:
+    """If `text` is another library's session string: what it is, and how to use it."""
+    text = text.strip()
+    telethon_sizes = {struct.calcsize(_TELETHON_FORMAT.format(n)) for n in (4, 16)}
+    if text.startswith(_TELETHON_VERSION) and _base64_size(text[1:]) in telethon_sizes:
+        return ("a Telethon StringSession string",
+                "open it with Session.from_telethon_string(text) and pass that Session to "
+                f"the client, or {_LOG_IN_AGAIN}")
+    if "=" not in text and _base64_size(text) in _PYROGRAM_STRING_SIZES:
+        return ("a Pyrogram session string",
+                "open it with Session.from_pyrogram_string(text, host, port) (the home DC's "
+                f"address) and pass that Session to the client, or {_LOG_IN_AGAIN}")
+    return None
+
+
+def _base64_size(text: str) -> int | None:
+    """How many bytes urlsafe base64 `text` (padded or not) decodes to; None if it is not."""
+    if not _URLSAFE_BASE64.fullmatch(text):
+        return None
+    try:
+        return len(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except binascii.Error:
+        return None
+
+
+def _foreign_file(path: Path, head: bytes) -> str | None:
+    """What to tell a user whose session file starts with `head` but is another library's
+    session (or a session string saved to a file), or None."""
+    if head.startswith(_SQLITE_MAGIC):
+        return _describe_sqlite_session(path)
+    if len(head) > 2000:  # session strings are a few hundred characters
+        return None
+    try:
+        text = head.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+    if _looks_like_session_string(text):
+        return ("holds a tlcodec session string, not a session file: pass the string itself "
+                "as the session (Client(..., session=text) or Session.from_string(text))")
+    foreign = _foreign_string(text) if text else None
+    if foreign is None:
+        return None
+    what, advice = foreign
+    return f"holds {what}, not a tlcodec session file: {advice}"
+
+
+def _describe_sqlite_session(path: Path) -> str:
+    """Telethon and Pyrogram both keep sessions in SQLite, with a `sessions` table whose
+    columns tell them apart (Telethon: server_address, port; Pyrogram: api_id, user_id)."""
+    columns: set[str] = set()
+    try:
+        import sqlite3  # noqa: PLC0415 - only for this message; some Pythons are built without
+    except ImportError:
+        sqlite3 = None  # type: ignore[assignment]
+    if sqlite3 is not None:
+        # Read-only and immutable: the file is neither changed nor given a journal.
+        uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
+        try:
+            connection = sqlite3.connect(uri, uri=True)
+            try:
+                columns = {row[1] for row in connection.execute("PRAGMA table_info(sessions)")}
+            finally:
+                connection.close()
+        except sqlite3.Error:  # a damaged database: the generic message below
+            pass
+    if {"server_address", "port", "auth_key"} <= columns:
+        return ("is a Telethon session file (SQLite); tlcodec cannot read it: "
+                f"{_LOG_IN_AGAIN}, or in Telethon print StringSession.save(client.session) "
+                "and open that string with Session.from_telethon_string(text)")
+    if {"api_id", "auth_key", "user_id"} <= columns:
+        return ("is a Pyrogram session file (SQLite); tlcodec cannot read it: "
+                f"{_LOG_IN_AGAIN}, or in Pyrogram print await client.export_session_string() "
+                "and open that string with Session.from_pyrogram_string(text, host, port)")
+    return ("is an SQLite database, not a tlcodec session file (ours are JSON): "
+            f"{_LOG_IN_AGAIN}")
 
 
 def _looks_like_session_string(text: str) -> bool:
