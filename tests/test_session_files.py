@@ -13,6 +13,7 @@ as it was (nothing is written over it). Each class of bad input has its own test
   StringSession string (made by Telethon itself), Pyrogram's string and SQLite file, our own
   string saved in a file; a foreign string given as `session=` is not taken for a file name;
 - `save()` refuses values that the next load would refuse, keeping the old file;
+- a property: any bytes in a session file give a valid session or a SessionFileError.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tlcodec.client import Client, DcAuth, Session, SessionFileError
 
@@ -428,3 +431,58 @@ def test_the_command_line_says_what_a_telethon_file_is(tmp_path: Path) -> None:
     assert "is a Telethon session file" in result.stderr
     assert "Traceback" not in result.stderr
     assert path.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------------------------
+# Any bytes: a valid session or a SessionFileError
+
+
+def _json_values() -> st.SearchStrategy[Any]:
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(),
+                        st.integers(min_value=-2**80, max_value=2**80), st.text(max_size=20))
+    return st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+        max_leaves=8)
+
+
+@st.composite
+def _altered_documents(draw: st.DrawFn) -> bytes:
+    """A valid session file with one value replaced by any JSON value: near misses."""
+    document = _sample_document()
+    entry = draw(st.sampled_from([None, 0, 1]))
+    target = document if entry is None else document["dcs"][entry]
+    target[draw(st.sampled_from(sorted(target)))] = draw(_json_values())
+    return json.dumps(document).encode()
+
+
+@st.composite
+def _damaged_files(draw: st.DrawFn) -> bytes:
+    """A valid session file with some bytes changed, cut or inserted."""
+    data = bytearray(json.dumps(_sample_document(), indent=1).encode())
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        data[at:at + draw(st.integers(0, 3))] = draw(st.binary(max_size=3))
+    return bytes(data)
+
+
+def _must_be_valid(session: Session) -> None:
+    # What save() checks before writing: the loaded session holds only valid values.
+    Session()._load_dict(session._to_dict())
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=600), _altered_documents(), _damaged_files(),
+                      _json_values().map(lambda value: json.dumps(value).encode()),
+                      st.binary(max_size=100).map(lambda tail: b"SQLite format 3\0" + tail)))
+def test_any_bytes_give_a_valid_session_or_a_session_file_error(tmp_path: Path,
+                                                                data: bytes) -> None:
+    path = tmp_path / "any.session"
+    path.write_bytes(data)
+    try:
+        session = Session.from_file(path)
+    except SessionFileError as error:
+        assert str(path) in str(error)
+    else:
+        _must_be_valid(session)
+    assert path.read_bytes() == data
