@@ -30,6 +30,13 @@ checked against their sources; no code of theirs is used):
 
 `save()` writes the whole session to its store (a no-op in memory); the client calls it when a
 key is created or dropped, when the home DC, the salt or the user changes, and on close.
+
+Reading is strict, since a session file may be damaged, edited by hand or not ours at all:
+every field is checked (type and range) when a file or string is loaded, and anything wrong is
+a `SessionFileError` that names the file and the field; nothing is loaded in part, and the file
+is left as it is (a bad file is never replaced by a new session). Telethon's and Pyrogram's
+session files (SQLite) and strings are recognized, and the error says how to carry them over.
+`save()` makes the same checks before writing, so what it writes always reads back.
 """
 
 from __future__ import annotations
@@ -206,7 +213,9 @@ class Session:
     @classmethod
     def open(cls, value: Session | str | os.PathLike[str] | None) -> Session:
         """What the client's `session=` argument means: None (memory), a `Session`, one of our
-        session strings (it starts with `"tlc"` + version + `":"`), or else a file path."""
+        session strings (it starts with `"tlc"` + version + `":"`), or else a file path.
+        A Telethon or Pyrogram session string is refused (SessionFileError, saying how to open
+        it), not taken for a file name."""
         if value is None:
             return cls.memory()
         if isinstance(value, Session):
