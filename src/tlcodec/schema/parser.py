@@ -289,6 +289,8 @@ def _parse_type_uncached(text: str, generics: tuple[str, ...]) -> TypeExpr:
         if outer not in ("Vector", "vector"):
             raise SchemaError(f"only Vector<T> and vector<T> take a parameter, got {text!r}")
         return TypeExpr(outer, parse_type(inner, generics), bare=outer == "vector")
+    if text in ("Vector", "vector"):
+        raise SchemaError(f"{text} needs an element type: {text}<T>")
     if text == "#" or text in generics or text in BASE_TYPES:
         return TypeExpr(text)
     if not _is_identifier(text, dotted=True):
@@ -320,14 +322,23 @@ def _parse_param_uncached(token: str, generics: tuple[str, ...]) -> Param:
     name, sep, type_text = token.partition(":")
     if not sep or not name or not type_text:
         raise SchemaError(f"field {token!r} is not name:type")
+    # The name becomes a Python attribute and keyword argument of the generated class.
+    if not _is_identifier(name):
+        raise SchemaError(f"field name {name!r} is not an identifier")
     if "?" in type_text:
         condition, type_text = type_text.split("?", 1)
         word, dot, bit = condition.partition(".")
-        if not dot or not bit.isdigit():
+        # isdigit() alone would let "²" through to int().
+        if not dot or not (bit.isascii() and bit.isdigit()):
             raise SchemaError(f"condition {condition!r} is not flags.N")
         if not 0 <= int(bit) <= 31:
             raise SchemaError(f"flag bit {bit} is out of 0..31")
-        return Param(name, parse_type(type_text, generics), word, int(bit))
+        type_expr = parse_type(type_text, generics)
+        if type_expr.name == "#":
+            # A flag word is read before the fields it guards; one that may be absent would
+            # leave those fields without a word to test.
+            raise SchemaError(f"flag word {name} cannot itself be conditional")
+        return Param(name, type_expr, word, int(bit))
     return Param(name, parse_type(type_text, generics))
 
 
@@ -358,9 +369,14 @@ def _parse_declaration(line: str, line_number: int, is_function: bool) -> Defini
         if lexeme is not None:
             normalized.append(lexeme)
         if token.startswith("{"):
-            if not token.endswith("}") or not token[1:-1].endswith(":Type"):
-                raise SchemaError(f"line {line_number}: bad generic {token!r}")
-            generics.append(token[1:-1].split(":", 1)[0])
+            generic = token[1:-1].split(":", 1)[0]
+            if not token.endswith("}") or token[1:-1] != generic + ":Type":
+                raise SchemaError(f"line {line_number}: bad generic {token!r}: {line}")
+            if not _is_identifier(generic):
+                raise SchemaError(
+                    f"line {line_number}: generic name {generic!r} is not an identifier: {line}"
+                )
+            generics.append(generic)
             continue
         try:
             params.append(_parse_param(token, tuple(generics), flag_words))
@@ -400,7 +416,12 @@ def parse_schema(text: str) -> ParsedSchema:
         stripped = raw.strip()
         if not pending:
             words = stripped.split()
-            if len(words) == 3 and words[:2] == ["//", "LAYER"] and words[2].isdigit():
+            if (
+                len(words) == 3
+                and words[:2] == ["//", "LAYER"]
+                and words[2].isascii()
+                and words[2].isdigit()
+            ):
                 layer = int(words[2])
                 continue
             if not stripped or stripped.startswith("//"):
