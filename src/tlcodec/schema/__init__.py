@@ -36,6 +36,8 @@ __all__ = [
     "DATA_DIR",
     "Definition",
     "IdMismatch",
+    "MAX_FIELDS",
+    "MAX_FLAG_WORDS",
     "Param",
     "ParsedSchema",
     "Schema",
@@ -62,6 +64,12 @@ def attribute_name(field_name: str) -> str:
 
 
 _KEYWORDS = frozenset(keyword.kwlist)
+
+# The compiled codec's own limits (MAX_FLAG_WORDS and MAX_STEPS in _codec.pyx; a flag word
+# counts as a field). The twin has none, so they are enforced here, at load, where a schema
+# then loads in both builds or in neither (and the twin never meets a fifth word mid-decode).
+MAX_FLAG_WORDS = 4
+MAX_FIELDS = 255
 
 
 def bundled_definitions() -> tuple[list[Definition], int | None]:
@@ -103,11 +111,20 @@ class Schema:
         self._by_name: dict[str, Definition] = {}
         self._type_ids: dict[str, int] = {}
         self._type_constructors: dict[str, list[Definition]] = {}
+        by_id: dict[int, Definition] = {}
+        reserved = self._reserved_attributes()
         for definition in self.definitions:
             key = ("fn:" if definition.is_function else "") + definition.name
             if key in self._by_name:
                 raise SchemaError(f"{definition.name} is declared twice")
             self._by_name[key] = definition
+            other = by_id.setdefault(definition.id, definition)
+            if other is not definition:
+                raise _line_error(
+                    definition, f"id {definition.id:#010x} is already {other.name}'s"
+                    + (f" (line {other.line_number})" if other.line_number else "")
+                )
+            _check_fields(definition, reserved[definition.is_function])
             if not definition.is_function:
                 result = definition.result.name
                 if result not in self._type_ids:
@@ -274,6 +291,17 @@ class Schema:
     def _key(definition: Definition) -> str:
         return ("fn:" if definition.is_function else "") + definition.name
 
+    def _reserved_attributes(self) -> dict[bool, frozenset[str]]:
+        """What a generated class has besides its fields, for constructors (False) and
+        functions (True): its base class's methods and the attributes `_make_class` sets.
+        A field of the same name would hide one of them or make the class impossible to
+        create, so such names are asked of the classes themselves rather than listed."""
+        reserved = {}
+        for is_function, base in ((False, self.codec.TLObject), (True, self.codec.TLRequest)):
+            probe = Definition("probe", 0, (), TypeExpr("Probe"), is_function)
+            reserved[is_function] = frozenset(dir(base)) | frozenset(_class_namespace(probe, ""))
+        return reserved
+
     def _generic_query_attr(self, function_name: str) -> str:
         definition = self._by_name["fn:" + function_name]
         for param in definition.params:
@@ -308,7 +336,18 @@ class Schema:
                 )
         plan = self._plans[self._key(definition)]
         plan.set_fields(fields)
-        if definition.is_function and definition.result.name not in definition.generics:
+        if definition.is_function and definition.result.name in definition.generics:
+            # `= X`: the result is that of the wrapped query, so there must always be one.
+            if not any(
+                p.type.generic_query and p.type.name == definition.result.name
+                and p.flag_word is None
+                for p in definition.params
+            ):
+                raise _line_error(
+                    definition, f"returns {definition.result.name} but has no "
+                    f"!{definition.result.name} query that is always present"
+                )
+        elif definition.is_function:
             try:
                 plan.result = self._spec_of(definition.result, definition)
             except SchemaError as exc:
@@ -351,21 +390,65 @@ class Schema:
 
     def _make_class(self, definition: Definition, module: str) -> type:
         codec = self.codec
-        name = class_name(definition.name)
-        namespace: dict[str, Any] = {
-            "__slots__": tuple(
-                attribute_name(p.name) for p in definition.params if not p.is_flag_word
-            ),
-            "__module__": module + (f".{definition.namespace}" if definition.namespace else ""),
-            "__qualname__": name,
-            "CONSTRUCTOR_ID": definition.id,
-            "TL_NAME": definition.name,
-            "TL_TYPE": str(definition.result),
-        }
-        if definition.is_function:
-            namespace["RESULT_TYPE"] = str(definition.result)
         base = codec.TLRequest if definition.is_function else codec.TLObject
-        return type(name, (base,), namespace)
+        return type(class_name(definition.name), (base,), _class_namespace(definition, module))
+
+
+def _class_namespace(definition: Definition, module: str) -> dict[str, Any]:
+    """The class body of a generated class: its slots and what it tells about its TL line."""
+    namespace: dict[str, Any] = {
+        "__slots__": tuple(
+            attribute_name(p.name) for p in definition.params if not p.is_flag_word
+        ),
+        "__module__": module + (f".{definition.namespace}" if definition.namespace else ""),
+        "__qualname__": class_name(definition.name),
+        "CONSTRUCTOR_ID": definition.id,
+        "TL_NAME": definition.name,
+        "TL_TYPE": str(definition.result),
+    }
+    if definition.is_function:
+        namespace["RESULT_TYPE"] = str(definition.result)
+    return namespace
+
+
+def _line_error(definition: Definition, what: str) -> SchemaError:
+    if not definition.line_number:  # built in code rather than parsed
+        return SchemaError(f"{definition.name}: {what}")
+    return SchemaError(f"line {definition.line_number}: {what}: {definition.line}")
+
+
+def _check_fields(definition: Definition, reserved: frozenset[str]) -> None:
+    """Refuse fields that no generated class or codec plan can hold, naming the line."""
+    if len(definition.params) > MAX_FIELDS:
+        raise _line_error(
+            definition, f"{len(definition.params)} fields, more than the {MAX_FIELDS} supported"
+        )
+    flag_words = sum(1 for p in definition.params if p.is_flag_word)
+    if flag_words > MAX_FLAG_WORDS:
+        raise _line_error(
+            definition, f"{flag_words} flag words, more than the {MAX_FLAG_WORDS} supported"
+        )
+    fields_by_attribute: dict[str, str] = {}
+    for param in definition.params:
+        if param.is_flag_word:
+            continue  # computed on encode: never an attribute of the class
+        attribute = attribute_name(param.name)
+        if attribute.startswith("__"):
+            # Python mangles `__x` in __slots__ and reserves `__x__` for itself.
+            raise _line_error(definition, f"field name {param.name!r} starts with '__'")
+        if attribute in reserved:
+            raise _line_error(
+                definition, f"field name {param.name!r} is taken by the generated class's "
+                f"own {attribute}"
+            )
+        if attribute == "_":
+            raise _line_error(definition, "field name '_' is where to_dict() puts the TL name")
+        other = fields_by_attribute.setdefault(attribute, param.name)
+        if other != param.name:
+            raise _line_error(
+                definition, f"fields {other!r} and {param.name!r} both become attribute "
+                f"{attribute!r}"
+            )
 
 
 class _Namespace:
