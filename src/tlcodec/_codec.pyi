@@ -32,11 +32,17 @@ _Buffer = bytes | bytearray | memoryview
 _Field = tuple[str, TypeSpec, int, int, int]
 
 class TypeSpec:
-    kind: int
-    name: str
-    type_id: int
-    elem: TypeSpec | None
-    plan: Plan | None
+    """Immutable; checked when made (a vector needs `elem`, a bare spec its `plan`)."""
+    @property
+    def kind(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type_id(self) -> int: ...
+    @property
+    def elem(self) -> TypeSpec | None: ...
+    @property
+    def plan(self) -> Plan | None: ...
     def __init__(
         self,
         kind: int,
@@ -52,16 +58,24 @@ class Plan:
     tl_name: str
     type_id: int
     is_function: bool
-    fields: list[_Field]
-    attrs: tuple[str, ...]
-    n_flag_words: int
-    cls: type[TLObject] | None
     result: TypeSpec | None
-    registry: Registry | None
     exact_spec: TypeSpec
-    min_size: int
-    descriptors: list[Any]
     factory: Any
+    # Set by set_fields, bind and the Registry; read-only in the compiled module.
+    @property
+    def fields(self) -> list[_Field]: ...
+    @property
+    def attrs(self) -> tuple[str, ...]: ...
+    @property
+    def n_flag_words(self) -> int: ...
+    @property
+    def cls(self) -> type[TLObject] | None: ...
+    @property
+    def registry(self) -> Registry | None: ...
+    @property
+    def min_size(self) -> int: ...
+    @property
+    def descriptors(self) -> list[Any]: ...
     def __init__(
         self,
         constructor_id: int,
@@ -74,10 +88,13 @@ class Plan:
     def bind(self, cls: type[TLObject]) -> None: ...
 
 class Registry:
-    type_names: list[str]
-    by_id: dict[int, Plan]
     resolver: Any
-    object_spec: TypeSpec
+    @property
+    def type_names(self) -> list[str]: ...
+    @property
+    def by_id(self) -> dict[int, Plan]: ...
+    @property
+    def object_spec(self) -> TypeSpec: ...
     def __init__(self, plans: list[Plan], type_names: list[str]) -> None: ...
     def plan_for_id(self, constructor_id: int) -> Plan | None: ...
     def decode(

@@ -24,6 +24,7 @@ from libc.string cimport memcpy, memset
 
 import sys
 import zlib
+from types import MemberDescriptorType
 
 cimport cython
 
@@ -50,7 +51,10 @@ cdef extern from "Python.h":
     object PyLong_FromLongLong(long long v)
     object PyLong_FromUnsignedLong(unsigned long v)
     PyTypeObject* Py_TYPE(object o)
+    bint PyType_IsSubtype(PyTypeObject* a, PyTypeObject* b)
     object PyFloat_FromDouble(double v)
+    double PyFloat_AS_DOUBLE(object o)
+    double PyLong_AsDouble(object o) except? -1.0
 
 cdef extern from *:
     """
@@ -76,6 +80,9 @@ cdef extern from "Python.h":
     PyObject* PyDict_GetItemWithError(object d, object key) except? NULL
     PyObject* Py_False_ "Py_False"
     PyObject* Py_None_ "Py_None"
+    Py_ssize_t PY_SSIZE_T_MAX
+    object PyMemoryView_FromMemory(char* mem, Py_ssize_t size, int flags)
+    int PyBUF_READ
 
 cdef extern from "structmember.h":
     ctypedef struct PyMemberDef:
@@ -153,6 +160,7 @@ cdef enum:
     BOOL_FALSE_ID_ = 0xBC799737
     GZIP_PACKED_ID_ = 0x3072CFA1
     MAX_DEPTH_ = 64
+    DEFAULT_MAX_INFLATED_ = 16 * 1024 * 1024
     MAX_FLAG_WORDS = 4
     MAX_STEPS = 255        # fields per constructor (the largest in layer 228 has under 80)
     STACK_BUFFER = 256     # objects encoded smaller than this never touch the heap twice
@@ -162,7 +170,7 @@ BOOL_TRUE_ID = BOOL_TRUE_ID_
 BOOL_FALSE_ID = BOOL_FALSE_ID_
 GZIP_PACKED_ID = GZIP_PACKED_ID_
 MAX_DEPTH = MAX_DEPTH_
-DEFAULT_MAX_INFLATED = 16 * 1024 * 1024  # gzip_packed bodies may not inflate beyond this
+DEFAULT_MAX_INFLATED = DEFAULT_MAX_INFLATED_  # one decode inflates at most this much gzip_packed
 MAX_BYTES_LENGTH = (1 << 24) - 1  # the longest length a 3-byte prefix can carry
 
 cdef str PLAN_ATTR = "__tl_plan__"
@@ -192,20 +200,36 @@ cdef inline void store_u64(unsigned char* p, uint64_t v) noexcept nogil:
 # Plans
 
 cdef class TypeSpec:
-    """How one value is laid out: a base type, a boxed type, a bare constructor or a vector."""
+    """How one value is laid out: a base type, a boxed type, a bare constructor or a vector.
 
-    cdef public int kind          # one of the K_* kinds
-    cdef public str name          # the TL spelling, for error messages
-    cdef public int type_id       # K_BOXED: index of the boxed type in the registry; -1 = Object
-    cdef public TypeSpec elem     # vectors: the element spec
-    cdef public Plan plan         # K_BARE: the constructor; K_BOXED: the one constructor wanted
+    Immutable once made, and checked when made: the interpreter follows `elem` and `plan`
+    without looking, so a spec that was not built by __init__ (`TypeSpec.__new__`) or that
+    lacks what its kind needs is refused wherever one enters the codec."""
 
-    def __init__(self, int kind, str name, int type_id=-1, TypeSpec elem=None, Plan plan=None):
+    cdef readonly int kind          # one of the K_* kinds
+    cdef readonly str name          # the TL spelling, for error messages
+    cdef readonly int type_id       # K_BOXED: index of the boxed type in the registry; -1 = Object
+    cdef readonly TypeSpec elem     # vectors: the element spec
+    cdef readonly Plan plan         # K_BARE: the constructor; K_BOXED: the one constructor wanted
+    cdef bint complete              # set by __init__ once the parts are checked
+
+    def __init__(self, int kind, str name not None, int type_id=-1, TypeSpec elem=None,
+                 Plan plan=None):
+        if kind < K_INT_ or kind > K_BARE_VECTOR_:
+            raise ValueError(f"{name}: unknown TypeSpec kind {kind}")
+        if kind == K_VECTOR_ or kind == K_BARE_VECTOR_:
+            if elem is None or not elem.complete:
+                raise ValueError(f"{name}: a vector TypeSpec needs a complete element TypeSpec")
+            if elem.kind == K_FLAGS_ or elem.kind == K_TRUE_:
+                raise ValueError(f"{name}: a vector cannot hold {elem.name} values")
+        if kind == K_BARE_ and plan is None:
+            raise ValueError(f"{name}: a bare TypeSpec needs its constructor's Plan")
         self.kind = kind
         self.name = name
         self.type_id = type_id
         self.elem = elem
         self.plan = plan
+        self.complete = True
 
     cpdef Py_ssize_t min_size(self):
         """The fewest bytes a value of this spec can take on the wire (vector count checks)."""
@@ -218,11 +242,21 @@ cdef class TypeSpec:
         if self.kind == K_INT256_:
             return 32
         if self.kind == K_BARE_:
-            return 0 if self.plan is None else self.plan.min_size
+            return self.plan.min_size
         return 4
 
     def __repr__(self):
         return f"<TypeSpec {self.name}>"
+
+
+cdef TypeSpec checked_spec(object spec, object expected):
+    """`spec` if the decoder may follow it; a TypeError for anything else."""
+    if not isinstance(spec, TypeSpec) or not (<TypeSpec>spec).complete:
+        what = "a TypeSpec not made by TypeSpec()" if isinstance(expected, TypeSpec) else repr(expected)
+        raise TypeError(f"expected {what} does not give a complete TypeSpec")
+    if (<TypeSpec>spec).kind == K_FLAGS_ or (<TypeSpec>spec).kind == K_TRUE_:
+        raise TypeError(f"{(<TypeSpec>spec).name} is part of a constructor, not a value")
+    return <TypeSpec>spec
 
 
 cdef struct Step:
@@ -236,23 +270,28 @@ cdef struct Step:
 
 
 cdef class Plan:
-    """One constructor or function compiled for the interpreter."""
+    """One constructor or function compiled for the interpreter.
+
+    What the interpreter trusts (the steps, the class and its slot offsets) is read-only, and
+    a bound plan's fields and class are fixed: a decode or encode in progress walks the steps
+    while user code (a list's __iter__, a lazy class factory) may run in between."""
 
     cdef public uint32_t constructor_id
     cdef public str tl_name
     cdef public int type_id              # index of the boxed type; -1 for functions
     cdef public bint is_function
-    cdef public list fields              # (attribute, spec, flag word index, mask, word slot)
-    cdef public tuple attrs              # the attributes in field order (flag words excluded)
-    cdef public int n_flag_words
-    cdef public object cls               # the class whose instances this plan builds
+    cdef readonly list fields            # (attribute, spec, flag word index, mask, word slot)
+    cdef readonly tuple attrs            # the attributes in field order (flag words excluded)
+    cdef readonly int n_flag_words
+    cdef readonly object cls             # the class whose instances this plan builds
     cdef public TypeSpec result          # functions: what the call returns (None for `= X`)
-    cdef public Registry registry        # set by the Registry that holds this plan
+    cdef readonly Registry registry      # set by the Registry that holds this plan
     cdef public TypeSpec exact_spec      # accepts exactly this constructor (Cls.from_bytes)
-    cdef public Py_ssize_t min_size      # a lower bound of the encoded size
-    cdef public list descriptors         # the slot descriptors, for introspection
+    cdef readonly Py_ssize_t min_size    # a lower bound of the encoded size
+    cdef readonly list descriptors       # the slot descriptors, for introspection
     cdef public object factory           # makes and binds the class on first use (lazy schemas)
     cdef dict attr_index                 # attribute name -> step index (keyword arguments)
+    cdef tuple step_refs                 # owns the specs and names the steps borrow
     cdef Step* steps
     cdef Py_ssize_t n_steps
 
@@ -264,6 +303,8 @@ cdef class Plan:
         PyMem_Free(self.steps)
 
     def __init__(self, uint32_t constructor_id, str tl_name, int type_id, bint is_function, list fields):
+        if self.fields is not None:
+            raise RuntimeError(f"{self.tl_name}: Plan is already initialised")
         self.constructor_id = constructor_id
         self.tl_name = tl_name
         self.type_id = type_id
@@ -276,28 +317,22 @@ cdef class Plan:
         self.exact_spec = TypeSpec(K_BOXED_, tl_name, type_id, None, self)
         self.set_fields(fields)
 
-    def set_fields(self, list fields):
+    def set_fields(self, list fields not None):
         """(attribute, spec, flag word index or -1, bit mask, word slot of a K_FLAGS field)."""
         cdef Py_ssize_t i, n = len(fields)
         cdef Step* steps
-        if n > MAX_STEPS:
-            raise ValueError(f"{self.tl_name}: more than {MAX_STEPS} fields")
+        if self.cls is not None:
+            raise ValueError(f"{self.tl_name}: the fields of a bound plan cannot change")
+        fields = checked_fields(self.tl_name, fields)
         steps = <Step*>PyMem_Malloc(max(n, 1) * sizeof(Step))
         if steps == NULL:
             raise MemoryError()
-        self.fields = [tuple(f) for f in fields]
-        self.attr_index = {}
+        attr_index = {}
         attrs = []
-        self.n_flag_words = 0
-        self.min_size = 0
+        n_flag_words = 0
+        min_size = 0
         for i in range(n):
-            attr, spec, flag_index, mask, word_slot = self.fields[i]
-            # Interned, so keyword names from call sites match by identity in attr_index.
-            attr = sys.intern(attr)
-            self.fields[i] = (attr, spec, flag_index, mask, word_slot)
-            if not isinstance(spec, TypeSpec):
-                PyMem_Free(steps)
-                raise TypeError(f"{tl_name_of(self)}.{attr}: spec must be a TypeSpec")
+            attr, spec, flag_index, mask, word_slot = fields[i]
             steps[i].kind = (<TypeSpec>spec).kind
             steps[i].flag_index = flag_index
             steps[i].mask = mask
@@ -306,24 +341,30 @@ cdef class Plan:
             steps[i].spec = <PyObject*>spec
             steps[i].attr = <PyObject*>attr
             if steps[i].kind == K_FLAGS_:
-                self.n_flag_words += 1
+                n_flag_words += 1
             else:
                 attrs.append(attr)
-                self.attr_index[attr] = i
+                attr_index[attr] = i
             if flag_index < 0 and steps[i].kind != K_TRUE_ and steps[i].kind != K_BARE_:
-                self.min_size += (<TypeSpec>spec).min_size()
-        if self.n_flag_words > MAX_FLAG_WORDS:
-            PyMem_Free(steps)
-            raise ValueError(f"{self.tl_name}: more than {MAX_FLAG_WORDS} flag words")
+                min_size += (<TypeSpec>spec).min_size()
         PyMem_Free(self.steps)
         self.steps = steps
         self.n_steps = n
+        self.step_refs = tuple(fields)  # `fields` is a list its readers may change
+        self.fields = fields
+        self.attr_index = attr_index
         self.attrs = tuple(attrs)
+        self.n_flag_words = n_flag_words
+        self.min_size = min_size
 
     def bind(self, cls):
         """Attach the class whose instances this plan encodes and decodes."""
         cdef Py_ssize_t i
         cdef PyMemberDef* member
+        if self.fields is None:
+            raise RuntimeError("Plan is not initialised (made without calling __init__)")
+        if self.cls is not None and self.cls is not cls:
+            raise ValueError(f"{self.tl_name} is already bound to {self.cls.__name__}")
         if not (isinstance(cls, type) and issubclass(cls, TLObject)):
             raise TypeError(f"{cls!r} is not a TLObject subclass")
         descriptors = []
@@ -332,7 +373,8 @@ cdef class Plan:
                 continue
             attr = <object>self.steps[i].attr
             descriptor = cls.__dict__.get(attr)
-            if type(descriptor).__name__ != "member_descriptor":
+            # Only a slot of `cls` or of a base gives an offset inside its instances.
+            if type(descriptor) is not MemberDescriptorType or not issubclass(cls, descriptor.__objclass__):
                 raise TypeError(f"{cls.__name__} has no slot for field {attr!r}")
             member = (<PyMemberDescrObject*><PyObject*>descriptor).d_member
             if member.type != T_OBJECT_EX:
@@ -352,6 +394,37 @@ cdef class Plan:
         return f"<Plan {self.tl_name}#{self.constructor_id:08x}>"
 
 
+cdef list checked_fields(str tl_name, list fields):
+    """The fields as tuples, or a ValueError/TypeError for what the interpreter cannot run:
+    a spec not made by TypeSpec(), a flag word read before it is declared, too many fields or
+    flag words, a `true` field no flag bit guards. The same rules as the twin's."""
+    checked = []
+    n_flag_words = 0
+    if len(fields) > MAX_STEPS:
+        raise ValueError(f"{tl_name}: more than {MAX_STEPS} fields")
+    for field in fields:
+        attr, spec, flag_index, mask, word_slot = field
+        if not isinstance(attr, str):
+            raise TypeError(f"{tl_name}: field name {attr!r} is not a str")
+        attr = sys.intern(attr)  # keyword names from call sites then match by identity
+        if not isinstance(spec, TypeSpec) or not (<TypeSpec>spec).complete:
+            raise TypeError(f"{tl_name}.{attr}: spec must be a TypeSpec")
+        if not -1 <= flag_index < n_flag_words:
+            raise ValueError(f"{tl_name}.{attr}: flag word {flag_index} is not declared before it")
+        if not 0 <= mask <= 0xFFFFFFFF:
+            raise ValueError(f"{tl_name}.{attr}: flag mask {mask} is not a 32-bit value")
+        if (<TypeSpec>spec).kind == K_FLAGS_:
+            if word_slot != n_flag_words:
+                raise ValueError(f"{tl_name}.{attr}: flag word slot {word_slot} is not {n_flag_words}")
+            n_flag_words += 1
+            if n_flag_words > MAX_FLAG_WORDS:
+                raise ValueError(f"{tl_name}: more than {MAX_FLAG_WORDS} flag words")
+        elif (<TypeSpec>spec).kind == K_TRUE_ and flag_index < 0:
+            raise ValueError(f"{tl_name}.{attr}: a true field needs a flag bit")
+        checked.append((attr, spec, flag_index, mask, word_slot))
+    return checked
+
+
 cdef str tl_name_of(Plan plan):
     if plan is None:
         return "value"  # encode_value: a bare value has no class to name
@@ -363,16 +436,21 @@ cdef inline Plan plan_of_type(PyTypeObject* tp):
     cdef PyObject* found = _PyType_Lookup(tp, PLAN_ATTR)
     if found == NULL or type(<object>found) is not Plan:
         return None
+    # Trusted only for instances laid out like the plan's class (its slot offsets): not for a
+    # class that copied another's `__tl_plan__`, nor one whose plan was never bound.
+    cdef PyObject* cls = <PyObject*>(<Plan>found).cls
+    if <PyTypeObject*>cls != tp and (cls == Py_None_ or not PyType_IsSubtype(tp, <PyTypeObject*>cls)):
+        return None
     return <Plan>found
 
 
 cdef class Registry:
     """The constructors of one schema, found by id through an open-addressing table."""
 
-    cdef public list type_names
-    cdef public dict by_id
+    cdef readonly list type_names
+    cdef readonly dict by_id
     cdef public object resolver          # turns `expected` (a TL type name, a class) into a TypeSpec
-    cdef public TypeSpec object_spec     # any boxed object
+    cdef readonly TypeSpec object_spec   # any boxed object
     cdef list _plans               # keeps the table's borrowed pointers alive
     cdef uint32_t* _keys
     cdef PyObject** _values
@@ -386,9 +464,14 @@ cdef class Registry:
         PyMem_Free(self._keys)
         PyMem_Free(self._values)
 
-    def __init__(self, list plans, list type_names):
+    def __init__(self, list plans not None, list type_names not None):
         cdef Plan plan
         cdef uint32_t size = 16, slot
+        if self._values != NULL:
+            raise RuntimeError("Registry is already initialised")
+        for candidate in plans:
+            if not isinstance(candidate, Plan) or (<Plan>candidate).fields is None:
+                raise TypeError(f"{type(candidate).__name__} object is not an initialised Plan")
         self.type_names = list(type_names)
         self.by_id = {}
         self.resolver = None
@@ -429,23 +512,53 @@ cdef class Registry:
             slot = (slot + 1) & self._mask
         return NULL
 
+    cdef inline int check_open(self) except -1:
+        if self._values == NULL:
+            raise RuntimeError("Registry is not initialised (made without calling __init__)")
+        return 0
+
     def plan_for_id(self, uint32_t constructor_id):
+        self.check_open()
         cdef PyObject* found = self.lookup(constructor_id)
         return None if found == NULL else <object>found
 
     def decode(self, data, expected=None, *, bint allow_trailing=False,
-               Py_ssize_t max_inflated=DEFAULT_MAX_INFLATED):
+               max_inflated=DEFAULT_MAX_INFLATED):
         """Decode one value of `expected` (None: any boxed object) from a whole buffer."""
-        return decode_buffer(data, self, self.to_spec(expected), allow_trailing, max_inflated)
+        self.check_open()
+        return decode_buffer(data, self, self.to_spec(expected), allow_trailing,
+                             inflate_limit(max_inflated))
 
     cdef TypeSpec to_spec(self, expected):
         if expected is None:
             return self.object_spec
-        if type(expected) is TypeSpec:
-            return <TypeSpec>expected
+        if type(expected) is TypeSpec and (<TypeSpec>expected).complete:
+            return checked_spec(expected, expected)
         if self.resolver is not None:
-            return self.resolver(expected)
+            return checked_spec(self.resolver(expected), expected)
         raise TypeError(f"expected must be a TypeSpec, got {expected!r}")
+
+    cdef str type_name(self, int type_id):
+        """The name of a boxed type for an error message, whatever the plan says its id is."""
+        if 0 <= type_id < len(self.type_names):
+            return str(self.type_names[type_id])
+        return "a function" if type_id < 0 else f"type #{type_id}"
+
+
+cdef object DEFAULT_MAX_INFLATED_OBJECT = DEFAULT_MAX_INFLATED
+
+
+cdef Py_ssize_t inflate_limit(object max_inflated) except -1:
+    """max_inflated as a byte count: a ValueError below zero; beyond what fits, no limit."""
+    if max_inflated is DEFAULT_MAX_INFLATED_OBJECT:
+        return DEFAULT_MAX_INFLATED_
+    if not PyLong_Check(max_inflated):
+        raise TypeError(f"max_inflated must be an int, got {type(max_inflated).__name__}")
+    if max_inflated < 0:
+        raise ValueError(f"max_inflated must not be negative, got {max_inflated}")
+    if max_inflated > PY_SSIZE_T_MAX:
+        return PY_SSIZE_T_MAX
+    return max_inflated
 
 
 # ----------------------------------------------------------------------------------------------
@@ -626,11 +739,7 @@ cdef class TLObject:
 
     def to_dict(self):
         """A plain dict of the fields, nested objects included; `_` holds the TL name."""
-        cdef Plan plan = bound_plan(self)
-        out = {"_": plan.tl_name}
-        for attr in plan.attrs:
-            out[attr] = _to_plain(getattr(self, attr, None))
-        return out
+        return object_dict(self, 0)
 
     def __bytes__(self):
         return encode(self)
@@ -649,12 +758,25 @@ cdef class TLRequest(TLObject):
     """Base of generated function (RPC method) classes."""
 
 
-def _to_plain(value):
+cdef dict object_dict(object obj, int depth):
+    cdef Plan plan = bound_plan(obj)
+    out = {"_": plan.tl_name}
+    for attr in plan.attrs:
+        out[attr] = plain_value(getattr(obj, attr, None), plan, attr, depth + 1)
+    return out
+
+
+cdef object plain_value(object value, Plan plan, object attr, int depth):
+    """Nested objects and lists walked with the encoder's depth bound: compiled calls do not
+    count against the recursion limit, and an object that contains itself would otherwise
+    recurse until the C stack runs out."""
+    if not (isinstance(value, TLObject) or isinstance(value, list)):
+        return value
+    if depth > MAX_DEPTH_:
+        raise field_error(plan, attr, f"nesting deeper than {MAX_DEPTH_}", ValueError)
     if isinstance(value, TLObject):
-        return value.to_dict()
-    if isinstance(value, list):
-        return [_to_plain(v) for v in value]
-    return value
+        return object_dict(value, depth)
+    return [plain_value(item, plan, attr, depth + 1) for item in value]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -665,6 +787,9 @@ cdef struct Writer:
     unsigned char* data    # where bytes go: `stack` or the buffer's storage
     Py_ssize_t length      # bytes written
     Py_ssize_t capacity    # bytes available at `data`
+    Py_ssize_t zero_size_elements  # vector elements that take no bytes (see read_vector)
+    PyObject* zero_size_plan       # borrowed: the plan and field of the last vector of them
+    PyObject* zero_size_attr
     unsigned char stack[STACK_BUFFER]
 
 
@@ -698,8 +823,24 @@ cdef inline int write_u32(Writer* w, uint32_t value) except -1:
     return 0
 
 
+cdef inline void writer_init(Writer* w) noexcept:
+    w.buffer = NULL
+    w.data = w.stack
+    w.capacity = STACK_BUFFER
+    w.length = 0
+    w.zero_size_elements = 0
+
+
 cdef object writer_finish(Writer* w):
     """The written bytes: one small copy off the stack, or the grown buffer trimmed in place."""
+    if w.zero_size_elements > w.length:
+        # The decoder allows one zero-size element per input byte; refuse what it would refuse.
+        raise field_error(
+            <Plan>w.zero_size_plan, <object>w.zero_size_attr,
+            f"{w.zero_size_elements} vector elements that take no bytes in {w.length} bytes of "
+            "output: a decoder accepts at most one per byte",
+            ValueError,
+        )
     if w.buffer == NULL:
         return PyBytes_FromStringAndSize(<char*>w.stack, w.length)
     _PyBytes_Resize(&w.buffer, w.length)
@@ -716,10 +857,7 @@ def encode(obj):
     cdef Writer w
     if plan is None:
         raise TypeError(f"cannot encode {type(obj).__name__}: not a TL object")
-    w.buffer = NULL
-    w.data = w.stack
-    w.capacity = STACK_BUFFER
-    w.length = 0
+    writer_init(&w)
     try:
         write_object(&w, obj, plan, True, 0)
         return writer_finish(&w)
@@ -734,10 +872,8 @@ def encode_value(value, TypeSpec spec not None):
     (`users.getUsers -> Vector<User>`); `encode` covers the common case of one object.
     """
     cdef Writer w
-    w.buffer = NULL
-    w.data = w.stack
-    w.capacity = STACK_BUFFER
-    w.length = 0
+    spec = checked_spec(spec, spec)
+    writer_init(&w)
     try:
         write_value(&w, value, spec, None, spec.name, 0)
         return writer_finish(&w)
@@ -774,8 +910,6 @@ cdef int write_object(Writer* w, object obj, Plan plan, bint boxed, int depth) e
     cdef Py_ssize_t i
     cdef int k
     cdef Step* step
-    if depth > MAX_DEPTH_:
-        raise ValueError(f"{tl_name_of(plan)}: nesting deeper than {MAX_DEPTH_}")
     if plan.n_flag_words:
         memset(words, 0, sizeof(words))
         memset(absent, 0, sizeof(absent))
@@ -806,7 +940,7 @@ cdef int write_object(Writer* w, object obj, Plan plan, bint boxed, int depth) e
         elif value is None:
             raise field_error(plan, <object>step.attr,
                               f"required {(<TypeSpec>step.spec).name} is None")
-        write_value(w, value, <TypeSpec>step.spec, plan, <object>step.attr, depth)
+        write_value(w, value, <TypeSpec>step.spec, plan, <object>step.attr, depth + 1)
     return 0
 
 
@@ -828,10 +962,12 @@ cdef int raise_flag_conflict(object obj, Plan plan, int word, uint32_t conflict)
 
 cdef int write_value(Writer* w, object value, TypeSpec spec, Plan plan, object attr,
                      int depth) except -1:
+    """`depth` counts as the decoder's does, so what is written here it reads back."""
     cdef int kind = spec.kind
     cdef int overflow = 0
     cdef long long number
-    cdef Py_ssize_t i, count, size
+    cdef double real
+    cdef Py_ssize_t i, count, written, size
     cdef Plan inner
     if kind == K_INT_ or kind == K_LONG_:
         if not PyLong_Check(value) or PyBool_Check(value):
@@ -839,11 +975,13 @@ cdef int write_value(Writer* w, object value, TypeSpec spec, Plan plan, object a
         number = PyLong_AsLongLongAndOverflow(value, &overflow)
         if kind == K_INT_:
             if overflow or number < -2147483648LL or number > 2147483647LL:
-                raise field_error(plan, attr, f"{value} is out of range for int", ValueError)
+                raise field_error(plan, attr, f"{int_text(value)} is out of range for int",
+                                  ValueError)
             write_u32(w, <uint32_t><int32_t>number)
         else:
             if overflow:
-                raise field_error(plan, attr, f"{value} is out of range for long", ValueError)
+                raise field_error(plan, attr, f"{int_text(value)} is out of range for long",
+                                  ValueError)
             writer_reserve(w, 8)
             store_u64(w.data + w.length, <uint64_t>number)
             w.length += 8
@@ -865,14 +1003,24 @@ cdef int write_value(Writer* w, object value, TypeSpec spec, Plan plan, object a
         else:
             raise field_error(plan, attr, f"expected bool, got {type(value).__name__}")
     elif kind == K_DOUBLE_:
-        if not (PyFloat_Check(value) or PyLong_Check(value)) or PyBool_Check(value):
+        if PyFloat_Check(value):
+            real = PyFloat_AS_DOUBLE(value)
+        elif PyLong_Check(value) and not PyBool_Check(value):
+            try:
+                real = PyLong_AsDouble(value)
+            except OverflowError:
+                raise field_error(plan, attr, f"{int_text(value)} is out of range for double",
+                                  ValueError) from None
+        else:
             raise field_error(plan, attr, f"expected float, got {type(value).__name__}")
         writer_reserve(w, 8)
-        PyFloat_Pack8(<double>value, <char*>(w.data + w.length), 1)
+        PyFloat_Pack8(real, <char*>(w.data + w.length), 1)
         w.length += 8
     elif kind == K_INT128_ or kind == K_INT256_:
         size = 16 if kind == K_INT128_ else 32
         write_fixed(w, value, size, plan, attr)
+    elif depth > MAX_DEPTH_:
+        raise field_error(plan, attr, f"nesting deeper than {MAX_DEPTH_}", ValueError)
     elif kind == K_VECTOR_ or kind == K_BARE_VECTOR_:
         if not (PyList_CheckExact(value) or PyTuple_Check(value) or isinstance(value, list)):
             raise field_error(plan, attr, f"expected list, got {type(value).__name__}")
@@ -882,10 +1030,24 @@ cdef int write_value(Writer* w, object value, TypeSpec spec, Plan plan, object a
         if kind == K_VECTOR_:
             write_u32(w, VECTOR_ID_)
         write_u32(w, <uint32_t>count)
+        if spec.elem.min_size() == 0:
+            w.zero_size_elements += count
+            w.zero_size_plan = <PyObject*>plan
+            w.zero_size_attr = <PyObject*>attr
+        # The count is written first, from len(): a list whose iteration disagrees (a subclass,
+        # or one changed while its items are encoded) must not leave a wrong count behind.
+        written = 0
         for item in value:
+            if written == count:
+                raise field_error(plan, attr, f"the list yields more items than its len() of {count}",
+                                  ValueError)
             if item is None:
                 raise field_error(plan, attr, "None inside a vector")
             write_value(w, item, spec.elem, plan, attr, depth + 1)
+            written += 1
+        if written != count:
+            raise field_error(plan, attr, f"the list yields {written} items, its len() says {count}",
+                              ValueError)
     elif kind == K_BOXED_ or kind == K_QUERY_ or kind == K_BARE_:
         inner = plan_of_type(Py_TYPE(value))
         if inner is None:
@@ -899,7 +1061,7 @@ cdef int write_value(Writer* w, object value, TypeSpec spec, Plan plan, object a
                 raise field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
         elif spec.type_id >= 0 and (inner.type_id != spec.type_id or inner.is_function):
             raise field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
-        write_object(w, value, inner, kind != K_BARE_, depth + 1)
+        write_object(w, value, inner, kind != K_BARE_, depth)
     else:
         raise AssertionError(f"unknown kind {kind}")
     return 0
@@ -914,8 +1076,7 @@ cdef int write_blob(Writer* w, object value, Plan plan, object attr) except -1:
     if PyByteArray_Check(value):
         return write_raw_bytes(w, <const unsigned char*>PyByteArray_AS_STRING(value),
                                PyByteArray_GET_SIZE(value), plan, attr)
-    if not (isinstance(value, bytes) or PyMemoryView_Check(value)):
-        raise field_error(plan, attr, f"expected bytes, got {type(value).__name__}")
+    value = byte_buffer(value, plan, attr, "bytes")
     PyObject_GetBuffer(value, &view, PyBUF_SIMPLE)
     try:
         write_raw_bytes(w, <const unsigned char*>view.buf, view.len, plan, attr)
@@ -924,11 +1085,31 @@ cdef int write_blob(Writer* w, object value, Plan plan, object attr) except -1:
     return 0
 
 
+cdef object byte_buffer(object value, Plan plan, object attr, str expected):
+    """`value` as an object with one contiguous run of bytes, or the field's TypeError.
+
+    A memoryview must be one-dimensional bytes (format 'B'), the only kind that compares equal
+    to the bytes the decoder gives back; a strided one is copied."""
+    if isinstance(value, (bytes, bytearray)):
+        return value
+    if not PyMemoryView_Check(value):
+        raise field_error(plan, attr, f"expected {expected}, got {type(value).__name__}")
+    try:
+        layout = (value.format, value.ndim, value.c_contiguous)
+    except ValueError:  # released
+        raise field_error(plan, attr, "the memoryview is released", ValueError) from None
+    if layout[0] != "B" or layout[1] != 1:
+        raise field_error(
+            plan, attr,
+            f"expected {expected}, got a memoryview of format {layout[0]!r} in {layout[1]} dimensions",
+        )
+    return value if layout[2] else value.tobytes()
+
+
 cdef int write_fixed(Writer* w, object value, Py_ssize_t size, Plan plan, object attr) except -1:
     """int128/int256: exactly `size` raw bytes, no length prefix."""
     cdef Py_buffer view
-    if not (isinstance(value, (bytes, bytearray)) or PyMemoryView_Check(value)):
-        raise field_error(plan, attr, f"expected {size} bytes, got {type(value).__name__}")
+    value = byte_buffer(value, plan, attr, f"{size} bytes")
     PyObject_GetBuffer(value, &view, PyBUF_SIMPLE)
     try:
         if view.len != size:
@@ -939,6 +1120,13 @@ cdef int write_fixed(Writer* w, object value, Py_ssize_t size, Plan plan, object
     finally:
         PyBuffer_Release(&view)
     return 0
+
+
+cdef str int_text(object value):
+    """An int for an error message; a huge one by its size (str() of it may itself refuse)."""
+    if value.bit_length() <= 256:
+        return str(int(value))
+    return f"an int of {value.bit_length()} bits"
 
 
 cdef int write_raw_bytes(Writer* w, const unsigned char* data, Py_ssize_t length, Plan plan,
@@ -968,12 +1156,27 @@ cdef int write_raw_bytes(Writer* w, const unsigned char* data, Py_ssize_t length
 # ----------------------------------------------------------------------------------------------
 # Decoding
 
+cdef struct Budget:
+    # What one decode call (one Reader) may still spend, shared by the cursors of the
+    # gzip_packed bodies inside it: the work and memory a decode costs stay proportional to
+    # its input plus max_inflated, however the input nests.
+    Py_ssize_t max_inflated    # as given, for error messages
+    Py_ssize_t inflate_left    # gzip_packed bytes that may still be inflated
+    Py_ssize_t zero_size_left  # vector elements that take no bytes: one per input byte
+
+
 cdef struct Cursor:
     const unsigned char* buf   # the input
     Py_ssize_t pos             # the next byte to read
     Py_ssize_t end             # one past the last byte
     PyObject* registry         # borrowed Registry: ids are looked up here
-    Py_ssize_t max_inflated    # the gzip_packed limit
+    Budget* budget
+
+
+cdef inline void budget_init(Budget* budget, Py_ssize_t max_inflated, Py_ssize_t input_length) noexcept:
+    budget.max_inflated = max_inflated
+    budget.inflate_left = max_inflated
+    budget.zero_size_left = input_length
 
 
 cdef inline int need(Cursor* c, Py_ssize_t n, str what) except -1:
@@ -1077,6 +1280,7 @@ cdef object read_vector(Cursor* c, TypeSpec spec, int depth):
     cdef uint32_t constructor_id
     cdef int32_t count
     cdef Py_ssize_t min_size = spec.elem.min_size()
+    cdef Budget* budget = c.budget
     if spec.kind == K_VECTOR_:
         constructor_id = take_u32(c, spec.name)
         if constructor_id != VECTOR_ID_:
@@ -1085,13 +1289,21 @@ cdef object read_vector(Cursor* c, TypeSpec spec, int depth):
             )
     count_at = c.pos
     count = <int32_t>take_u32(c, "vector count")
-    if min_size < 1:
-        min_size = 1
     # Checked before the list is allocated: a hostile count must not reserve memory.
     if count < 0 or count * min_size > c.end - c.pos:
         raise DecodeError(
             f"vector count {count} cannot fit in the {c.end - c.pos} bytes left", count_at
         )
+    if min_size == 0:
+        # Elements that take no bytes (a bare constructor without fields) are not bounded by
+        # the bytes left, and nested vectors of them would multiply: they spend the budget.
+        if count > budget.zero_size_left:
+            raise DecodeError(
+                f"vector of {count} {spec.elem.name} elements, which take no bytes, exceeds "
+                f"the {budget.zero_size_left} this input may still hold (one per byte)",
+                count_at,
+            )
+        budget.zero_size_left -= count
     result = PyList_New(count)
     for i in range(count):
         item = read_value(c, spec.elem, depth + 1)
@@ -1133,25 +1345,33 @@ cdef object read_boxed(Cursor* c, TypeSpec spec, int depth):
     elif spec.type_id >= 0 and (plan.type_id != spec.type_id or plan.is_function):
         raise DecodeError(
             f"expected {spec.name}, got {plan.tl_name}#{constructor_id:08x} of type "
-            f"{registry.type_names[plan.type_id] if plan.type_id >= 0 else 'a function'}",
+            f"{registry.type_name(plan.type_id)}",
             start,
         )
     return read_fields(c, plan, depth)
 
 
 cdef object read_gzip(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start):
-    cdef Py_ssize_t content, length
+    cdef Py_ssize_t content, length, inflate_left = c.budget.inflate_left
     cdef Cursor inner
     content = take_blob(c, &length)
-    packed = PyBytes_FromStringAndSize(<const char*>(c.buf + content), length)
+    packed = PyMemoryView_FromMemory(<char*>(c.buf + content), length, PyBUF_READ)
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        inflated = inflater.decompress(packed, c.max_inflated + 1)
+        # zlib grows its output in steps up to the cap: past the budget it stops one byte
+        # over, having spent no more memory than the budget allowed.
+        inflated = inflater.decompress(
+            packed, inflate_left + 1 if inflate_left < PY_SSIZE_T_MAX else inflate_left
+        )
     except zlib.error as exc:
         raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", start) from None
-    if len(inflated) > c.max_inflated:
+    finally:
+        packed.release()
+    if PyBytes_GET_SIZE(inflated) > inflate_left:
         raise DecodeError(
-            f"gzip_packed body inflates past the limit of {c.max_inflated} bytes", start
+            f"gzip_packed bodies inflate past the limit of {c.budget.max_inflated} bytes "
+            "for one decode",
+            start,
         )
     if not inflater.eof:
         raise DecodeError("gzip_packed body is a truncated gzip stream", start)
@@ -1159,11 +1379,13 @@ cdef object read_gzip(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start):
         raise DecodeError(
             f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream", start
         )
+    c.budget.inflate_left -= PyBytes_GET_SIZE(inflated)
+    c.budget.zero_size_left += PyBytes_GET_SIZE(inflated)
     inner.buf = <const unsigned char*>PyBytes_AS_STRING(inflated)
     inner.pos = 0
     inner.end = PyBytes_GET_SIZE(inflated)
     inner.registry = c.registry
-    inner.max_inflated = c.max_inflated
+    inner.budget = c.budget
     try:
         value = read_value(&inner, spec, depth + 1)
     except DecodeError as exc:
@@ -1181,9 +1403,10 @@ cdef object read_fields(Cursor* c, Plan plan, int depth):
     cdef Py_ssize_t i
     cdef Step* step
     if plan.cls is None:
-        if plan.factory is None:
+        if plan.factory is not None:
+            plan.factory(plan)
+        if plan.cls is None:
             raise TypeError(f"{plan.tl_name} is not bound to a class")
-        plan.factory(plan)
     # The instance is allocated without running __init__; its slots start as NULL and are
     # filled below (a failure part-way frees it, and NULL slots are skipped on dealloc).
     raw = tl_alloc_instance(<PyTypeObject*>plan.cls)
@@ -1211,18 +1434,21 @@ cdef object decode_buffer(data, Registry registry, TypeSpec spec, bint allow_tra
                           Py_ssize_t max_inflated):
     """One whole value from `data`, read in place (bytes directly, other buffers exported)."""
     cdef Cursor c
+    cdef Budget budget
     cdef Py_buffer view
     c.registry = <PyObject*>registry
-    c.max_inflated = max_inflated
+    c.budget = &budget
     c.pos = 0
     if PyBytes_CheckExact(data):
         c.buf = <const unsigned char*>PyBytes_AS_STRING(data)
         c.end = PyBytes_GET_SIZE(data)
+        budget_init(&budget, max_inflated, c.end)
         return finish_decode(&c, spec, allow_trailing)
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         c.buf = <const unsigned char*>view.buf
         c.end = view.len
+        budget_init(&budget, max_inflated, c.end)
         return finish_decode(&c, spec, allow_trailing)
     finally:
         PyBuffer_Release(&view)
@@ -1238,21 +1464,26 @@ cdef object finish_decode(Cursor* c, TypeSpec spec, bint allow_trailing):
 
 
 cdef class Reader:
-    """Reads TL values one after another from a buffer; every read checks the bytes left."""
+    """Reads TL values one after another from a buffer; every read checks the bytes left.
+
+    A read that fails leaves the reader where that read began (position and budget), so a
+    caller can report the error, or try again over a longer buffer, from there."""
 
     cdef object owner                   # keeps the input alive
     cdef Py_buffer view                 # the exported buffer when the input is not bytes
     cdef bint has_view
     cdef Registry registry
     cdef Cursor c
+    cdef Budget budget                  # one for the reader's whole input
 
     def __cinit__(self):
         self.has_view = False
 
-    def __init__(self, data, Registry registry not None,
-                 Py_ssize_t max_inflated=DEFAULT_MAX_INFLATED):
+    def __init__(self, data, Registry registry not None, max_inflated=DEFAULT_MAX_INFLATED):
+        cdef Py_ssize_t limit = inflate_limit(max_inflated)
         if self.owner is not None:
             raise RuntimeError("Reader is already open")
+        registry.check_open()
         if PyBytes_CheckExact(data):
             self.c.buf = <const unsigned char*>PyBytes_AS_STRING(data)
             self.c.end = PyBytes_GET_SIZE(data)
@@ -1265,11 +1496,17 @@ cdef class Reader:
         self.registry = registry
         self.c.pos = 0
         self.c.registry = <PyObject*>registry
-        self.c.max_inflated = max_inflated
+        self.c.budget = &self.budget
+        budget_init(&self.budget, limit, self.c.end)
 
     def __dealloc__(self):
         if self.has_view:
             PyBuffer_Release(&self.view)
+
+    cdef inline Cursor* cursor(self) except NULL:
+        if self.owner is None:
+            raise RuntimeError("Reader is not open (made without calling __init__)")
+        return &self.c
 
     @property
     def position(self):
@@ -1282,42 +1519,72 @@ cdef class Reader:
         return self.c.end - self.c.pos
 
     def read_int(self):
-        return <int32_t>take_u32(&self.c, "int")
+        return <int32_t>take_u32(self.cursor(), "int")
 
     def read_uint(self):
-        return take_u32(&self.c, "#")
+        return take_u32(self.cursor(), "#")
 
     def read_long(self):
-        need(&self.c, 8, "long")
-        self.c.pos += 8
-        return <int64_t>load_u64(self.c.buf + self.c.pos - 8)
+        cdef Cursor* c = self.cursor()
+        need(c, 8, "long")
+        c.pos += 8
+        return <int64_t>load_u64(c.buf + c.pos - 8)
 
     def read_double(self):
-        need(&self.c, 8, "double")
-        self.c.pos += 8
-        return PyFloat_Unpack8(<const char*>(self.c.buf + self.c.pos - 8), 1)
+        cdef Cursor* c = self.cursor()
+        need(c, 8, "double")
+        c.pos += 8
+        return PyFloat_Unpack8(<const char*>(c.buf + c.pos - 8), 1)
 
     def read_raw(self, Py_ssize_t n):
+        cdef Cursor* c = self.cursor()
         if n < 0:
             raise ValueError("n must not be negative")
-        need(&self.c, n, f"{n} raw bytes")
-        self.c.pos += n
-        return PyBytes_FromStringAndSize(<const char*>(self.c.buf + self.c.pos - n), n)
+        need(c, n, f"{n} raw bytes")
+        c.pos += n
+        return PyBytes_FromStringAndSize(<const char*>(c.buf + c.pos - n), n)
 
     def read_bytes(self):
         cdef Py_ssize_t start, length
-        start = take_blob(&self.c, &length)
-        return PyBytes_FromStringAndSize(<const char*>(self.c.buf + start), length)
+        cdef Cursor* c = self.cursor()
+        start = take_blob(c, &length)
+        return PyBytes_FromStringAndSize(<const char*>(c.buf + start), length)
 
     def read_string(self):
-        return take_string(&self.c)
+        cdef Cursor* c = self.cursor()
+        cdef Py_ssize_t start = c.pos
+        try:
+            return take_string(c)
+        except BaseException:
+            c.pos = start
+            raise
 
     def read_bool(self):
-        return take_bool(&self.c)
+        cdef Cursor* c = self.cursor()
+        cdef Py_ssize_t start = c.pos
+        try:
+            return take_bool(c)
+        except BaseException:
+            c.pos = start
+            raise
 
     def read_object(self, expected=None):
         """Read one boxed value; `expected` narrows which constructors are accepted."""
-        return read_value(&self.c, self.registry.to_spec(expected), 0)
+        self.cursor()
+        return self.read_spec(self.registry.to_spec(expected), 0)
 
     def read(self, TypeSpec spec not None, int depth=0):
-        return read_value(&self.c, spec, depth)
+        self.cursor()
+        if depth < 0 or depth > MAX_DEPTH_:
+            raise ValueError(f"depth must be between 0 and {MAX_DEPTH_}, got {depth}")
+        return self.read_spec(checked_spec(spec, spec), depth)
+
+    cdef object read_spec(self, TypeSpec spec, int depth):
+        cdef Py_ssize_t start = self.c.pos
+        cdef Budget before = self.budget
+        try:
+            return read_value(&self.c, spec, depth)
+        except BaseException:
+            self.c.pos = start
+            self.budget = before  # what the failed read spent is refunded
+            raise

@@ -11,6 +11,7 @@ directions; dispatch on the 4-byte id goes through a `Registry`.
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
 from typing import Any
 
@@ -54,8 +55,10 @@ BOOL_FALSE_ID = 0xBC799737
 GZIP_PACKED_ID = 0x3072CFA1
 
 MAX_DEPTH = 64  # nesting bound: hostile input must not exhaust the C stack
-DEFAULT_MAX_INFLATED = 16 * 1024 * 1024  # gzip_packed bodies may not inflate beyond this
+DEFAULT_MAX_INFLATED = 16 * 1024 * 1024  # one decode inflates at most this much gzip_packed
 MAX_BYTES_LENGTH = (1 << 24) - 1  # the longest length a 3-byte prefix can carry
+MAX_STEPS = 255  # fields per constructor (the compiled plan's fixed bound)
+MAX_FLAG_WORDS = 4  # flag words per constructor (likewise)
 
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -79,9 +82,13 @@ _f64 = struct.Struct("<d")
 
 
 class TypeSpec:
-    """How one value is laid out: a base type, a boxed type, a bare constructor or a vector."""
+    """How one value is laid out: a base type, a boxed type, a bare constructor or a vector.
 
-    __slots__ = ("kind", "type_id", "elem", "plan", "name")
+    Immutable once made, and checked when made (the compiled interpreter follows `elem` and
+    `plan` without looking): a spec not built by __init__, or lacking what its kind needs, is
+    refused wherever one enters the codec."""
+
+    __slots__ = ("kind", "type_id", "elem", "plan", "name", "complete")
 
     def __init__(
         self,
@@ -91,11 +98,32 @@ class TypeSpec:
         elem: TypeSpec | None = None,
         plan: Plan | None = None,
     ) -> None:
-        self.kind = kind
-        self.name = name  # the TL spelling, for error messages
-        self.type_id = type_id  # K_BOXED: index of the boxed type in the registry, -1 = Object
-        self.elem = elem  # vectors: the element spec
-        self.plan = plan  # K_BARE: the constructor; K_BOXED: set when exactly one ctor is wanted
+        for value, expected_type in ((kind, int), (name, str), (type_id, int)):
+            if not isinstance(value, expected_type):
+                raise TypeError(f"expected {expected_type.__name__}, got {type(value).__name__}")
+        if elem is not None and not isinstance(elem, TypeSpec):
+            raise TypeError(f"expected TypeSpec, got {type(elem).__name__}")
+        if plan is not None and not isinstance(plan, Plan):
+            raise TypeError(f"expected Plan, got {type(plan).__name__}")
+        if not K_INT <= kind <= K_BARE_VECTOR:
+            raise ValueError(f"{name}: unknown TypeSpec kind {kind}")
+        if kind == K_VECTOR or kind == K_BARE_VECTOR:
+            if elem is None or not getattr(elem, "complete", False):
+                raise ValueError(f"{name}: a vector TypeSpec needs a complete element TypeSpec")
+            if elem.kind == K_FLAGS or elem.kind == K_TRUE:
+                raise ValueError(f"{name}: a vector cannot hold {elem.name} values")
+        if kind == K_BARE and plan is None:
+            raise ValueError(f"{name}: a bare TypeSpec needs its constructor's Plan")
+        set_slot = object.__setattr__
+        set_slot(self, "kind", kind)
+        set_slot(self, "name", name)  # the TL spelling, for error messages
+        set_slot(self, "type_id", type_id)  # K_BOXED: index of the boxed type, -1 = Object
+        set_slot(self, "elem", elem)  # vectors: the element spec
+        set_slot(self, "plan", plan)  # K_BARE: the constructor; K_BOXED: the one ctor wanted
+        set_slot(self, "complete", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"attribute {name!r} of TypeSpec objects is not writable")
 
     def min_size(self) -> int:
         """The fewest bytes a value of this spec can take on the wire (vector count checks)."""
@@ -110,6 +138,16 @@ class TypeSpec:
 
     def __repr__(self) -> str:
         return f"<TypeSpec {self.name}>"
+
+
+def _checked_spec(spec: Any, expected: Any) -> TypeSpec:
+    """`spec` if the decoder may follow it; a TypeError for anything else."""
+    if not isinstance(spec, TypeSpec) or not getattr(spec, "complete", False):
+        what = "a TypeSpec not made by TypeSpec()" if isinstance(expected, TypeSpec) else repr(expected)
+        raise TypeError(f"expected {what} does not give a complete TypeSpec")
+    if spec.kind == K_FLAGS or spec.kind == K_TRUE:
+        raise TypeError(f"{spec.name} is part of a constructor, not a value")
+    return spec
 
 
 class Plan:
@@ -140,6 +178,8 @@ class Plan:
         is_function: bool,
         fields: list[tuple[str, TypeSpec, int, int, int]],
     ) -> None:
+        if getattr(self, "fields", None) is not None:
+            raise RuntimeError(f"{self.tl_name}: Plan is already initialised")
         self.constructor_id = constructor_id
         self.tl_name = tl_name
         self.type_id = type_id
@@ -155,7 +195,9 @@ class Plan:
 
     def set_fields(self, fields: list[tuple[str, TypeSpec, int, int, int]]) -> None:
         """(attribute, spec, flag word index or -1, bit mask, word slot of a K_FLAGS field)."""
-        self.fields = [tuple(f) for f in fields]
+        if getattr(self, "cls", None) is not None:
+            raise ValueError(f"{self.tl_name}: the fields of a bound plan cannot change")
+        self.fields = _checked_fields(self.tl_name, fields)
         self.n_flag_words = sum(1 for f in self.fields if f[1].kind == K_FLAGS)
         self.attrs = tuple(f[0] for f in self.fields if f[1].kind != K_FLAGS)
         # A lower bound of the encoded size (bare sub-constructors count as 0).
@@ -165,11 +207,14 @@ class Plan:
 
     def bind(self, cls: type) -> None:
         """Attach the class whose instances this plan encodes and decodes."""
+        if self.cls is not None and self.cls is not cls:
+            raise ValueError(f"{self.tl_name} is already bound to {self.cls.__name__}")
         self.cls = cls
         self.descriptors = []
         for attr in self.attrs:
             descriptor = cls.__dict__.get(attr)
-            if descriptor is None or not hasattr(descriptor, "__set__"):
+            owner = getattr(descriptor, "__objclass__", cls)
+            if descriptor is None or not hasattr(descriptor, "__set__") or not issubclass(cls, owner):
                 raise TypeError(f"{cls.__name__} has no slot for field {attr!r}")
             self.descriptors.append(descriptor)
         cls.__tl_plan__ = self
@@ -178,10 +223,45 @@ class Plan:
         return f"<Plan {self.tl_name}#{self.constructor_id:08x}>"
 
 
+def _checked_fields(tl_name: str, fields: list[Any]) -> list[tuple[str, TypeSpec, int, int, int]]:
+    """The fields as tuples, or a ValueError/TypeError for what the interpreter cannot run:
+    a spec not made by TypeSpec(), a flag word read before it is declared, too many fields or
+    flag words, a `true` field no flag bit guards. The same rules as the compiled plan's."""
+    checked = []
+    n_flag_words = 0
+    if len(fields) > MAX_STEPS:
+        raise ValueError(f"{tl_name}: more than {MAX_STEPS} fields")
+    for field in fields:
+        attr, spec, flag_index, mask, word_slot = field
+        if not isinstance(attr, str):
+            raise TypeError(f"{tl_name}: field name {attr!r} is not a str")
+        if not isinstance(spec, TypeSpec) or not getattr(spec, "complete", False):
+            raise TypeError(f"{tl_name}.{attr}: spec must be a TypeSpec")
+        if not -1 <= flag_index < n_flag_words:
+            raise ValueError(f"{tl_name}.{attr}: flag word {flag_index} is not declared before it")
+        if not 0 <= mask <= 0xFFFFFFFF:
+            raise ValueError(f"{tl_name}.{attr}: flag mask {mask} is not a 32-bit value")
+        if spec.kind == K_FLAGS:
+            if word_slot != n_flag_words:
+                raise ValueError(f"{tl_name}.{attr}: flag word slot {word_slot} is not {n_flag_words}")
+            n_flag_words += 1
+            if n_flag_words > MAX_FLAG_WORDS:
+                raise ValueError(f"{tl_name}: more than {MAX_FLAG_WORDS} flag words")
+        elif spec.kind == K_TRUE and flag_index < 0:
+            raise ValueError(f"{tl_name}.{attr}: a true field needs a flag bit")
+        checked.append((attr, spec, flag_index, mask, word_slot))
+    return checked
+
+
 class Registry:
     """The constructors of one schema, found by id; `decode` and `Reader` start here."""
 
     def __init__(self, plans: list[Plan], type_names: list[str]) -> None:
+        if getattr(self, "by_id", None) is not None:
+            raise RuntimeError("Registry is already initialised")
+        for candidate in plans:
+            if not isinstance(candidate, Plan) or getattr(candidate, "fields", None) is None:
+                raise TypeError(f"{type(candidate).__name__} object is not an initialised Plan")
         self.type_names = list(type_names)
         self.by_id: dict[int, Plan] = {}
         # Turns `expected` (a TL type name, a class) into a TypeSpec; set by the Schema.
@@ -199,11 +279,17 @@ class Registry:
     def to_spec(self, expected: Any) -> TypeSpec:
         if expected is None:
             return self.object_spec
-        if type(expected) is TypeSpec:
-            return expected
+        if type(expected) is TypeSpec and getattr(expected, "complete", False):
+            return _checked_spec(expected, expected)
         if self.resolver is not None:
-            return self.resolver(expected)
+            return _checked_spec(self.resolver(expected), expected)
         raise TypeError(f"expected must be a TypeSpec, got {expected!r}")
+
+    def _type_name(self, type_id: int) -> str:
+        """The name of a boxed type for an error message, whatever the plan says its id is."""
+        if 0 <= type_id < len(self.type_names):
+            return str(self.type_names[type_id])
+        return "a function" if type_id < 0 else f"type #{type_id}"
 
     def plan_for_id(self, constructor_id: int) -> Plan | None:
         return self.by_id.get(constructor_id)
@@ -219,7 +305,7 @@ class Registry:
         """Decode one value of `expected` (None: any boxed object) from a whole buffer."""
         spec = self.to_spec(expected)
         reader = Reader(data, self, max_inflated)
-        value = reader.read(spec)
+        value = reader._read(spec, 0)
         if not allow_trailing and reader.remaining:
             raise DecodeError(
                 f"{reader.remaining} trailing bytes after a complete {spec.name}",
@@ -294,11 +380,7 @@ class TLObject:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of the fields, nested objects included; `_` holds the TL name."""
-        plan = type(self).__tl_plan__
-        out: dict[str, Any] = {"_": plan.tl_name}
-        for attr in plan.attrs:
-            out[attr] = _to_plain(getattr(self, attr, None))
-        return out
+        return _object_dict(self, 0)
 
     def __bytes__(self) -> bytes:
         return encode(self)
@@ -321,12 +403,26 @@ class TLRequest(TLObject):
     __slots__ = ()
 
 
-def _to_plain(value: Any) -> Any:
+def _object_dict(obj: Any, depth: int) -> dict[str, Any]:
+    plan = type(obj).__tl_plan__
+    if plan is None:
+        raise TypeError(f"{type(obj).__name__} is not bound to a TL schema")
+    out: dict[str, Any] = {"_": plan.tl_name}
+    for attr in plan.attrs:
+        out[attr] = _plain_value(getattr(obj, attr, None), plan, attr, depth + 1)
+    return out
+
+
+def _plain_value(value: Any, plan: Plan, attr: str, depth: int) -> Any:
+    """Nested objects and lists walked with the encoder's depth bound, as the compiled codec
+    must (its calls do not count against the recursion limit)."""
+    if not isinstance(value, (TLObject, list)):
+        return value
+    if depth > MAX_DEPTH:
+        raise _field_error(plan, attr, f"nesting deeper than {MAX_DEPTH}", ValueError)
     if isinstance(value, TLObject):
-        return value.to_dict()
-    if isinstance(value, list):
-        return [_to_plain(v) for v in value]
-    return value
+        return _object_dict(value, depth)
+    return [_plain_value(item, plan, attr, depth + 1) for item in value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,9 +434,9 @@ def encode(obj: Any) -> bytes:
     plan = _plan_of(obj)
     if plan is None:
         raise TypeError(f"cannot encode {type(obj).__name__}: not a TL object")
-    out = bytearray()
-    _write_object(out, obj, plan, True, 0)
-    return bytes(out)
+    writer = _Writer()
+    _write_object(writer, obj, plan, True, 0)
+    return writer.finish()
 
 
 def encode_value(value: Any, spec: TypeSpec) -> bytes:
@@ -349,13 +445,62 @@ def encode_value(value: Any, spec: TypeSpec) -> bytes:
     What a server needs to answer functions whose result is not an object
     (`users.getUsers -> Vector<User>`); `encode` covers the common case of one object.
     """
-    out = bytearray()
-    _write_value(out, value, spec, None, spec.name, 0)
-    return bytes(out)
+    spec = _checked_spec(spec, spec)
+    writer = _Writer()
+    _write_value(writer, value, spec, None, spec.name, 0)
+    return writer.finish()
+
+
+class _Writer(bytearray):
+    """The output, and the vector elements in it that take no bytes (see Reader._read)."""
+
+    zero_size_elements = 0
+    zero_size_field: tuple[Plan | None, str] = (None, "")
+
+    def finish(self) -> bytes:
+        if self.zero_size_elements > len(self):
+            # The decoder allows one zero-size element per input byte; refuse what it would.
+            raise _field_error(
+                *self.zero_size_field,
+                f"{self.zero_size_elements} vector elements that take no bytes in {len(self)} "
+                "bytes of output: a decoder accepts at most one per byte",
+                ValueError,
+            )
+        return bytes(self)
 
 
 def _field_error(plan: Plan | None, attr: str, message: str, exc: type = TypeError) -> Exception:
+    if plan is None:  # encode_value: `attr` is the TL type being written
+        return exc(f"{attr}: {message}")
     return exc(f"{type_name(plan)}.{attr}: {message}")
+
+
+def _int_text(value: int) -> str:
+    """An int for an error message; a huge one by its size (str() of it may itself refuse)."""
+    if value.bit_length() <= 256:
+        return str(int(value))
+    return f"an int of {value.bit_length()} bits"
+
+
+def _byte_buffer(value: Any, plan: Plan | None, attr: str, expected: str) -> Any:
+    """`value` as an object with one contiguous run of bytes, or the field's TypeError.
+
+    A memoryview must be one-dimensional bytes (format 'B'), the only kind that compares equal
+    to the bytes the decoder gives back; a strided one is copied."""
+    if isinstance(value, (bytes, bytearray)):
+        return value
+    if not isinstance(value, memoryview):
+        raise _field_error(plan, attr, f"expected {expected}, got {type(value).__name__}")
+    try:
+        layout = (value.format, value.ndim, value.c_contiguous)
+    except ValueError:  # released
+        raise _field_error(plan, attr, "the memoryview is released", ValueError) from None
+    if layout[0] != "B" or layout[1] != 1:
+        raise _field_error(
+            plan, attr,
+            f"expected {expected}, got a memoryview of format {layout[0]!r} in {layout[1]} dimensions",
+        )
+    return value if layout[2] else value.tobytes()
 
 
 def type_name(plan: Plan | None) -> str:
@@ -409,9 +554,7 @@ def _get(obj: Any, plan: Plan, attr: str) -> Any:
         raise _field_error(plan, attr, "field was never set", AttributeError) from None
 
 
-def _write_object(out: bytearray, obj: Any, plan: Plan, boxed: bool, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise ValueError(f"{type_name(plan)}: nesting deeper than {MAX_DEPTH}")
+def _write_object(out: _Writer, obj: Any, plan: Plan, boxed: bool, depth: int) -> None:
     if boxed:
         out += _u32.pack(plan.constructor_id)
     words = _compute_flags(obj, plan) if plan.n_flag_words else ()
@@ -428,28 +571,34 @@ def _write_object(out: bytearray, obj: Any, plan: Plan, boxed: bool, depth: int)
                 continue
         elif value is None:
             raise _field_error(plan, attr, f"required {spec.name} is None")
-        _write_value(out, value, spec, plan, attr, depth)
+        _write_value(out, value, spec, plan, attr, depth + 1)
 
 
 def _write_value(
-    out: bytearray, value: Any, spec: TypeSpec, plan: Plan | None, attr: str, depth: int
+    out: _Writer, value: Any, spec: TypeSpec, plan: Plan | None, attr: str, depth: int
 ) -> None:
+    """`depth` counts as the decoder's does, so what is written here it reads back."""
     kind = spec.kind
     if kind == K_INT or kind == K_LONG:
         if type(value) is not int and not (isinstance(value, int) and not isinstance(value, bool)):
             raise _field_error(plan, attr, f"expected int, got {type(value).__name__}")
         if kind == K_INT:
             if not _INT_MIN <= value <= _INT_MAX:
-                raise _field_error(plan, attr, f"{value} is out of range for int", ValueError)
+                raise _field_error(plan, attr, f"{_int_text(value)} is out of range for int", ValueError)
             out += _i32.pack(value)
         else:
             if not _LONG_MIN <= value <= _LONG_MAX:
-                raise _field_error(plan, attr, f"{value} is out of range for long", ValueError)
+                raise _field_error(plan, attr, f"{_int_text(value)} is out of range for long", ValueError)
             out += _i64.pack(value)
     elif kind == K_DOUBLE:
         if isinstance(value, bool) or not isinstance(value, (float, int)):
             raise _field_error(plan, attr, f"expected float, got {type(value).__name__}")
-        out += _f64.pack(value)
+        try:
+            out += _f64.pack(float(value))
+        except OverflowError:
+            raise _field_error(
+                plan, attr, f"{_int_text(value)} is out of range for double", ValueError
+            ) from None
     elif kind == K_STRING:
         if not isinstance(value, str):
             raise _field_error(plan, attr, f"expected str, got {type(value).__name__}")
@@ -459,9 +608,7 @@ def _write_value(
             raise _field_error(plan, attr, "string is not encodable as UTF-8", ValueError) from None
         _write_bytes(out, data, plan, attr)
     elif kind == K_BYTES:
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise _field_error(plan, attr, f"expected bytes, got {type(value).__name__}")
-        _write_bytes(out, value, plan, attr)
+        _write_bytes(out, _byte_buffer(value, plan, attr, "bytes"), plan, attr)
     elif kind == K_BOOL:
         if value is True:
             out += _u32.pack(BOOL_TRUE_ID)
@@ -471,23 +618,42 @@ def _write_value(
             raise _field_error(plan, attr, f"expected bool, got {type(value).__name__}")
     elif kind == K_INT128 or kind == K_INT256:
         size = _FIXED_SIZE[kind]
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise _field_error(plan, attr, f"expected {size} bytes, got {type(value).__name__}")
+        value = _byte_buffer(value, plan, attr, f"{size} bytes")
         if memoryview(value).nbytes != size:
             raise _field_error(
                 plan, attr, f"expected {size} bytes, got {memoryview(value).nbytes}", ValueError
             )
         out += value
+    elif depth > MAX_DEPTH:
+        raise _field_error(plan, attr, f"nesting deeper than {MAX_DEPTH}", ValueError)
     elif kind == K_VECTOR or kind == K_BARE_VECTOR:
         if not isinstance(value, (list, tuple)):
             raise _field_error(plan, attr, f"expected list, got {type(value).__name__}")
+        count = len(value)
+        if count > _INT_MAX:
+            raise _field_error(plan, attr, "vector too long", ValueError)
         if kind == K_VECTOR:
             out += _u32.pack(VECTOR_ID)
-        out += _i32.pack(len(value))
+        out += _i32.pack(count)
+        if spec.elem.min_size() == 0:
+            out.zero_size_elements += count
+            out.zero_size_field = (plan, attr)
+        # The count is written first, from len(): a list whose iteration disagrees (a subclass,
+        # or one changed while its items are encoded) must not leave a wrong count behind.
+        written = 0
         for item in value:
+            if written == count:
+                raise _field_error(
+                    plan, attr, f"the list yields more items than its len() of {count}", ValueError
+                )
             if item is None:
                 raise _field_error(plan, attr, "None inside a vector")
             _write_value(out, item, spec.elem, plan, attr, depth + 1)
+            written += 1
+        if written != count:
+            raise _field_error(
+                plan, attr, f"the list yields {written} items, its len() says {count}", ValueError
+            )
     elif kind == K_BOXED or kind == K_QUERY or kind == K_BARE:
         inner = _plan_of(value)
         if inner is None:
@@ -500,12 +666,12 @@ def _write_value(
                 raise _field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
         elif spec.type_id >= 0 and (inner.type_id != spec.type_id or inner.is_function):
             raise _field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
-        _write_object(out, value, inner, kind != K_BARE, depth + 1)
+        _write_object(out, value, inner, kind != K_BARE, depth)
     else:  # pragma: no cover - plans are built by the schema compiler
         raise AssertionError(f"unknown kind {kind}")
 
 
-def _write_bytes(out: bytearray, data: Any, plan: Plan, attr: str) -> None:
+def _write_bytes(out: _Writer, data: Any, plan: Plan | None, attr: str) -> None:
     length = memoryview(data).nbytes
     if length <= 253:
         out.append(length)
@@ -526,8 +692,33 @@ def _write_bytes(out: bytearray, data: Any, plan: Plan, attr: str) -> None:
 # Decoding
 
 
+def _inflate_limit(max_inflated: Any) -> int:
+    """max_inflated as a byte count: a ValueError below zero; beyond what fits, no limit."""
+    if not isinstance(max_inflated, int):
+        raise TypeError(f"max_inflated must be an int, got {type(max_inflated).__name__}")
+    if max_inflated < 0:
+        raise ValueError(f"max_inflated must not be negative, got {max_inflated}")
+    return min(max_inflated, sys.maxsize)
+
+
+class _Budget:
+    """What one decode call (one Reader) may still spend, shared by the readers of the
+    gzip_packed bodies inside it: the work and memory a decode costs stay proportional to its
+    input plus max_inflated, however the input nests."""
+
+    __slots__ = ("max_inflated", "inflate_left", "zero_size_left")
+
+    def __init__(self, max_inflated: int, input_length: int) -> None:
+        self.max_inflated = max_inflated  # as given, for error messages
+        self.inflate_left = max_inflated  # gzip_packed bytes that may still be inflated
+        self.zero_size_left = input_length  # vector elements that take no bytes: one per byte
+
+
 class Reader:
-    """Reads TL values one after another from a buffer; every read checks the bytes left."""
+    """Reads TL values one after another from a buffer; every read checks the bytes left.
+
+    A read that fails leaves the reader where that read began (position and budget), so a
+    caller can report the error, or try again over a longer buffer, from there."""
 
     def __init__(
         self,
@@ -535,12 +726,24 @@ class Reader:
         registry: Registry,
         max_inflated: int = DEFAULT_MAX_INFLATED,
     ) -> None:
+        limit = _inflate_limit(max_inflated)
         self._view = memoryview(data).cast("B")
         self._data = self._view.tobytes() if not isinstance(data, bytes) else data
         self._pos = 0
         self._end = len(self._data)
         self._registry = registry
-        self._max_inflated = max_inflated
+        self._budget = _Budget(limit, self._end)
+
+    @classmethod
+    def _inside(cls, data: bytes, outer: Reader) -> Reader:
+        """A reader over an inflated gzip_packed body, spending the outer reader's budget."""
+        reader = cls.__new__(cls)
+        reader._data = data
+        reader._pos = 0
+        reader._end = len(data)
+        reader._registry = outer._registry
+        reader._budget = outer._budget
+        return reader
 
     @property
     def position(self) -> int:
@@ -581,6 +784,8 @@ class Reader:
         return value
 
     def read_raw(self, n: int) -> bytes:
+        if n < 0:
+            raise ValueError("n must not be negative")
         self._need(n, f"{n} raw bytes")
         value = self._data[self._pos : self._pos + n]
         self._pos += n
@@ -619,6 +824,7 @@ class Reader:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
+            self._pos = start
             raise DecodeError(f"string is not valid UTF-8 ({exc.reason})", start) from None
 
     def read_bool(self) -> bool:
@@ -628,13 +834,30 @@ class Reader:
             return True
         if constructor_id == BOOL_FALSE_ID:
             return False
+        self._pos = start
         raise DecodeError(f"expected Bool, got id {constructor_id:#010x}", start)
 
     def read_object(self, expected: Any = None) -> Any:
         """Read one boxed value; `expected` narrows which constructors are accepted."""
-        return self.read(self._registry.to_spec(expected))
+        return self._read_from_start(self._registry.to_spec(expected), 0)
 
     def read(self, spec: TypeSpec, depth: int = 0) -> Any:
+        if not 0 <= depth <= MAX_DEPTH:
+            raise ValueError(f"depth must be between 0 and {MAX_DEPTH}, got {depth}")
+        return self._read_from_start(_checked_spec(spec, spec), depth)
+
+    def _read_from_start(self, spec: TypeSpec, depth: int) -> Any:
+        start = self._pos
+        budget = self._budget
+        before = (budget.inflate_left, budget.zero_size_left)
+        try:
+            return self._read(spec, depth)
+        except BaseException:
+            self._pos = start
+            budget.inflate_left, budget.zero_size_left = before  # the failed read's spending
+            raise
+
+    def _read(self, spec: TypeSpec, depth: int) -> Any:
         kind = spec.kind
         if kind == K_INT:
             return self.read_int()
@@ -666,12 +889,25 @@ class Reader:
             count_at = self._pos
             count = self.read_int()
             elem = spec.elem
-            if count < 0 or count * max(elem.min_size(), 1) > self._end - self._pos:
+            min_size = elem.min_size()
+            if count < 0 or count * min_size > self._end - self._pos:
                 raise DecodeError(
                     f"vector count {count} cannot fit in the {self._end - self._pos} bytes left",
                     count_at,
                 )
-            return [self.read(elem, depth + 1) for _ in range(count)]
+            if min_size == 0:
+                # Elements that take no bytes (a bare constructor without fields) are not
+                # bounded by the bytes left, and nested vectors of them would multiply: they
+                # spend the budget.
+                budget = self._budget
+                if count > budget.zero_size_left:
+                    raise DecodeError(
+                        f"vector of {count} {elem.name} elements, which take no bytes, exceeds "
+                        f"the {budget.zero_size_left} this input may still hold (one per byte)",
+                        count_at,
+                    )
+                budget.zero_size_left -= count
+            return [self._read(elem, depth + 1) for _ in range(count)]
         if kind == K_BARE:
             return self._read_fields(spec.plan, depth)
         if kind == K_BOXED or kind == K_QUERY:
@@ -705,21 +941,29 @@ class Reader:
         elif spec.type_id >= 0 and (plan.type_id != spec.type_id or plan.is_function):
             raise DecodeError(
                 f"expected {spec.name}, got {plan.tl_name}#{constructor_id:08x} "
-                f"of type {self._registry.type_names[plan.type_id]}",
+                f"of type {self._registry._type_name(plan.type_id)}",
                 start,
             )
         return self._read_fields(plan, depth)
 
     def _read_gzip(self, spec: TypeSpec, depth: int, start: int) -> Any:
         packed = self.read_bytes()
+        budget = self._budget
+        inflate_left = budget.inflate_left
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            inflated = inflater.decompress(packed, self._max_inflated + 1)
+            # zlib grows its output in steps up to the cap: past the budget it stops one byte
+            # over, having spent no more memory than the budget allowed.
+            inflated = inflater.decompress(
+                packed, inflate_left + 1 if inflate_left < sys.maxsize else inflate_left
+            )
         except zlib.error as exc:
             raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", start) from None
-        if len(inflated) > self._max_inflated:
+        if len(inflated) > inflate_left:
             raise DecodeError(
-                f"gzip_packed body inflates past the limit of {self._max_inflated} bytes", start
+                f"gzip_packed bodies inflate past the limit of {budget.max_inflated} bytes "
+                "for one decode",
+                start,
             )
         if not inflater.eof:
             raise DecodeError("gzip_packed body is a truncated gzip stream", start)
@@ -728,9 +972,11 @@ class Reader:
                 f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream",
                 start,
             )
-        inner = Reader(inflated, self._registry, self._max_inflated)
+        budget.inflate_left -= len(inflated)
+        budget.zero_size_left += len(inflated)
+        inner = Reader._inside(inflated, self)
         try:
-            value = inner.read(spec, depth + 1)
+            value = inner._read(spec, depth + 1)
         except DecodeError as exc:
             raise DecodeError(f"inside gzip_packed: {exc}", start) from None
         if inner.remaining:
@@ -741,9 +987,10 @@ class Reader:
 
     def _read_fields(self, plan: Plan, depth: int) -> Any:
         if plan.cls is None:
-            if plan.factory is None:
+            if plan.factory is not None:
+                plan.factory(plan)
+            if plan.cls is None:
                 raise TypeError(f"{plan.tl_name} is not bound to a class")
-            plan.factory(plan)
         cls = plan.cls
         obj = cls.__new__(cls)
         words = [0, 0, 0, 0][: plan.n_flag_words]
@@ -759,7 +1006,7 @@ class Reader:
             elif kind == K_TRUE:
                 value = True
             else:
-                value = self.read(spec, depth + 1)
+                value = self._read(spec, depth + 1)
             descriptors[index].__set__(obj, value)
             index += 1
         return obj
