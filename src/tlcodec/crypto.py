@@ -28,6 +28,7 @@ from importlib import resources
 from typing import Callable
 
 import gmpy2
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -353,6 +354,15 @@ def _int_bytes(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
 
 
+# The only modulus size RSA_PAD (PROTOCOL.md 3.3) is made for: its result is exactly 256 bytes,
+# which a larger modulus does not fit, and its step 8 redraws until a 2048-bit number is below
+# the modulus, which for a much smaller one (1024 bits) all but never happens.
+RSA_KEY_BITS = 2048
+# Temp keys RSA_PAD draws at most. Each passes the "below n" test with probability
+# n / 2^2048 > 1/2 for a 2048-bit n: running out means random_bytes is not random.
+RSA_PAD_ATTEMPTS = 64
+
+
 @dataclass(frozen=True)
 class RSAPublicKey:
     """A server's public key, as the client uses it for RSA_PAD."""
@@ -375,21 +385,50 @@ class RSAPublicKey:
         numbers = key.public_numbers()
         return cls(numbers.n, numbers.e)
 
+    @classmethod
+    def load(cls, key: RSAPublicKey | str | bytes) -> RSAPublicKey:
+        """A server key given as an `RSAPublicKey` or as PEM text or bytes ("RSA PUBLIC KEY"
+        or "PUBLIC KEY"), checked to be one RSA_PAD can encrypt to. TypeError for anything
+        else, ValueError for a PEM that holds no usable RSA public key."""
+        if isinstance(key, (str, bytes, bytearray)):
+            try:
+                loaded = cls.from_pem(bytes(key) if isinstance(key, bytearray) else key)
+            except (ValueError, UnsupportedAlgorithm) as exc:
+                raise ValueError(f"not a PEM-encoded RSA public key ({exc})") from None
+        elif isinstance(key, RSAPublicKey):
+            loaded = key
+        else:
+            raise TypeError(f"a server key is an RSAPublicKey or PEM text or bytes, "
+                            f"not {type(key).__name__}")
+        loaded.check_usable()
+        return loaded
+
+    def check_usable(self) -> None:
+        """ValueError unless RSA_PAD can encrypt to this key (see RSA_KEY_BITS)."""
+        if self.n.bit_length() != RSA_KEY_BITS:
+            raise ValueError(f"an MTProto server key has a {RSA_KEY_BITS}-bit modulus (RSA_PAD "
+                             f"encrypts exactly 256 bytes); this one has {self.n.bit_length()}")
+        if not 3 <= self.e < self.n or not self.e & 1:
+            raise ValueError(f"the public exponent {self.e} is not an odd number from 3 to the "
+                             "modulus")
+
     def encrypt_rsa_pad(self, data: bytes, random_bytes: RandomBytes = os.urandom) -> bytes:
         """RSA_PAD (PROTOCOL.md 3.3 step 4): the only form a client of ours sends."""
         if len(data) > 144:
             raise ValueError(f"RSA_PAD takes at most 144 bytes, got {len(data)}")
+        self.check_usable()
         data_with_padding = data + random_bytes(192 - len(data))
         data_pad_reversed = data_with_padding[::-1]
-        while True:
+        for _ in range(RSA_PAD_ATTEMPTS):
             temp_key = random_bytes(32)
             data_with_hash = data_pad_reversed + sha256(temp_key + data_with_padding)
             aes_encrypted = aes_ige_encrypt(data_with_hash, temp_key, bytes(32))
             temp_key_xor = bytes(a ^ b for a, b in zip(temp_key, sha256(aes_encrypted)))
             key_aes_encrypted = int.from_bytes(temp_key_xor + aes_encrypted, "big")
             if key_aes_encrypted < self.n:  # else: a new temp_key (step 8)
-                break
-        return pow(key_aes_encrypted, self.e, self.n).to_bytes(256, "big")
+                return pow(key_aes_encrypted, self.e, self.n).to_bytes(256, "big")
+        raise RuntimeError(f"RSA_PAD: none of {RSA_PAD_ATTEMPTS} temp keys from random_bytes "
+                           "was below the modulus; random_bytes does not look random")
 
 
 @dataclass(frozen=True)

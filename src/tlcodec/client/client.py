@@ -70,7 +70,8 @@ class Client:
     address from the bootstrap list) or `(id, host, port)` (a private or local server; other
     DCs' addresses then come from that server's `help.getConfig`). `test_mode`: Telegram's
     test DCs (dc id + 10000 in the handshake and the obfuscation header). `rsa_keys`: server
-    keys trusted besides Telegram's. `transport`: "abridged", "intermediate", "padded" or
+    keys trusted besides Telegram's, each an `RSAPublicKey` or PEM text or bytes (2048-bit RSA,
+    as RSA_PAD needs; checked here). `transport`: "abridged", "intermediate", "padded" or
     "full", optionally prefixed "obfuscated-" (not "full"). `connect_timeout` bounds one
     connection attempt (TCP + auth key), `request_timeout` one call (per `invoke`, overridable
     with `timeout=`). `ping_interval`: seconds between keepalive pings (None: none).
@@ -84,7 +85,7 @@ class Client:
         *,
         dc: int | tuple[int, str, int] = 2,
         test_mode: bool = False,
-        rsa_keys: Iterable[RSAPublicKey] = (),
+        rsa_keys: Iterable[RSAPublicKey | str | bytes] = (),
         transport: str = "intermediate",
         connect_timeout: float = 10.0,
         request_timeout: float | None = 30.0,
@@ -103,6 +104,7 @@ class Client:
         if not isinstance(api_hash, str) or not api_hash:
             raise ValueError("api_hash is the non-empty string from my.telegram.org")
         parse_transport(transport)  # fail here, not at the first connection
+        trusted_keys = _load_server_keys(rsa_keys)  # likewise
         self.api_id = api_id
         self.api_hash = api_hash
         self._explicit: dict[int, tuple[str, int]] = {}
@@ -132,7 +134,7 @@ class Client:
             f"{platform.system()} {platform.release()}".strip() or "Unknown")
         self.app_version = app_version or f"tlcodec {__version__}"
         self._settings = ConnectionSettings(
-            public_keys=public_keys(rsa_keys),
+            public_keys=public_keys(trusted_keys),
             wrap_init=self._wrap_init,
             test_mode=test_mode,
             transport=transport,
@@ -478,3 +480,23 @@ class Client:
         options = getattr(config, "dc_options", None)
         if options:
             self._dc_options = list(options)
+
+
+def _load_server_keys(rsa_keys: Iterable[RSAPublicKey | str | bytes]) -> list[RSAPublicKey]:
+    """The `rsa_keys` argument as keys, each checked: a wrong one fails when the Client is
+    made, naming its place, not deep inside the first key exchange."""
+    if isinstance(rsa_keys, (str, bytes, bytearray, RSAPublicKey)):
+        raise TypeError("rsa_keys is a list of keys; put a single key in a list")
+    try:
+        given = list(rsa_keys)
+    except TypeError:
+        raise TypeError(f"rsa_keys is a list of keys, not {type(rsa_keys).__name__}") from None
+    keys = []
+    for index, key in enumerate(given):
+        try:
+            keys.append(RSAPublicKey.load(key))
+        except TypeError as exc:
+            raise TypeError(f"rsa_keys[{index}]: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"rsa_keys[{index}]: {exc}") from None
+    return keys
