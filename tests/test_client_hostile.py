@@ -1,12 +1,15 @@
 """The client against input an outside audit found it mishandled: server keys given in the
 wrong form or of the wrong size (refused when the `Client` is made, not deep in the first key
-exchange), and RSA_PAD with a key or a `random_bytes` that can never satisfy it (bounded, not
-an endless loop).
+exchange), RSA_PAD with a key or a `random_bytes` that can never satisfy it (bounded, not an
+endless loop), and a DC that refuses every new auth key with transport error -404 (the calls
+fail with that error, not with a timeout).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,9 +18,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlcodec import crypto, functions
-from tlcodec.client import Client
+from tlcodec.client import Client, Session
+from tlcodec.client.connection import MAX_REFUSED_NEW_KEYS
+from tlcodec.client.sessions import DcAuth
+from tlcodec.mtproto.errors import TransportError
+from tlcodec.testing import DataCentres, HeldRequest
 
-from support import API_HASH, API_ID, cluster, rsa_key, run_scenario
+from support import API_HASH, API_ID, client_for, cluster, rsa_key, run_scenario
 
 
 def _public_pem(key: Any, form: serialization.PublicFormat) -> bytes:
@@ -148,3 +155,76 @@ def test_rsa_pad_still_round_trips() -> None:
     private = rsa_key()
     encrypted = private.public_key.encrypt_rsa_pad(b"inner data")
     assert private.decrypt_rsa_pad(encrypted)[:10] == b"inner data"
+
+
+# ----------------------------------------------------------------------------------------------
+# A DC that refuses every new key
+
+
+def _refuse_keys(dcs: DataCentres, how_many: int | None) -> list[bytes]:
+    """DC 2 answers the first message under each new key with -404 after forgetting the key
+    (a DC that keeps none), `how_many` times (None: always). Returns the refused key ids."""
+    refused: list[bytes] = []
+
+    def refuse(held: HeldRequest) -> bool:
+        if how_many is not None and len(refused) >= how_many:
+            return False
+        # The rest of a container after the first refused request finds the key gone already.
+        refused.extend(dcs.auth_key_ids(2))
+        dcs.forget_auth_keys(2)
+        dcs.send_transport_error(-404, 2)
+        return True
+
+    dcs.request_hook = refuse
+    return refused
+
+
+def test_a_dc_refusing_every_new_key_fails_the_calls_with_its_transport_error() -> None:
+    timeout = 20.0
+
+    async def scenario() -> None:
+        async with cluster(dc_ids=(2,)) as dcs:
+            refused = _refuse_keys(dcs, None)
+            async with client_for(dcs, reconnect_delay=0.01, max_reconnect_delay=0.1) as client:
+                started = time.monotonic()
+                calls = [asyncio.ensure_future(client.invoke(functions.help.GetConfig(),
+                                                             timeout=timeout))
+                         for _ in range(3)]
+                results = await asyncio.gather(*calls, return_exceptions=True)
+                elapsed = time.monotonic() - started
+                assert all(isinstance(result, TransportError) and result.code == -404
+                           for result in results), results
+                assert "no such auth key" in str(results[0])
+                assert elapsed < timeout / 4, elapsed  # the refusals, not the timeout
+                assert len(refused) == MAX_REFUSED_NEW_KEYS
+                connection = client.connection(2)
+                assert connection.in_flight == 0
+                assert connection.auth_key is None and client.session.dc(2).auth_key is None
+                with pytest.raises(TransportError) as caught:  # and later calls at once
+                    await client.invoke(functions.help.GetConfig())
+                assert caught.value.code == -404
+
+    run_scenario(scenario)
+
+
+@pytest.mark.parametrize("stored_key", [False, True], ids=["no-key", "stored-key-unknown"])
+def test_new_keys_refused_fewer_times_in_a_row_are_retried(stored_key: bool) -> None:
+    # A stored key the DC does not know (-404 too) is no new key refused: it does not count.
+    async def scenario() -> None:
+        async with cluster(dc_ids=(2,)) as dcs:
+            session = Session()
+            if stored_key:
+                host, port = dcs.address(2)
+                session.home_dc = 2
+                session.dcs[2] = DcAuth(2, host, port, b"\x07" * 256, server_salt=1)
+            refused = _refuse_keys(dcs, MAX_REFUSED_NEW_KEYS - 1)
+            async with client_for(dcs, session=session, reconnect_delay=0.01,
+                                  max_reconnect_delay=0.1) as client:
+                config = await client.invoke(functions.help.GetConfig(), timeout=20)
+                assert config.this_dc == 2
+                assert len(refused) == MAX_REFUSED_NEW_KEYS - 1
+                connection = client.connection(2)
+                assert dcs.auth_key_ids(2) == [crypto.auth_key_id(connection.auth_key)]
+                assert connection.connections_made == MAX_REFUSED_NEW_KEYS + stored_key
+
+    run_scenario(scenario)

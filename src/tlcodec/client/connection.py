@@ -33,8 +33,11 @@ Behaviour:
 - `MessageDropped` (an incoming message failed a check): the connection is closed and
   reopened, as the security guidelines advise (PROTOCOL.md 6).
 - Transport error -404 (the DC does not know our key): the key is dropped, a new one is made,
-  and the unanswered calls are sent again in the new session. -429: a longer backoff. -444
-  (test DC id on production or the reverse): fatal, every call fails with the `TransportError`.
+  and the unanswered calls are sent again in the new session. A DC that answers -404 to
+  `MAX_REFUSED_NEW_KEYS` new keys in a row, each before it answered anything under it,
+  refuses every key we make: that is fatal, as -444 (test DC id on production or the reverse)
+  is: every call fails with the `TransportError`, at once rather than at its timeout. -429: a
+  longer backoff.
 - Keepalive: `ping_delay_disconnect` every `ping_interval` seconds; no pong within the request
   timeout closes the connection (then reconnect).
 """
@@ -95,6 +98,10 @@ OBFUSCATED_PREFIX = "obfuscated-"
 TEST_DC_OFFSET = 10000  # test DC ids in the obfuscation init, as in the handshake
 
 _TRANSPORT_FLOOD_DELAY = 1.0  # at least this long before reconnecting after -429
+# New keys refused with -404 in a row before giving up. One refusal can be a DC whose key
+# store has not caught up with the key it just made; several in a row are a DC that refuses
+# our keys (the key made for another DC, a server that keeps none), and new keys never help.
+MAX_REFUSED_NEW_KEYS = 3
 _CLOSE_WAIT = 1.0  # how long close() waits for the socket to report itself closed
 DEADLINE_SLOT = 1 / 32  # seconds: the granularity of call timeouts (see `_Deadlines`)
 FLUSH_BATCH = 32  # calls queued in one event-loop turn that go out at once (see `invoke`)
@@ -516,7 +523,11 @@ class DcConnection:
         before it answered anything (a server that accepts and drops at once must not be
         hammered), up to `max_reconnect_delay`; an answered call resets it."""
         failures = 0
+        refused_new_keys = 0  # in a row (see MAX_REFUSED_NEW_KEYS)
+        new_key_unanswered = False  # the key in use was made here and nothing answered under it
         while not self._closed:
+            if self._auth_key is None:
+                new_key_unanswered = True  # _connect_once makes one
             try:
                 await self._connect_once()
             except asyncio.CancelledError:
@@ -542,10 +553,19 @@ class DcConnection:
             if reason is not None and self._is_fatal(reason):
                 self._break(reason)
                 return
-            if isinstance(reason, TransportError) and reason.code == -404:
-                self._forget_key()
             if self._answered:
+                new_key_unanswered = False
+                refused_new_keys = 0
                 failures = 0
+            if isinstance(reason, TransportError) and reason.code == -404:
+                self._forget_key()  # also when giving up: the session must not keep it
+                if new_key_unanswered:
+                    refused_new_keys += 1
+                    if refused_new_keys >= MAX_REFUSED_NEW_KEYS:
+                        logger.warning("DC %d: %d new auth keys in a row refused with -404",
+                                       self.dc_id, refused_new_keys)
+                        self._break(reason)
+                        return
             delay = self._backoff(failures, reason)
             failures += 1
             logger.info("DC %d: connection lost (%s); reconnecting in %.2f s", self.dc_id,
@@ -652,7 +672,7 @@ class DcConnection:
             self._on_auth_key(self.dc_id, auth_key, server_salt, time_offset)
 
     def _forget_key(self) -> None:
-        logger.warning("DC %d: the server does not know our auth key; making a new one", self.dc_id)
+        logger.warning("DC %d: the server does not know our auth key; dropping it", self.dc_id)
         self._auth_key = None
         if self._on_auth_key is not None:
             self._on_auth_key(self.dc_id, None, 0, 0.0)
