@@ -44,7 +44,8 @@ cdef class EncryptedSession:
     cdef public bint _is_client, _minimal_padding, _announce_session, _force_acks
     cdef public object _out_cipher, _in_cipher
     cdef public object _schema, _registry, _decode, _object_spec, _rpc_error_spec, _gzip_spec, _encode
-    cdef public object _max_inflated, _random_bytes, _now, _padding
+    cdef public Py_ssize_t _max_inflated, _inflate_budget
+    cdef public object _random_bytes, _now, _padding
     cdef public object ack_threshold, ack_delay, max_resends, max_container_bytes, time_offset
     cdef public object _salt, _previous_salt, _session_id
     cdef public list future_salts
@@ -74,9 +75,9 @@ cdef class EncryptedSession:
     cdef _queue_ack(self, object msg_id)
     cdef _finish(self, PendingRequest pending)
     @cython.locals(items=list, seq_no=int, inner=bytes, received_set=set)
-    cdef _client_container(self, long long container_id, bytes body, list events)
-    cdef _client_body(self, long long msg_id, bytes body, list events, bint top)
+    cdef _client_container(self, long long container_id, bytes body, list events, bint inflated)
+    cdef _client_body(self, long long msg_id, bytes body, list events, bint top, bint inflated)
     @cython.locals(req_msg_id="long long", result_id="unsigned int", pending=PendingRequest,
                    data=bytes)
-    cdef _on_rpc_result(self, object msg_id, bytes body, list events)
+    cdef _on_rpc_result(self, object msg_id, bytes body, list events, bint inflated)
     cdef _decode_known(self, object msg_id, bytes body, list events)

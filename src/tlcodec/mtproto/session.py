@@ -85,6 +85,11 @@ Choices where the protocol leaves room:
   their request as an `RpcResult` too.
 - Received content-related messages are acknowledged even when their body cannot be decoded,
   so the peer does not resend them forever.
+- gzip_packed is inflated where the protocol puts it, in place of a message (alone or in a
+  container) or of an rpc_result's result, and one level deep: a gzip_packed inside one, or
+  inside any object, is refused (the message is skipped, or its request fails, with a
+  DecodeError counted as "decode_error"). `max_inflated` (default: the codec's limit) is what
+  one received message may inflate in all, however many gzip_packed it holds.
 """
 
 from __future__ import annotations
@@ -237,7 +242,6 @@ _RPC_ERROR_HEAD = struct.Struct("<Ii")
 _TWO_31 = 2147483648
 _TWO_32 = 4294967296
 _LOW_HALF = 0xFFFFFFFF  # of a msg_id: the fraction of a second
-_DEFAULT_MAX_INFLATED = _bundled_schema.codec.DEFAULT_MAX_INFLATED
 
 
 def _signed64(value: int, name: str) -> int:
@@ -349,6 +353,10 @@ def _i32_at(data: bytes, at: int) -> int:
 def _i64_at(data: bytes, at: int) -> int:
     """The little-endian int64 at `at` (see `_u32_at`)."""
     return _i32_at(data, at + 4) * _TWO_32 + _u32_at(data, at)  # an int64 at every step
+
+
+def _nested_gzip_error() -> DecodeError:
+    return DecodeError("gzip_packed inside a gzip_packed (a server never nests them)", 0)
 
 
 def _parse_container(container_id: int, body: bytes) -> list[tuple[int, int, bytes]]:
@@ -483,6 +491,8 @@ class EncryptedSession:
             raise ValueError(f"role must be 'client' or 'server', got {role!r}")
         if received_window < 1 or ack_threshold < 1:
             raise ValueError("received_window and ack_threshold must be at least 1")
+        if max_inflated is not None and max_inflated < 0:
+            raise ValueError(f"max_inflated must not be negative, got {max_inflated}")
         self.auth_key = bytes(auth_key)
         self.auth_key_id = auth_key_id(self.auth_key)
         self.role = role
@@ -500,6 +510,9 @@ class EncryptedSession:
         self._max_inflated = (
             self._schema.codec.DEFAULT_MAX_INFLATED if max_inflated is None else max_inflated
         )
+        # What the message being received may still inflate: every gzip_packed in it draws on
+        # this (`_inflate`), and each received message starts again from `_max_inflated`.
+        self._inflate_budget = self._max_inflated
         self._random_bytes = random_bytes
         self._now = now
         self._padding = padding
@@ -889,7 +902,8 @@ class EncryptedSession:
         if length < 4:
             self._skip(msg_id, "decode_error", DecodeError("empty message body", 0), events)
         else:
-            self._client_body(msg_id, body, events, True)
+            self._inflate_budget = self._max_inflated
+            self._client_body(msg_id, body, events, True, False)
         return events
 
     def _drop(self, reason: str) -> list[Event]:
@@ -953,23 +967,34 @@ class EncryptedSession:
         return self._decode_known(msg_id, body, events)
 
     def _decode_known(self, msg_id: int, body: bytes, events: list[Event]) -> Any:
-        """`_decode_body` for a body whose constructor id the schema has."""
+        """`_decode_body` for a body whose constructor id the schema has. The codec inflates
+        nothing (`max_inflated=0`): gzip_packed belongs in place of a message or of an
+        rpc_result's result, where the session inflates it within the message's budget."""
         try:
-            return self._decode(body, self._object_spec, max_inflated=self._max_inflated)
+            return self._decode(body, self._object_spec, max_inflated=0)
         except DecodeError as exc:
             self._skip(msg_id, "decode_error", exc, events)
             return None
 
     def _inflate(self, body: bytes) -> bytes:
-        """The inflated bytes of a `gzip_packed` body, under the codec's size limit."""
+        """The inflated bytes of a `gzip_packed` body, paid from the inflation budget of the
+        message being received: one `max_inflated` for the whole message, however many
+        gzip_packed it holds. The output is capped at what is left (plus one byte, to see an
+        overflow), so a bomb is refused before its memory is spent; one that overflows spends
+        the rest of the budget, so that a container of bombs inflates no more than one."""
         packed = self._decode(body, self._gzip_spec).packed_data
+        budget = self._inflate_budget
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            inflated = inflater.decompress(packed, self._max_inflated + 1)
+            inflated = inflater.decompress(packed, budget + 1)
         except zlib.error as exc:
             raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", 0) from None
-        if len(inflated) > self._max_inflated:
-            raise DecodeError(f"gzip_packed body inflates past {self._max_inflated} bytes", 0)
+        if len(inflated) > budget:
+            self._inflate_budget = 0
+            raise DecodeError(
+                f"gzip_packed body inflates past the {budget} bytes left of the message's "
+                f"inflation budget ({self._max_inflated} bytes)", 0)
+        self._inflate_budget = budget - len(inflated)
         if not inflater.eof or inflater.unused_data:
             raise DecodeError("gzip_packed body is a truncated or over-long gzip stream", 0)
         if len(inflated) < 4 or len(inflated) % 4:
@@ -996,25 +1021,32 @@ class EncryptedSession:
             )
         return False
 
-    def _client_body(self, msg_id: int, body: bytes, events: list[Event], top: bool) -> None:
+    def _client_body(self, msg_id: int, body: bytes, events: list[Event], top: bool,
+                     inflated: bool) -> None:
+        """One message: `top` if it may be a container (not inside one), `inflated` if it came
+        out of a gzip_packed (which then may hold no other: a server never nests them, and
+        one level keeps the recursion and the memory of a nested bomb bounded)."""
         constructor_id = _UINT.unpack_from(body)[0]
         if constructor_id == RPC_RESULT_ID:
-            self._on_rpc_result(msg_id, body, events)
+            self._on_rpc_result(msg_id, body, events, inflated)
             return
         if constructor_id == MSG_CONTAINER_ID:
             if not top:
                 error = DecodeError("msg_container where a message was expected", 0)
                 self._skip(msg_id, "bad_container", error, events)
                 return
-            self._client_container(msg_id, body, events)
+            self._client_container(msg_id, body, events, inflated)
             return
         if constructor_id == GZIP_PACKED_ID:
+            if inflated:
+                self._skip(msg_id, "decode_error", _nested_gzip_error(), events)
+                return
             try:
-                inflated = self._inflate(body)
+                body = self._inflate(body)
             except DecodeError as exc:
                 self._skip(msg_id, "decode_error", exc, events)
                 return
-            self._client_body(msg_id, inflated, events, top)
+            self._client_body(msg_id, body, events, top, True)
             return
         obj = self._decode_body(msg_id, body, events)
         if obj is None:
@@ -1029,7 +1061,8 @@ class EncryptedSession:
         else:
             events.append(Update(msg_id, obj))
 
-    def _client_container(self, container_id: int, body: bytes, events: list[Event]) -> None:
+    def _client_container(self, container_id: int, body: bytes, events: list[Event],
+                          inflated: bool) -> None:
         try:
             items = _parse_container(container_id, body)
         except DecodeError as exc:
@@ -1044,11 +1077,13 @@ class EncryptedSession:
                 continue
             self._remember_received(msg_id)
             if _u32_at(inner, 0) == RPC_RESULT_ID:  # most items: straight to their handler
-                self._on_rpc_result(msg_id, inner, events)
+                self._on_rpc_result(msg_id, inner, events, inflated)
             else:
-                self._client_body(msg_id, inner, events, False)
+                self._client_body(msg_id, inner, events, False, inflated)
 
-    def _on_rpc_result(self, msg_id: int, body: bytes, events: list[Event]) -> None:
+    def _on_rpc_result(self, msg_id: int, body: bytes, events: list[Event],
+                       inflated: bool) -> None:
+        """`inflated`: the rpc_result came out of a gzip_packed, so its result may not be one."""
         if len(body) < 16:
             self._skip(msg_id, "decode_error", DecodeError("rpc_result truncated", 0), events)
             return
@@ -1061,29 +1096,19 @@ class EncryptedSession:
         self._finish(pending)
         data = body[12:]
         try:
+            if result_id == GZIP_PACKED_ID:  # the result (or an rpc_error) inflated here
+                if inflated:
+                    raise _nested_gzip_error()
+                data = self._inflate(data)
+                result_id = _u32_at(data, 0)
             if result_id == RPC_ERROR_ID:
                 error = self._decode(data, self._rpc_error_spec)
                 events.append(RpcFailed(pending, RPCError.from_message(
                     error.error_code, error.error_message, pending.request), msg_id))
                 return
-            if self._max_inflated == _DEFAULT_MAX_INFLATED:
-                result = self._decode(data, pending.result_spec)
-            else:
-                result = self._decode(
-                    data, pending.result_spec, max_inflated=self._max_inflated
-                )
+            # The codec inflates nothing inside the result (see _decode_known).
+            result = self._decode(data, pending.result_spec, max_inflated=0)
         except DecodeError as exc:
-            if result_id == GZIP_PACKED_ID:  # a gzip-packed rpc_error, perhaps
-                try:
-                    error = self._decode(
-                        data, self._rpc_error_spec, max_inflated=self._max_inflated
-                    )
-                except DecodeError:
-                    pass
-                else:
-                    events.append(RpcFailed(pending, RPCError.from_message(
-                        error.error_code, error.error_message, pending.request), msg_id))
-                    return
             self.skipped["decode_error"] += 1
             logger.info("client session: the answer to %r is damaged: %s", pending, exc)
             events.append(RpcFailed(pending, exc, msg_id))
@@ -1315,6 +1340,7 @@ class EncryptedSession:
                 True, True,
             ))
             events.append(ClientSessionStarted(session_id, msg_id))
+        self._inflate_budget = self._max_inflated
         if len(body) < 4:
             self._skip(msg_id, "decode_error", DecodeError("empty message body", 0), events)
             return events
@@ -1366,12 +1392,14 @@ class EncryptedSession:
         if constructor_id == GZIP_PACKED_ID:
             try:
                 body = self._inflate(body)
+                constructor_id = _UINT.unpack_from(body)[0]
+                if constructor_id == GZIP_PACKED_ID:
+                    raise _nested_gzip_error()
             except DecodeError as exc:
                 if seq_no & 1:
                     self._queue_ack(msg_id)
                 self._skip(msg_id, "decode_error", exc, events)
                 return
-            constructor_id = _UINT.unpack_from(body)[0]
         plan = self._registry.plan_for_id(constructor_id)
         if plan is None:
             # Acknowledged if content-related, then skipped as "unknown_constructor".

@@ -1,0 +1,255 @@
+"""Hostile bytes from a server against the client session: nothing crashes, hangs or exhausts
+memory; a message that breaks a rule is dropped or skipped with a counted reason.
+
+- gzip_packed: one level at most (a server never nests it; a gzip_packed inside one is
+  refused, however deep the nesting goes, without recursion), and one inflation budget
+  (`max_inflated`) per received message, shared by every gzip_packed in it.
+- Memory is measured, not assumed: tracemalloc's peak over one `receive()` must stay within a
+  small multiple of the payload plus the budget (the numbers are in the assertion message).
+- The checks of a msg_container, each with a test that fails if the check is removed.
+
+The plaintexts are built by hand (any header, any body) and sealed with the session's key; the
+clock is fixed, so every msg_id is reproducible.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import tracemalloc
+import zlib
+from typing import Any
+
+import tlcodec
+from tlcodec import DecodeError
+from tlcodec import functions as F
+from tlcodec import types as T
+from tlcodec.mtproto import events as E
+from tlcodec.mtproto.session import EncryptedSession, encrypt_payload, minimal_padding
+
+AUTH_KEY = bytes((i * 73 + 19) % 256 for i in range(256))
+SALT = 0x0123456789ABCDEF
+SESSION_ID = 0x1122334455667788
+T0 = 1707425104.25
+
+RPC_RESULT = 0xF35C6D01
+MSG_CONTAINER = 0x73F1F8DC
+GZIP_PACKED = 0x3072CFA1
+
+KiB = 1 << 10
+MiB = 1 << 20
+
+
+def server_id(offset: float = 0.0, residue: int = 1) -> int:
+    """A server msg_id `offset` seconds from T0 (1: an answer, 3: a message of its own)."""
+    return (int((T0 + offset) * 2**32) & ~3) | residue
+
+
+def make_client(**options: Any) -> EncryptedSession:
+    return EncryptedSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
+                            now=lambda: T0, **options)
+
+
+def sealed(body: bytes, msg_id: int | None = None, seq_no: int = 1) -> bytes:
+    """The encrypted payload of one server message with this body (any bytes)."""
+    header = struct.pack("<qqqii", SALT, SESSION_ID, server_id(1.0) if msg_id is None else msg_id,
+                         seq_no, len(body))
+    padding = bytes(minimal_padding(32 + len(body), bytes))
+    return encrypt_payload(AUTH_KEY, header + body + padding, from_client=False)
+
+
+def tl_bytes(data: bytes) -> bytes:
+    if len(data) <= 253:
+        out = bytes((len(data),)) + data
+    else:
+        out = b"\xfe" + len(data).to_bytes(3, "little") + data
+    return out + bytes(-len(out) % 4)
+
+
+def gzip_stream(data: bytes, level: int = 6) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+def gzip_packed(data: bytes, level: int = 6) -> bytes:
+    return struct.pack("<I", GZIP_PACKED) + tl_bytes(gzip_stream(data, level))
+
+
+def container(items: list[tuple[int, int, bytes]]) -> bytes:
+    return struct.pack("<Ii", MSG_CONTAINER, len(items)) + b"".join(
+        struct.pack("<qii", msg_id, seq_no, len(body)) + body for msg_id, seq_no, body in items
+    )
+
+
+def rpc_result(req_msg_id: int, result: bytes) -> bytes:
+    return struct.pack("<Iq", RPC_RESULT, req_msg_id) + result
+
+
+def sent_requests(client: EncryptedSession, count: int) -> list[Any]:
+    pending = [client.send(F.auth.ImportLoginToken(token=bytes([i]) * 8)) for i in range(count)]
+    assert client.pack() is not None
+    return pending
+
+
+UPDATE = T.UpdateShort(update=T.UpdateLoginToken(), date=1707425120)
+UPDATE_BODY = tlcodec.encode(UPDATE)
+
+
+def peak_memory_of(call: Any) -> tuple[Any, int]:
+    """What `call()` returns, and the peak of traced memory it allocated on top of what was live."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return result, peak - before
+
+
+# ----------------------------------------------------------------------------------------------
+# gzip_packed: one level
+
+
+def test_gzip_packed_inside_a_gzip_packed_message_is_skipped_with_a_counted_reason() -> None:
+    client = make_client()
+    (skipped,) = client.receive(sealed(gzip_packed(gzip_packed(UPDATE_BODY))))
+    assert isinstance(skipped, E.MessageSkipped) and skipped.reason == "decode_error"
+    assert "gzip_packed inside a gzip_packed" in str(skipped.error)
+    assert client.skipped == {"decode_error": 1}
+    assert list(client._pending_acks) == [skipped.msg_id]  # content-related: acknowledged
+
+
+def test_one_level_of_gzip_packed_is_inflated_at_each_place_the_protocol_puts_it() -> None:
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    answer = tlcodec.encode(T.auth.LoginToken(expires=7, token=b"ok"))
+    (update,) = client.receive(sealed(gzip_packed(UPDATE_BODY)))
+    assert update.update == UPDATE
+    item = (server_id(1.5), 1, rpc_result(request.msg_id, gzip_packed(answer)))
+    (result,) = client.receive(sealed(container([item]), server_id(2.0)))
+    assert isinstance(result, E.RpcResult) and result.result.token == b"ok"
+
+
+def test_gzip_packed_rpc_error_fails_its_request_with_the_error() -> None:
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    error = struct.pack("<Ii", 0x2144CA19, 420) + tl_bytes(b"FLOOD_WAIT_3")
+    (failed,) = client.receive(sealed(rpc_result(request.msg_id, gzip_packed(error))))
+    assert isinstance(failed, E.RpcFailed) and failed.error.seconds == 3
+
+
+def test_gzip_packed_result_inside_a_gzip_packed_message_fails_its_request() -> None:
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    token = tlcodec.encode(T.auth.LoginToken(expires=7, token=b"ok"))
+    answer = rpc_result(request.msg_id, gzip_packed(token))
+    (failed,) = client.receive(sealed(gzip_packed(answer)))
+    assert isinstance(failed, E.RpcFailed) and failed.request is request
+    assert "gzip_packed inside a gzip_packed" in str(failed.error)
+    assert client.skipped == {"decode_error": 1}
+
+
+def test_gzip_packed_item_of_a_gzip_packed_container_is_skipped() -> None:
+    client = make_client()
+    items = [(server_id(0.5), 1, gzip_packed(UPDATE_BODY)), (server_id(0.6), 1, UPDATE_BODY)]
+    skipped, update = client.receive(sealed(gzip_packed(container(items))))
+    assert skipped.reason == "decode_error" and "inside a gzip_packed" in str(skipped.error)
+    assert update.update == UPDATE
+
+
+def test_gzip_packed_inside_an_object_is_not_inflated() -> None:
+    """The protocol puts gzip_packed only in place of a message or of an rpc_result's result;
+    anywhere else the codec is told to inflate nothing, so the session's budget counts every
+    byte a message inflates."""
+    client = make_client()
+    inner = tlcodec.encode(T.UpdateLoginToken())
+    body = UPDATE_BODY.replace(inner, gzip_packed(inner))
+    (skipped,) = client.receive(sealed(body))
+    assert skipped.reason == "decode_error" and "gzip_packed" in str(skipped.error)
+
+
+def nested_gzip_packed(body: bytes, layers: int) -> bytes:
+    """`body` in `layers` gzip_packed, each the stored (level 0) stream of the one inside: about
+    30 bytes per layer, so a few kilobytes of nesting per hundred layers."""
+    for _ in range(layers):
+        body = gzip_packed(body, level=0)
+    return body
+
+
+def test_deep_gzip_nesting_is_refused_without_recursion_or_quadratic_memory() -> None:
+    """Before the one-level rule, every layer was inflated by a recursive call that kept the
+    layer's buffer alive: memory grew with the square of the nesting, and the pure-Python
+    build raised RecursionError out of receive() past the recursion limit."""
+    budget = MiB
+    client = make_client(max_inflated=budget)
+    layers = sys.getrecursionlimit() + 500
+    payload = sealed(nested_gzip_packed(UPDATE_BODY, layers))
+    events, peak = peak_memory_of(lambda: client.receive(payload))
+    assert [(type(e), e.reason) for e in events] == [(E.MessageSkipped, "decode_error")]
+    assert "inside a gzip_packed" in str(events[0].error)
+    bound = 8 * len(payload)
+    assert peak <= bound, (
+        f"{layers} layers of gzip_packed in a {len(payload)}-byte payload: receive() peaked "
+        f"at {peak} bytes, above {bound} (8x the payload)")
+
+
+# ----------------------------------------------------------------------------------------------
+# gzip_packed: one inflation budget per received message
+
+
+def big_token_update(size: int) -> bytes:
+    """An object that keeps `size` bytes alive after decoding (received as an Update)."""
+    return tlcodec.encode(T.auth.LoginToken(expires=1, token=bytes(size)))
+
+
+def test_gzip_packed_messages_of_a_container_share_one_inflation_budget() -> None:
+    budget = MiB
+    count = 16
+    client = make_client(max_inflated=budget)
+    body = gzip_packed(big_token_update(budget - 16))
+    items = [(server_id(0.5 + i / 1000), 1, body) for i in range(count)]
+    payload = sealed(container(items), server_id(1.0))
+    events, peak = peak_memory_of(lambda: client.receive(payload))
+    assert [type(e) for e in events] == [E.Update] + [E.MessageSkipped] * (count - 1)
+    assert all("budget" in str(e.error) for e in events[1:])
+    assert client.skipped == {"decode_error": count - 1}
+    bound = 3 * (len(payload) + budget)
+    assert peak <= bound, (
+        f"{count} gzip_packed of {budget - 16 + 8} bytes each in a {len(payload)}-byte payload, "
+        f"budget {budget}: receive() peaked at {peak} bytes, above {bound}")
+
+
+def test_gzip_packed_results_of_a_container_share_one_inflation_budget() -> None:
+    budget = MiB
+    count = 8
+    client = make_client(max_inflated=budget)
+    requests = sent_requests(client, count)
+    answer = gzip_packed(big_token_update(budget - 16))
+    items = [(server_id(0.5 + i / 1000), 1, rpc_result(request.msg_id, answer))
+             for i, request in enumerate(requests)]
+    payload = sealed(container(items), server_id(1.0))
+    events, peak = peak_memory_of(lambda: client.receive(payload))
+    assert [type(e) for e in events] == [E.RpcResult] + [E.RpcFailed] * (count - 1)
+    assert all("budget" in str(e.error) for e in events[1:])
+    bound = 3 * (len(payload) + budget)
+    assert peak <= bound, (
+        f"{count} gzip_packed results of {budget - 16 + 8} bytes each in a {len(payload)}-byte "
+        f"payload, budget {budget}: receive() peaked at {peak} bytes, above {bound}")
+
+
+def test_the_budget_is_per_message_and_refused_before_it_is_spent() -> None:
+    budget = MiB
+    client = make_client(max_inflated=budget)
+    body = gzip_packed(big_token_update(budget - 16))
+    for second in (1.0, 2.0):  # each message has the whole budget
+        (update,) = client.receive(sealed(body, server_id(second)))
+        assert isinstance(update, E.Update)
+    bomb = sealed(gzip_packed(bytes(64 * budget)), server_id(3.0))  # 64 MiB of zeros
+    (skipped,) , peak = peak_memory_of(lambda: client.receive(bomb))
+    assert skipped.reason == "decode_error" and "budget" in str(skipped.error)
+    bound = 2 * budget + 8 * len(bomb)
+    assert peak <= bound, (
+        f"a {len(bomb)}-byte payload inflating to {64 * budget} bytes, budget {budget}: "
+        f"receive() peaked at {peak} bytes, above {bound}")
