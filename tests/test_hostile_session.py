@@ -253,3 +253,153 @@ def test_the_budget_is_per_message_and_refused_before_it_is_spent() -> None:
     assert peak <= bound, (
         f"a {len(bomb)}-byte payload inflating to {64 * budget} bytes, budget {budget}: "
         f"receive() peaked at {peak} bytes, above {bound}")
+
+
+# ----------------------------------------------------------------------------------------------
+# msg_container: every check of its layout, each one load-bearing
+
+
+def skipped_container(client: EncryptedSession, body: bytes) -> E.MessageSkipped:
+    """The one event of a container the client must skip as a whole (nothing in it used)."""
+    events = client.receive(sealed(body, server_id(1.0), seq_no=2))
+    assert [(type(e), e.reason) for e in events] == [(E.MessageSkipped, "bad_container")], events
+    assert client.skipped == {"bad_container": 1}
+    assert not client._pending_acks  # no item was taken: none is acknowledged
+    return events[0]
+
+
+UNKNOWN_4 = struct.pack("<I", 0x5E2AD36E)  # rpc_answer_unknown: a whole object in 4 bytes
+ITEM_ID = server_id(0.5)
+
+
+def test_container_body_without_a_count_is_skipped() -> None:
+    error = skipped_container(make_client(), struct.pack("<I", MSG_CONTAINER)).error
+    assert "without a count" in str(error)
+
+
+def test_container_count_outside_0_to_1024_is_skipped() -> None:
+    negative = struct.pack("<Ii", MSG_CONTAINER, -1)
+    assert "outside" in str(skipped_container(make_client(), negative).error)
+    items = [(server_id(0.5 - i / 4096), 1, UNKNOWN_4) for i in range(1025)]
+    assert "outside" in str(skipped_container(make_client(), container(items)).error)
+    client = make_client()
+    events = client.receive(sealed(container(items[:1024]), server_id(1.0)))
+    assert len(events) == 1024 and all(isinstance(e, E.ServiceMessage) for e in events)
+
+
+def test_container_item_not_below_the_container_id_is_skipped() -> None:
+    body = container([(server_id(1.0), 1, UPDATE_BODY)])  # the container's own id
+    assert "not below" in str(skipped_container(make_client(), body).error)
+
+
+def test_container_nested_in_a_container_skips_the_whole_outer_one() -> None:
+    nested = container([(server_id(0.4), 1, UPDATE_BODY)])
+    body = container([(server_id(0.3), 1, UPDATE_BODY), (ITEM_ID, 0, nested)])
+    assert "nested" in str(skipped_container(make_client(), body).error)
+
+
+def test_container_with_bytes_after_its_items_is_skipped() -> None:
+    body = container([(ITEM_ID, 1, UPDATE_BODY)]) + bytes(4)
+    assert "after the msg_container items" in str(skipped_container(make_client(), body).error)
+
+
+def test_container_item_header_cut_short_is_skipped() -> None:
+    body = container([(ITEM_ID, 1, UPDATE_BODY)])[: 8 + 12]
+    assert "truncated" in str(skipped_container(make_client(), body).error)
+
+
+def test_container_item_length_that_is_no_message_is_skipped() -> None:
+    for length in (0, -4, 6, len(UPDATE_BODY) + 4):
+        body = struct.pack("<Iiqii", MSG_CONTAINER, 1, ITEM_ID, 1, length) + UPDATE_BODY
+        assert "bytes with" in str(skipped_container(make_client(), body).error), length
+
+
+# ----------------------------------------------------------------------------------------------
+# The time-window exemption of notifications about our own messages
+
+
+def bad_server_salt(bad_msg_id: int) -> bytes:
+    return struct.pack("<Iqiiq", 0xEDAB447B, bad_msg_id, 0, 48, SALT + 1)
+
+
+def test_a_late_container_is_exempt_only_if_every_item_is_a_notification_about_ours() -> None:
+    """400 s behind our clock: processed only as a container of notifications about msg_ids
+    we sent (how a wrong clock gets corrected); a mixed or an empty one is dropped."""
+    late = server_id(-400.0)
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    notice = (server_id(-400.6), 0, bad_server_salt(request.msg_id))
+    mixed = container([notice, (server_id(-400.5), 1, UPDATE_BODY)])
+    assert client.receive(sealed(mixed, late, seq_no=0)) == [E.MessageDropped("msg_id_too_old")]
+    assert client.receive(sealed(container([]), late, seq_no=0)) == [
+        E.MessageDropped("msg_id_too_old")]
+    events = client.receive(sealed(container([notice]), late, seq_no=0))
+    assert [type(e) for e in events] == [E.ServerSaltChanged, E.RequestsResent]
+
+
+# ----------------------------------------------------------------------------------------------
+# Lengths at their limits: gzip_packed, rpc_result, a message body
+
+
+def test_gzip_packed_message_must_be_one_whole_stream_of_whole_words() -> None:
+    stream = gzip_stream(UPDATE_BODY)
+    cases = {
+        "truncated": struct.pack("<I", GZIP_PACKED) + tl_bytes(stream[:-6]),
+        "over-long": struct.pack("<I", GZIP_PACKED) + tl_bytes(stream + stream),
+        "inflates to 6 bytes": gzip_packed(UPDATE_BODY[:6]),
+        "inflates to 0 bytes": gzip_packed(b""),
+    }
+    for expected, body in cases.items():
+        client = make_client()
+        (skipped,) = client.receive(sealed(body))
+        assert skipped.reason == "decode_error" and expected in str(skipped.error), expected
+        assert client.skipped == {"decode_error": 1}
+
+
+def test_four_byte_bodies_are_whole_messages() -> None:
+    client = make_client()
+    (alone,) = client.receive(sealed(UNKNOWN_4, server_id(1.0)))
+    (inflated,) = client.receive(sealed(gzip_packed(UNKNOWN_4), server_id(2.0)))
+    assert alone.message == inflated.message == T.RpcAnswerUnknown()
+    (empty,) = client.receive(sealed(b"", server_id(3.0)))
+    assert empty.reason == "decode_error" and "empty" in str(empty.error)
+    assert client.skipped == {"decode_error": 1}
+
+
+def test_rpc_result_with_a_four_byte_result_resolves_its_request() -> None:
+    client = make_client()
+    request = client.send(F.RpcDropAnswer(req_msg_id=42))
+    assert client.pack() is not None
+    body = rpc_result(request.msg_id, UNKNOWN_4)
+    assert len(body) == 16
+    (truncated,) = client.receive(sealed(body[:12], server_id(1.0)))
+    assert truncated.reason == "decode_error" and request.state == "sent"
+    (result,) = client.receive(sealed(body, server_id(2.0)))
+    assert isinstance(result, E.RpcResult) and result.result == T.RpcAnswerUnknown()
+
+
+# ----------------------------------------------------------------------------------------------
+# future_salts: only as the answer to our get_future_salts
+
+
+def future_salts(req_msg_id: int) -> bytes:
+    return tlcodec.encode(T.FutureSalts(req_msg_id=req_msg_id, now=int(T0), salts=[
+        T.FutureSalt(valid_since=int(T0), valid_until=int(T0) + 1800, salt=SALT + 5)]))
+
+
+def test_future_salts_answering_nothing_of_ours_is_skipped() -> None:
+    client = make_client()
+    (skipped,) = client.receive(sealed(future_salts(12345)))
+    assert skipped.reason == "unmatched_answer" and client.future_salts == []
+
+
+def test_future_salts_answering_another_request_is_skipped() -> None:
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    (skipped,) = client.receive(sealed(future_salts(request.msg_id)))
+    assert skipped.reason == "unmatched_answer"
+    assert client.future_salts == [] and request.state == "sent"
+    salts_request = client.send(F.GetFutureSalts(num=1))
+    assert client.pack() is not None
+    (result,) = client.receive(sealed(future_salts(salts_request.msg_id), server_id(2.0)))
+    assert result.request is salts_request and client.future_salts[0].salt == SALT + 5
