@@ -403,3 +403,52 @@ def test_future_salts_answering_another_request_is_skipped() -> None:
     assert client.pack() is not None
     (result,) = client.receive(sealed(future_salts(salts_request.msg_id), server_id(2.0)))
     assert result.request is salts_request and client.future_salts[0].salt == SALT + 5
+
+
+# ----------------------------------------------------------------------------------------------
+# The messages of a container pass the msg_id checks of a message alone
+
+
+def test_container_item_with_an_even_msg_id_skips_the_container() -> None:
+    for residue in (0, 2):
+        body = container([(server_id(0.4), 1, UPDATE_BODY),
+                          (server_id(0.5, residue), 1, UPDATE_BODY)])
+        error = skipped_container(make_client(), body).error
+        assert "even" in str(error) and "msg_id_parity" in str(error)
+
+
+def test_container_item_older_than_the_time_window_skips_the_container() -> None:
+    body = container([(server_id(-300.5), 1, UPDATE_BODY), (server_id(0.5), 1, UPDATE_BODY)])
+    assert "msg_id_too_old" in str(skipped_container(make_client(), body).error)
+    client = make_client()  # the bound is the one of a message alone: 300 s is not too old
+    events = client.receive(sealed(container([(server_id(-299.0), 1, UPDATE_BODY)]), seq_no=2))
+    assert [type(e) for e in events] == [E.Update]
+
+
+def test_a_late_notification_about_ours_in_a_fresh_container_is_processed() -> None:
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    items = [(server_id(-400.0), 0, bad_server_salt(request.msg_id)),
+             (server_id(0.5), 1, UPDATE_BODY)]
+    events = client.receive(sealed(container(items), seq_no=2))
+    assert [type(e) for e in events] == [E.ServerSaltChanged, E.RequestsResent, E.Update]
+
+
+# ----------------------------------------------------------------------------------------------
+# A repeated notification about one container
+
+
+def test_repeated_bad_server_salt_about_a_container_requeues_its_other_messages_once() -> None:
+    client = make_client()
+    state_request = tlcodec.encode(T.MsgsStateReq(msg_ids=[5]))
+    client.enqueue(state_request, content_related=False)
+    request = client.send(F.auth.ImportLoginToken(token=b"t"))
+    assert client.pack() is not None
+    container_id = request.container_msg_id
+    assert container_id is not None
+    events = client.receive(sealed(bad_server_salt(container_id), server_id(1.0), seq_no=0))
+    assert [type(e) for e in events] == [E.ServerSaltChanged, E.RequestsResent]
+    assert [item.body for item in client._queue] == [state_request, request.body]
+    assert client.pack() is not None  # both go out again, in a new container
+    client.receive(sealed(bad_server_salt(container_id), server_id(2.0), seq_no=0))
+    assert not client._queue and client.pack() is None

@@ -95,6 +95,7 @@ Choices where the protocol leaves room:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import struct
 import time
@@ -1068,6 +1069,25 @@ class EncryptedSession:
         except DecodeError as exc:
             self._skip(container_id, "bad_container", exc, events)
             return
+        # Its messages pass the msg_id checks of a message alone before any is used (a replay
+        # is a "duplicate" below). Too new cannot happen: every item is below the container's
+        # id, which passed that check, or was exempt holding only notifications about ours.
+        # Too old as a message alone: its second (msg_id >> 32, whole) below now - 300 s, i.e.
+        # below that bound's ceiling, computed once for the container.
+        oldest_second = math.ceil(self._last_now + self.time_offset - MAX_PAST_SECONDS)
+        for msg_id, seq_no, inner in items:
+            item_id = msg_id  # a C long long in the compiled build: the checks cost no objects
+            if not item_id & 1:
+                error = DecodeError(
+                    f"msg_container item id {msg_id:#x} is even (msg_id_parity)", 0)
+            elif item_id >> 32 < oldest_second and not self._only_notifications_about_ours(
+                    msg_id, inner):
+                error = DecodeError(f"msg_container item id {msg_id:#x} is more than "
+                                    f"{MAX_PAST_SECONDS} s old (msg_id_too_old)", 0)
+            else:
+                continue
+            self._skip(container_id, "bad_container", error, events)
+            return
         received_set = self._received_set
         for msg_id, seq_no, inner in items:
             if seq_no & 1:
@@ -1147,6 +1167,17 @@ class EncryptedSession:
 
     def _unanswered(self) -> list[PendingRequest]:
         return [p for msg_id, p in self._sent.items() if p.msg_id == msg_id and p.state == "sent"]
+
+    def _resend_sent(self, bad_msg_id: int, items: list[tuple[int, _Item]], reason: str,
+                     code: int, events: list[Event]) -> None:
+        """`_resend` what went out under `bad_msg_id` (`items`, from `_sent_items`). Its
+        messages other than requests go back in the queue this once: its record keeps only the
+        requests (resent only while they still wait under their ids there), so a repeated
+        notification about the same id queues nothing twice."""
+        record = self._sent_other.get(bad_msg_id)
+        if record is not None:
+            self._sent_other[bad_msg_id] = (record[0], [])
+        self._resend(items, reason, code, events)
 
     def _resend(self, items: list[tuple[int, _Item]], reason: str, code: int,
                 events: list[Event]) -> None:
@@ -1250,7 +1281,7 @@ class EncryptedSession:
             self._skip(msg_id, "unmatched_answer", None, events)
             return
         self._change_salt(notice.new_server_salt, events)
-        self._resend(items, "bad_server_salt", notice.error_code, events)
+        self._resend_sent(notice.bad_msg_id, items, "bad_server_salt", notice.error_code, events)
 
     def _on_bad_msg_notification(self, msg_id: int, notice: Any, events: list[Event]) -> None:
         items = self._sent_items(notice.bad_msg_id)
@@ -1267,9 +1298,9 @@ class EncryptedSession:
                 # Our ids ran ahead of the server's clock: let the next ones go back down.
                 self._last_msg_id = 0
             events.append(TimeOffsetChanged(old, self.time_offset))
-            self._resend(items, reason, code, events)
+            self._resend_sent(notice.bad_msg_id, items, reason, code, events)
         elif code in (20, 48):
-            self._resend(items, reason, code, events)
+            self._resend_sent(notice.bad_msg_id, items, reason, code, events)
         elif code in (32, 33):
             self._reset_session(reason, events)
         else:
