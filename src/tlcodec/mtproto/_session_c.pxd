@@ -75,7 +75,7 @@ cdef class EncryptedSession:
     cdef _queue_ack(self, object msg_id)
     cdef _finish(self, PendingRequest pending)
     @cython.locals(items=list, seq_no=int, inner=bytes, received_set=set, item_id="long long",
-                   oldest_second="long long")
+                   container_second="long long")
     cdef _client_container(self, long long container_id, bytes body, list events, bint inflated)
     cdef _client_body(self, long long msg_id, bytes body, list events, bint top, bint inflated)
     @cython.locals(req_msg_id="long long", result_id="unsigned int", pending=PendingRequest,

@@ -95,7 +95,6 @@ Choices where the protocol leaves room:
 from __future__ import annotations
 
 import logging
-import math
 import os
 import struct
 import time
@@ -1070,18 +1069,17 @@ class EncryptedSession:
             self._skip(container_id, "bad_container", exc, events)
             return
         # Its messages pass the msg_id checks of a message alone before any is used (a replay
-        # is a "duplicate" below). Too new cannot happen: every item is below the container's
-        # id, which passed that check, or was exempt holding only notifications about ours.
-        # Too old as a message alone: its second (msg_id >> 32, whole) below now - 300 s, i.e.
-        # below that bound's ceiling, computed once for the container.
-        oldest_second = math.ceil(self._last_now + self.time_offset - MAX_PAST_SECONDS)
-        for msg_id, seq_no, inner in items:
+        # is a "duplicate" below). Every item is below the container's id, which passed the time
+        # check (or was exempt, holding only notifications about ours): none can be too new,
+        # and one of the container's second is no older than it; only an earlier one needs
+        # the clock.
+        container_second = container_id >> 32
+        for msg_id, _, inner in items:
             item_id = msg_id  # a C long long in the compiled build: the checks cost no objects
             if not item_id & 1:
                 error = DecodeError(
                     f"msg_container item id {msg_id:#x} is even (msg_id_parity)", 0)
-            elif item_id >> 32 < oldest_second and not self._only_notifications_about_ours(
-                    msg_id, inner):
+            elif item_id >> 32 < container_second and self._too_old_item(msg_id, inner):
                 error = DecodeError(f"msg_container item id {msg_id:#x} is more than "
                                     f"{MAX_PAST_SECONDS} s old (msg_id_too_old)", 0)
             else:
@@ -1100,6 +1098,11 @@ class EncryptedSession:
                 self._on_rpc_result(msg_id, inner, events, inflated)
             else:
                 self._client_body(msg_id, inner, events, False, inflated)
+
+    def _too_old_item(self, msg_id: int, body: bytes) -> bool:
+        """The time check of `receive_opened` for a message in a container."""
+        age = self._last_now + self.time_offset - (msg_id >> 32)
+        return age > MAX_PAST_SECONDS and not self._only_notifications_about_ours(msg_id, body)
 
     def _on_rpc_result(self, msg_id: int, body: bytes, events: list[Event],
                        inflated: bool) -> None:
