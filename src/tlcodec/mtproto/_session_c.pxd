@@ -78,6 +78,8 @@ cdef class EncryptedSession:
                    container_second="long long")
     cdef _client_container(self, long long container_id, bytes body, list events, bint inflated)
     cdef _client_body(self, long long msg_id, bytes body, list events, bint top, bint inflated)
+    @cython.locals(now=double, offset=double, age=double)
+    cdef bint _too_old_item(self, long long msg_id, bytes body) except -1
     @cython.locals(req_msg_id="long long", result_id="unsigned int", pending=PendingRequest,
                    data=bytes)
     cdef _on_rpc_result(self, object msg_id, bytes body, list events, bint inflated)

@@ -1100,8 +1100,11 @@ class EncryptedSession:
                 self._client_body(msg_id, inner, events, False, inflated)
 
     def _too_old_item(self, msg_id: int, body: bytes) -> bool:
-        """The time check of `receive_opened` for a message in a container."""
-        age = self._last_now + self.time_offset - (msg_id >> 32)
+        """The time check of `receive_opened` for a message in a container (in C doubles in the
+        compiled build)."""
+        now = self._last_now
+        offset = self.time_offset
+        age = now + offset - (msg_id >> 32)
         return age > MAX_PAST_SECONDS and not self._only_notifications_about_ours(msg_id, body)
 
     def _on_rpc_result(self, msg_id: int, body: bytes, events: list[Event],
