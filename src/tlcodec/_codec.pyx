@@ -249,7 +249,7 @@ cdef class TypeSpec:
         return f"<TypeSpec {self.name}>"
 
 
-cdef TypeSpec checked_spec(object spec, object expected):
+cdef inline TypeSpec checked_spec(object spec, object expected):
     """`spec` if the decoder may follow it; a TypeError for anything else."""
     if not isinstance(spec, TypeSpec) or not (<TypeSpec>spec).complete:
         what = "a TypeSpec not made by TypeSpec()" if isinstance(expected, TypeSpec) else repr(expected)
@@ -550,15 +550,20 @@ cdef object DEFAULT_MAX_INFLATED_OBJECT = DEFAULT_MAX_INFLATED
 
 cdef Py_ssize_t inflate_limit(object max_inflated) except -1:
     """max_inflated as a byte count: a ValueError below zero; beyond what fits, no limit."""
+    cdef int overflow = 0
+    cdef long long value
     if max_inflated is DEFAULT_MAX_INFLATED_OBJECT:
         return DEFAULT_MAX_INFLATED_
     if not PyLong_Check(max_inflated):
         raise TypeError(f"max_inflated must be an int, got {type(max_inflated).__name__}")
-    if max_inflated < 0:
-        raise ValueError(f"max_inflated must not be negative, got {max_inflated}")
-    if max_inflated > PY_SSIZE_T_MAX:
+    # Read in C: the session passes an int on every decode, and comparing Python ints with
+    # C limits would make objects each time.
+    value = PyLong_AsLongLongAndOverflow(max_inflated, &overflow)
+    if overflow > 0 or (overflow == 0 and value > PY_SSIZE_T_MAX):
         return PY_SSIZE_T_MAX
-    return max_inflated
+    if overflow < 0 or value < 0:
+        raise ValueError(f"max_inflated must not be negative, got {max_inflated}")
+    return <Py_ssize_t>value
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1321,13 +1326,14 @@ cdef object read_boxed(Cursor* c, TypeSpec spec, int depth):
             f"truncated: the constructor id of {spec.name} needs 4 bytes, {c.end - c.pos} left",
             c.pos,
         )
-    constructor_id = take_u32(c, spec.name)
+    constructor_id = load_u32(c.buf + c.pos)
+    c.pos += 4
     cdef PyObject* found
     cdef Plan plan
     if constructor_id == GZIP_PACKED_ID_ and (
         spec.plan is None or spec.plan.constructor_id != GZIP_PACKED_ID_
     ):
-        return read_gzip(c, spec, depth, start)
+        return read_gzip_rarely(c, spec, depth, start)
     found = registry.lookup(constructor_id)
     if found == NULL:
         raise DecodeError(
@@ -1349,6 +1355,9 @@ cdef object read_boxed(Cursor* c, TypeSpec spec, int depth):
             start,
         )
     return read_fields(c, plan, depth)
+
+
+ctypedef object (*GzipReader)(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start)
 
 
 cdef object read_gzip(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start):
@@ -1395,6 +1404,12 @@ cdef object read_gzip(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start):
             f"gzip_packed body has {inner.end - inner.pos} trailing bytes after {spec.name}", start
         )
     return value
+
+
+# The gzip path is called through a pointer so that the compiler does not inline it into
+# read_boxed: with it inside, read_boxed grows too big to be inlined into read_value, which costs
+# every boxed object a call.
+cdef GzipReader read_gzip_rarely = read_gzip
 
 
 cdef object read_fields(Cursor* c, Plan plan, int depth):

@@ -16,8 +16,10 @@ cdef inline int _i32_at(bytes data, Py_ssize_t at) except? -1
 cdef inline long long _i64_at(bytes data, Py_ssize_t at) except? -1
 
 @cython.locals(position=Py_ssize_t, end=Py_ssize_t, count=int, length=Py_ssize_t,
-               msg_id="long long", seq_no=int, items=list)
-cdef list _parse_container(long long container_id, bytes body)
+               msg_id="long long", seq_no=int, items=list, item=tuple,
+               container_second="long long")
+cdef list _parse_container(long long container_id, bytes body, bint from_server=*,
+                           list earlier=*)
 
 @cython.final
 cdef class PendingRequest:
@@ -74,8 +76,7 @@ cdef class EncryptedSession:
     cdef _remember_received(self, object msg_id)
     cdef _queue_ack(self, object msg_id)
     cdef _finish(self, PendingRequest pending)
-    @cython.locals(items=list, seq_no=int, inner=bytes, received_set=set, item_id="long long",
-                   container_second="long long")
+    @cython.locals(items=list, earlier=list, seq_no=int, inner=bytes, received_set=set)
     cdef _client_container(self, long long container_id, bytes body, list events, bint inflated)
     cdef _client_body(self, long long msg_id, bytes body, list events, bint top, bint inflated)
     @cython.locals(now=double, offset=double, age=double)

@@ -359,8 +359,14 @@ def _nested_gzip_error() -> DecodeError:
     return DecodeError("gzip_packed inside a gzip_packed (a server never nests them)", 0)
 
 
-def _parse_container(container_id: int, body: bytes) -> list[tuple[int, int, bytes]]:
-    """The (msg_id, seq_no, body) items of a msg_container; DecodeError if malformed."""
+def _parse_container(container_id: int, body: bytes, from_server: bool = False,
+                     earlier: list[tuple[int, int, bytes]] | None = None
+                     ) -> list[tuple[int, int, bytes]]:
+    """The (msg_id, seq_no, body) items of a msg_container; DecodeError if malformed.
+
+    `from_server`: the items must have the odd msg_ids of a server's messages, and those of a
+    second before the container's are also put in `earlier`, for the caller's time check.
+    Both are checked here, in C in the compiled build, where each msg_id is read anyway."""
     if len(body) < 8:
         raise DecodeError("msg_container without a count", 0)
     count = _i32_at(body, 4)
@@ -369,6 +375,7 @@ def _parse_container(container_id: int, body: bytes) -> list[tuple[int, int, byt
     items = []
     position = 8
     end = len(body)
+    container_second = container_id >> 32
     for _ in range(count):
         if position + 16 > end:
             raise DecodeError("msg_container item header truncated", position)
@@ -388,7 +395,14 @@ def _parse_container(container_id: int, body: bytes) -> list[tuple[int, int, byt
             )
         if _u32_at(body, position) == MSG_CONTAINER_ID:
             raise DecodeError("msg_container nested in a msg_container", position)
-        items.append((msg_id, seq_no, body[position : position + length]))
+        item = (msg_id, seq_no, body[position : position + length])
+        if from_server:
+            if not msg_id & 1:
+                raise DecodeError(f"msg_container item id {msg_id:#x} is even (msg_id_parity)",
+                                  position - 16)
+            if msg_id >> 32 < container_second:
+                earlier.append(item)
+        items.append(item)
         position += length
     if position != end:
         raise DecodeError(f"{end - position} bytes after the msg_container items", position)
@@ -1063,29 +1077,23 @@ class EncryptedSession:
 
     def _client_container(self, container_id: int, body: bytes, events: list[Event],
                           inflated: bool) -> None:
+        # Its messages pass the msg_id checks of a message alone before any is used (a replay
+        # is a "duplicate" below; the parity is checked by the parser). Every item is below the
+        # container's id, which passed the time check (or was exempt, holding only
+        # notifications about ours): none can be too new, and one of the container's second
+        # is no older than it; only one of an earlier second (`earlier`) needs the clock.
+        earlier: list[tuple[int, int, bytes]] = []
         try:
-            items = _parse_container(container_id, body)
+            items = _parse_container(container_id, body, True, earlier)
         except DecodeError as exc:
             self._skip(container_id, "bad_container", exc, events)
             return
-        # Its messages pass the msg_id checks of a message alone before any is used (a replay
-        # is a "duplicate" below). Every item is below the container's id, which passed the time
-        # check (or was exempt, holding only notifications about ours): none can be too new,
-        # and one of the container's second is no older than it; only an earlier one needs
-        # the clock.
-        container_second = container_id >> 32
-        for msg_id, _, inner in items:
-            item_id = msg_id  # a C long long in the compiled build: the checks cost no objects
-            if not item_id & 1:
-                error = DecodeError(
-                    f"msg_container item id {msg_id:#x} is even (msg_id_parity)", 0)
-            elif item_id >> 32 < container_second and self._too_old_item(msg_id, inner):
+        for msg_id, _, inner in earlier:
+            if self._too_old_item(msg_id, inner):
                 error = DecodeError(f"msg_container item id {msg_id:#x} is more than "
                                     f"{MAX_PAST_SECONDS} s old (msg_id_too_old)", 0)
-            else:
-                continue
-            self._skip(container_id, "bad_container", error, events)
-            return
+                self._skip(container_id, "bad_container", error, events)
+                return
         received_set = self._received_set
         for msg_id, seq_no, inner in items:
             if seq_no & 1:
