@@ -122,14 +122,10 @@ def test_failed_write_leaves_neither_a_torn_file_nor_a_temporary(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["me.session"]
 
 
-# sessions.py needs only the standard library: loaded by path, the writer starts in
-# milliseconds instead of importing the whole package.
+# The writer says "ready" once imported: the kills land in its save loop, not in its start.
 _WRITER = """
-import importlib.util, random, sys
-spec = importlib.util.spec_from_file_location("sessions", sys.argv[3])
-sessions = sys.modules["sessions"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sessions)
-Session, DcAuth = sessions.Session, sessions.DcAuth
+import random, sys
+from tlcodec.client.sessions import DcAuth, Session
 path = sys.argv[1]
 rng = random.Random(int(sys.argv[2]))
 print("ready", flush=True)
@@ -151,8 +147,7 @@ def test_writer_killed_at_random_moments_never_leaves_a_torn_file(tmp_path: Path
     kills = 0
     for round_number in range(12):
         writer = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(path), str(round_number),
-             sessions_module.__file__],
+            [sys.executable, "-c", _WRITER, str(path), str(round_number)],
             stdout=subprocess.PIPE, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
         try:
@@ -361,6 +356,29 @@ def test_telethon_logs_in_with_the_exported_string_against_the_test_dc() -> None
             finally:
                 await telethon.disconnect()
             assert me.id == alice.user_id and me.first_name == "Alice"
+
+    run_scenario(scenario)
+
+
+def test_pyrogram_export_after_a_login_carries_the_key_and_the_user() -> None:
+    from tlcodec.testing import DataCentres
+
+    async def scenario() -> None:
+        async with DataCentres(dc_ids=(1, 2), rsa_key=rsa_key()) as dcs:
+            alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
+            client = await _log_in(dcs, alice, None)
+            text = client.export_pyrogram_session()
+            key = client.export_session_string()
+            await client.close()
+
+            host, port = dcs.address(2)
+            back = Session.from_pyrogram_string(text, host, port)
+            ours = Session.from_string(key)
+            assert (back.home_dc, back.user_id, back.is_bot) == (2, alice.user_id, False)
+            assert back.dcs[2].auth_key == ours.dcs[2].auth_key is not None
+            # Pyrogram 2.x SESSION_STRING_FORMAT: the api_id is the client's.
+            data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            assert struct.unpack_from(">BI", data) == (2, API_ID)
 
     run_scenario(scenario)
 

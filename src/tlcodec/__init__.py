@@ -12,9 +12,10 @@ client needs, the MTProto service schema); `Schema.from_tl(text)` loads any othe
 
 from __future__ import annotations
 
-from ._errors import DecodeError, SecurityError
+from . import errors
+from .errors import DecodeError, SchemaError, SecurityError
 from ._runtime import IS_COMPILED, TLObject, TLRequest, codec as _codec
-from .schema import Schema, SchemaError
+from .schema import Schema
 from . import functions, types  # noqa: E402  (the generated classes)
 from .bundled import LAYER, schema as bundled
 
@@ -67,13 +68,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._runtime import Acceleration
-    from .mtproto import errors
 
     ACCELERATED: Mapping[str, Acceleration]
 
 
 def __getattr__(name: str) -> object:
-    """`tlcodec.Client`, `tlcodec.errors` and `tlcodec.ACCELERATED`, made on first use: the client
+    """`tlcodec.Client` and `tlcodec.ACCELERATED`, made on first use: the client
     pulls in asyncio, which a codec-only `import tlcodec` should not pay for.
 
     `ACCELERATED` maps each accelerated part ("codec", "cipher", "session", "connection") to
@@ -82,10 +82,6 @@ def __getattr__(name: str) -> object:
         from .client import Client
 
         return Client
-    if name == "errors":
-        from .mtproto import errors
-
-        return errors
     if name == "ACCELERATED":
         from types import MappingProxyType
 

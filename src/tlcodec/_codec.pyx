@@ -28,7 +28,7 @@ from types import MemberDescriptorType
 
 cimport cython
 
-from ._errors import DecodeError
+from .errors import DecodeError
 
 cdef extern from "Python.h":
     PyObject* _PyType_Lookup(PyTypeObject* type, object name)

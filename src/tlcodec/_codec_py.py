@@ -15,7 +15,7 @@ import sys
 import zlib
 from typing import Any
 
-from ._errors import DecodeError
+from .errors import DecodeError
 
 __all__ = [
     "DEFAULT_MAX_INFLATED",

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from . import _runtime
-from ._errors import SecurityError
+from .errors import SecurityError
 
 __all__ = [
     "FAST_CRYPTO",

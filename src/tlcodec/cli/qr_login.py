@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .._errors import SecurityError
+from ..errors import SecurityError
 from ..client import BOOTSTRAP_DCS, ClientClosedError, SessionFileError, SignUpRequiredError
 from ..crypto import RSAPrivateKey, RSAPublicKey
 from ..mtproto.errors import (

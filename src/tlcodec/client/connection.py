@@ -55,7 +55,7 @@ from typing import Any
 
 from .. import functions
 from .._runtime import adopt_compiled_build
-from .._errors import SecurityError
+from ..errors import ClientClosedError, SecurityError
 from ..crypto import RSAPublicKey
 from ..mtproto.authkey import ClientAuthKeyExchange
 from ..mtproto.errors import FrameError, TransportError
@@ -106,10 +106,6 @@ _CLOSE_WAIT = 1.0  # how long close() waits for the socket to report itself clos
 DEADLINE_SLOT = 1 / 32  # seconds: the granularity of call timeouts (see `_Deadlines`)
 FLUSH_BATCH = 32  # calls queued in one event-loop turn that go out at once (see `invoke`)
 _PENDING, _FINISHED, _FAILED, _CANCELLED = 0, 1, 2, 3  # the states of a `_Reply`
-
-
-class ClientClosedError(ConnectionError):
-    """The client (or this DC's connection) was closed while the call waited."""
 
 
 def parse_transport(name: str) -> tuple[type[Transport], bool]:

@@ -30,7 +30,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import functions, types
-from ..mtproto.errors import AuthTokenExpiredError, SessionPasswordNeededError
+from ..errors import (
+    AuthTokenExpiredError,
+    LoginTimeoutError,
+    MigrationLoopError,
+    SessionPasswordNeededError,
+    SignUpRequiredError,
+)
 
 __all__ = ["QRLogin", "SignUpRequiredError"]
 
@@ -43,11 +49,6 @@ _EXPIRY_MARGIN = 0.5
 _MAX_IMPORT_HOPS = 3
 
 RefreshHandler = Callable[["QRLogin"], Any]
-
-
-class SignUpRequiredError(Exception):
-    """The token was accepted, but the server answered `auth.authorizationSignUpRequired`:
-    there is no account for this login (QR login cannot create one)."""
 
 
 def login_url(token: bytes) -> str:
@@ -117,9 +118,10 @@ class QRLogin:
         coroutine function) is called each time `token`/`url` change, e.g. to redraw the QR.
         `timeout` bounds the wait for the other device (None: no limit); a call already under
         way when it passes finishes first (each call is bounded by the client's
-        `request_timeout`). Raises `TimeoutError`, `SessionPasswordNeededError` for an account
-        with a password, the typed `RPCError` of a failing call, or `SignUpRequiredError` if
-        there is no account. After a `TimeoutError` the same object can be waited on again.
+        `request_timeout`). Raises `LoginTimeoutError` (a `TimeoutError`),
+        `SessionPasswordNeededError` for an account with a password, the typed `RPCError` of a
+        failing call, or `SignUpRequiredError` if there is no account. After a
+        `LoginTimeoutError` the same object can be waited on again.
         """
         if self.user is not None:
             return self.user
@@ -137,7 +139,8 @@ class QRLogin:
                 if deadline is not None:
                     remaining = deadline - loop.time()
                     if remaining <= 0:
-                        raise TimeoutError(f"the QR login was not accepted within {timeout} s")
+                        raise LoginTimeoutError(
+                            f"the QR login was not accepted within {timeout} s")
                     if remaining < delay:
                         delay, expiry = remaining, False
                 try:
@@ -146,7 +149,7 @@ class QRLogin:
                                 "back); exporting again")
                 except asyncio.TimeoutError:
                     if not expiry:
-                        raise TimeoutError(
+                        raise LoginTimeoutError(
                             f"the QR login was not accepted within {timeout} s") from None
                     logger.info("QR login: the token expired; exporting a new one")
             self._accepted.clear()
@@ -205,7 +208,8 @@ class QRLogin:
             return self.user
         if isinstance(result, types.auth.LoginTokenMigrateTo):
             if hops >= _MAX_IMPORT_HOPS:
-                raise RuntimeError(f"the QR login was sent to another DC {hops} times in a row")
+                raise MigrationLoopError(
+                    f"the QR login was sent to another DC {hops} times in a row")
             target = result.dc_id
             logger.info("QR login: the account lives on DC %d; importing the token there", target)
             try:

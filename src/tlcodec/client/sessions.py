@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import SessionFileError
+
 __all__ = [
     "STRING_PREFIX",
     "DcAuth",
@@ -101,10 +103,6 @@ _URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+=*")
 _FILE_KEYS = frozenset({"format", "version", "test_mode", "home_dc", "user_id", "is_bot", "dcs"})
 _FILE_OPTIONAL_KEYS = frozenset({"is_bot"})  # files written before it existed lack it
 _FILE_DC_KEYS = frozenset({"dc_id", "host", "port", "auth_key", "server_salt", "time_offset"})
-
-
-class SessionFileError(ValueError):
-    """A session file or string that cannot be read (damaged, foreign or of a later version)."""
 
 
 @dataclass

@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable
 
 from .. import Reader, crypto, encode, functions, types
 from .. import decode as _decode
-from .._errors import DecodeError, SecurityError
+from ..errors import DecodeError, SecurityError
 from ..crypto import RandomBytes, RSAPrivateKey, RSAPublicKey, is_probable_prime, modexp
 
 __all__ = [

@@ -102,7 +102,7 @@ import zlib
 from collections import Counter, OrderedDict, deque
 from typing import Any, Callable
 
-from .._errors import DecodeError
+from ..errors import DecodeError
 from .._runtime import adopt_compiled_build
 from ..bundled import schema as _bundled_schema
 from ..crypto import (

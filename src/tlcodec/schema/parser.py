@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zlib
 
+from ..errors import SchemaError
+
 __all__ = [
     "BASE_TYPES",
     "Definition",
@@ -33,10 +35,6 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 # This module is imported by `import tlcodec` (the bundled schema is parsed at import), so it
 # avoids `re`, `dataclasses` and `typing`: plain tuples and slotted classes load in no time.
-
-
-class SchemaError(ValueError):
-    """A schema line that cannot be understood; the message names the line."""
 
 
 class TypeExpr(tuple):
@@ -156,10 +154,6 @@ class Definition:
     @property
     def namespace(self) -> str | None:
         return self.name.rsplit(".", 1)[0] if "." in self.name else None
-
-    @property
-    def short_name(self) -> str:
-        return self.name.rsplit(".", 1)[-1]
 
     def _key(self) -> tuple:
         return (self.name, self.id, self.params, self.result, self.is_function, self.generics)

@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
 
 from .. import encode
-from .._errors import SecurityError
+from ..errors import SecurityError
 from ..bundled import schema as _bundled_schema
 from ..crypto import MessageCipher, RSAPrivateKey, RSAPublicKey, sha256
 from ..mtproto.authkey import TEST_DC_OFFSET, ServerAuthKeyExchange

@@ -1,0 +1,257 @@
+"""Every error tlcodec raises on purpose, in one place and under one base class.
+
+`except tlcodec.errors.Error` catches all of them. Each is either a `RemoteError` (the other
+side sent or answered something wrong) or a `LocalError` (this side asked for something the
+library cannot do), so a handler can tell whose fault it was; the built-in classes they also
+derive from (`ValueError`, `ConnectionError`, `TimeoutError`, ...) are kept so that code
+written against those still works. Wrong arguments stay plain `TypeError`/`ValueError`, as
+everywhere in Python.
+
+This module imports nothing of the package: every layer (codec, MTProto, client) takes its
+errors from here, and `tlcodec.mtproto.errors` re-exports the MTProto ones.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthKeyUnregisteredError",
+    "AuthTokenAlreadyAcceptedError",
+    "AuthTokenExpiredError",
+    "AuthTokenInvalidError",
+    "BadMessageError",
+    "ClientClosedError",
+    "ConnectTimeoutError",
+    "DecodeError",
+    "Error",
+    "FloodWaitError",
+    "FrameError",
+    "LocalError",
+    "LoginTimeoutError",
+    "MigrateError",
+    "MigrationLoopError",
+    "NetworkMigrateError",
+    "PhoneMigrateError",
+    "RPCError",
+    "RemoteError",
+    "SchemaError",
+    "SecurityError",
+    "SessionFileError",
+    "SessionPasswordNeededError",
+    "SignUpRequiredError",
+    "TransportError",
+    "UserMigrateError",
+]
+
+
+class Error(Exception):
+    """The base of every error tlcodec raises on purpose."""
+
+
+class RemoteError(Error):
+    """The other side's fault: bytes that are not valid TL, a message that fails a security
+    check, a transport error code, a rejected message, an `rpc_error`, no answer in time."""
+
+
+class LocalError(Error):
+    """This side's: a schema or session file the library cannot use, a call on a closed
+    client."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The codec and the schema
+
+
+class DecodeError(RemoteError, ValueError):
+    """Bytes that are not a valid TL value of the expected type.
+
+    `offset` is where in the input the problem was found; the message says what was expected
+    there and what was found.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} (at offset {offset})")
+        self.offset = offset
+        self._message = message
+
+    def __reduce__(self):  # type: ignore[override]
+        return type(self), (self._message, self.offset)
+
+
+class SchemaError(LocalError, ValueError):
+    """A schema line that cannot be understood or served; the message names the line."""
+
+
+# ----------------------------------------------------------------------------------------------
+# MTProto
+
+
+class SecurityError(RemoteError):
+    """A peer's message failed a check of the MTProto security guidelines.
+
+    `check` names the check (e.g. "nonce", "g_a", "msg_key"); nothing derived from the
+    offending message is kept.
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self._message = message
+
+    def __reduce__(self):  # type: ignore[override]
+        return type(self), (self.check, self._message)
+
+
+class TransportError(RemoteError):
+    """The server answered with a 4-byte negative code instead of a frame (e.g. -404, -429)."""
+
+    def __init__(self, code: int) -> None:
+        meanings = {
+            -404: "no such auth key, or a malformed request",
+            -429: "too many connections or requests",
+            -444: "test DC id sent to production or the reverse",
+        }
+        super().__init__(f"transport error {code}: {meanings.get(code, 'unknown code')}")
+        self.code = code
+
+    def __reduce__(self):  # type: ignore[override]
+        return type(self), (self.code,)
+
+
+class FrameError(RemoteError, ValueError):
+    """A transport frame that cannot be valid: bad length, bad CRC, bad sequence, too large."""
+
+
+class BadMessageError(RemoteError):
+    """The server rejected one of our messages with a bad_msg_notification it cannot recover."""
+
+    def __init__(self, code: int, msg_id: int) -> None:
+        super().__init__(f"bad_msg_notification {code} for msg_id {msg_id:#x}")
+        self.code = code
+        self.msg_id = msg_id
+
+    def __reduce__(self):  # type: ignore[override]
+        return type(self), (self.code, self.msg_id)
+
+
+class RPCError(RemoteError):
+    """An `rpc_error` answer: `code` (400, 401, 420, 500, 303, ...) and `message`.
+
+    `RPCError.from_message` picks the typed subclass (`FloodWaitError.seconds`, `*_MIGRATE_X`
+    errors with `.dc_id`, ...) from the message text, following core.telegram.org/api/errors.
+    """
+
+    def __init__(self, code: int, message: str, request: object | None = None) -> None:
+        super().__init__(f"{code} {message}")
+        self.code = code
+        self.message = message
+        self.request = request
+
+    @classmethod
+    def from_message(cls, code: int, message: str, request: object | None = None) -> RPCError:
+        """The most specific subclass for this error text."""
+        for prefix, migrate_cls in _MIGRATE_PREFIXES.items():
+            if message.startswith(prefix) and message[len(prefix) :].isdigit():
+                return migrate_cls(code, message, request, dc_id=int(message[len(prefix) :]))
+        if message.startswith("FLOOD_WAIT_") and message[11:].isdigit():
+            return FloodWaitError(code, message, request, seconds=int(message[11:]))
+        error_cls = _BY_MESSAGE.get(message, cls)
+        return error_cls(code, message, request)
+
+    def __reduce__(self):  # type: ignore[override]
+        return RPCError.from_message, (self.code, self.message)
+
+
+class FloodWaitError(RPCError):
+    """420 FLOOD_WAIT_X: wait `seconds` before repeating the request."""
+
+    def __init__(self, code: int, message: str, request: object | None = None, *,
+                 seconds: int) -> None:
+        super().__init__(code, message, request)
+        self.seconds = seconds
+
+
+class MigrateError(RPCError):
+    """303 *_MIGRATE_X: repeat the request on DC `dc_id`."""
+
+    def __init__(self, code: int, message: str, request: object | None = None, *,
+                 dc_id: int) -> None:
+        super().__init__(code, message, request)
+        self.dc_id = dc_id
+
+
+class UserMigrateError(MigrateError):
+    """USER_MIGRATE_X: the account lives on DC X."""
+
+
+class PhoneMigrateError(MigrateError):
+    """PHONE_MIGRATE_X."""
+
+
+class NetworkMigrateError(MigrateError):
+    """NETWORK_MIGRATE_X."""
+
+
+class AuthTokenExpiredError(RPCError):
+    """AUTH_TOKEN_EXPIRED: the login token is too old; export a new one."""
+
+
+class AuthTokenInvalidError(RPCError):
+    """AUTH_TOKEN_INVALID: the login token is not valid."""
+
+
+class AuthTokenAlreadyAcceptedError(RPCError):
+    """AUTH_TOKEN_ALREADY_ACCEPTED: the login token was already accepted."""
+
+
+class SessionPasswordNeededError(RPCError):
+    """SESSION_PASSWORD_NEEDED: the account has a 2FA password (auth.checkPassword next)."""
+
+
+class AuthKeyUnregisteredError(RPCError):
+    """AUTH_KEY_UNREGISTERED: the key is not logged in on this DC."""
+
+
+_MIGRATE_PREFIXES: dict[str, type[MigrateError]] = {
+    "USER_MIGRATE_": UserMigrateError,
+    "PHONE_MIGRATE_": PhoneMigrateError,
+    "NETWORK_MIGRATE_": NetworkMigrateError,
+}
+
+_BY_MESSAGE: dict[str, type[RPCError]] = {
+    "AUTH_TOKEN_EXPIRED": AuthTokenExpiredError,
+    "AUTH_TOKEN_INVALID": AuthTokenInvalidError,
+    "AUTH_TOKEN_ALREADY_ACCEPTED": AuthTokenAlreadyAcceptedError,
+    "SESSION_PASSWORD_NEEDED": SessionPasswordNeededError,
+    "AUTH_KEY_UNREGISTERED": AuthKeyUnregisteredError,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# The client
+
+
+class ConnectTimeoutError(RemoteError, TimeoutError):
+    """A data centre gave no TCP connection, or did not finish the auth-key exchange, within
+    the client's `connect_timeout`."""
+
+
+class ClientClosedError(LocalError, ConnectionError):
+    """The client (or this DC's connection) was closed while the call waited."""
+
+
+class SessionFileError(LocalError, ValueError):
+    """A session file or string that cannot be read (damaged, foreign or of a later version)."""
+
+
+class SignUpRequiredError(RemoteError):
+    """The token was accepted, but the server answered `auth.authorizationSignUpRequired`:
+    there is no account for this login (QR login cannot create one)."""
+
+
+class LoginTimeoutError(Error, TimeoutError):
+    """The QR code was not accepted within the time given to `QRLogin.wait`; the same login can
+    be waited on again. Nobody's fault: the user did not scan it."""
+
+
+class MigrationLoopError(RemoteError, RuntimeError):
+    """The servers sent the same login to another data centre too many times in a row."""
