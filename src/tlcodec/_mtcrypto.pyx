@@ -8,22 +8,22 @@ one C call, with OpenSSL's libcrypto doing the SHA-256 and the AES; also AES-256
 `python_pollard_brent`. Each pair gives the same bytes (tests/test_mtcrypto.py).
 The formulas are PROTOCOL.md 3.4 (core.telegram.org/mtproto/description).
 
-Why: through Python each message costs three `hashlib.sha256(...).digest()` (~600 ns each here:
-OpenSSL 3 looks the algorithm up for every hash object) and one AES-IGE call (~500 ns in C),
-about 3 us in all; here it is ~0.65 us for a 96-byte plaintext, and a whole payload is built in one
-`bytes` object.
+Why: through Python each message costs three `hashlib.sha256(...).digest()` (OpenSSL 3 looks
+the algorithm up for every hash object) and one AES-IGE call; here it is one C call, several
+times faster (benchmarks/test_bench_session.py), and a whole payload is built in one `bytes`
+object.
 
 Where the primitives come from: the libcrypto CPython itself runs on (the one its `_hashlib`
 module links to), found with dlopen/dlsym at import, so no OpenSSL headers or import library are
 needed at build time and no second copy of OpenSSL is loaded. The prototypes below are those of
 OpenSSL 1.1 and 3.x (unchanged between them):
 - SHA-256: `SHA256_Init/Update/Final`, OpenSSL's low-level API (deprecated in 3.0, still
-  exported; the one-shot `SHA256()` of 3.x fetches the algorithm on every call, ~540 ns).
+  exported; the one-shot `SHA256()` of 3.x fetches the algorithm on every call).
 - AES: AES-256-ECB through EVP (`EVP_Cipher`, one 16-byte block per call), the IGE chaining is
   done here. EVP's AES uses AES-NI, or vpaes (constant time, SSSE3) on CPUs without it (its
   table-based AES only on x86 CPUs with neither). Not
   `AES_ige_encrypt`: its `AES_encrypt` is OpenSSL's table-based AES (no AES-NI; cache-timing
-  leaks) and 3.5x slower here.
+  leaks) and several times slower.
 - `CRYPTO_memcmp` for the constant-time msg_key comparison, `OPENSSL_cleanse` to wipe the
   per-message key and iv.
 If a symbol is missing, or the known-answer self-test run at import fails (SHA-256 of "abc",
@@ -32,7 +32,7 @@ TLCODEC_LIBCRYPTO=<path or soname> replaces the search with that one library.
 
 Padding randomness comes from a pool per cipher object: one `random_bytes(pool_size)` call
 (os.urandom by default, injectable for tests) serves many messages, as `os.urandom` is a system
-call (~600 ns for 20 bytes here).
+call, which costs more than the rest of a small message's encryption.
 
 The GIL is held for the whole call (messages are small; each cipher object owns its two EVP
 contexts and its pool, which must not be used by two threads at once).
