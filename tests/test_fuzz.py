@@ -7,14 +7,19 @@ necessarily to the input bytes: non-zero padding and unused flag bits are tolera
 written as zeros). Both implementations are run on every input and must agree: same value, or a
 DecodeError at the same offset.
 
+The decoder is also asked for what a hostile caller may pass as `expected` (fuzz_inputs.py):
+vectors of elements that take no bytes, %-bare types, names of nothing. A name the schema cannot
+serve must be refused (SchemaError or TypeError) whatever the bytes, the same way in both builds.
+
 Each input family is one Hypothesis test with a moderate budget (a few seconds in all). For a
 longer run set TLCODEC_FUZZ_EXAMPLES (examples per family, e.g. 20000), or use the coverage-guided
-atheris harness tests/fuzz_decode.py.
+atheris harness tests/fuzz_decode.py (docs/FUZZING.md).
 """
 
 from __future__ import annotations
 
 import faulthandler
+import functools
 import gzip
 import os
 import struct
@@ -29,6 +34,7 @@ import tlcodec
 from tlcodec import DecodeError
 from tlcodec.schema import Schema
 
+from fuzz_inputs import HOSTILE_EXPECTED, json_chain, msg_container, nested_gzip, outcome
 from tl_strategies import Builder, any_object, same_tl
 
 BUILDER = Builder(tlcodec.bundled.classes.values(), max_depth=3)
@@ -65,6 +71,7 @@ EXPECTED: list[Any] = [
     CLASSES["fn:invokeWithLayer"],
     CLASSES["msg_container"],
     CLASSES["rpc_result"],
+    *HOSTILE_EXPECTED,
 ]
 
 # Interesting 32-bit words for the "word soup" inputs: every id, and the counts and length
@@ -127,16 +134,6 @@ def other_schema(request: pytest.FixtureRequest) -> Schema:
 # The harness
 
 
-def outcome(decode: Callable[[], Any], encode: Callable[[Any], bytes]) -> tuple[str, Any]:
-    """("ok", a comparable form of the value) or ("error", offset); anything else propagates."""
-    try:
-        value = decode()
-    except DecodeError as exc:
-        assert isinstance(exc.offset, int) and exc.offset >= 0, exc
-        return "error", exc.offset
-    return "ok", comparable(value, encode)
-
-
 def comparable(value: Any, encode: Callable[[Any], bytes]) -> Any:
     """A value with TL objects replaced by their encodings and floats by their bits."""
     if isinstance(value, list):
@@ -180,16 +177,17 @@ def exercise(data: bytes, other: Schema) -> None:
 
 
 def decode_every_way(data: bytes, other: Schema) -> None:
+    ours_as = functools.partial(comparable, encode=tlcodec.encode)
+    theirs_as = functools.partial(comparable, encode=other.codec.encode)
     for expected in EXPECTED:
-        ours = outcome(lambda: tlcodec.decode(data, expected), tlcodec.encode)
+        ours = outcome(lambda blob: tlcodec.decode(blob, expected), data, ours_as)
         if ours[0] == "ok":
             check_stable(tlcodec.decode(data, expected))
         # The same bytes in the other buffer types, and in the other implementation.
-        assert outcome(lambda: tlcodec.decode(bytearray(data), expected), tlcodec.encode) == ours
-        assert outcome(lambda: tlcodec.decode(memoryview(data), expected), tlcodec.encode) == ours
-        theirs = outcome(
-            lambda: other.decode(data, other_expected(expected, other)), other.codec.encode
-        )
+        assert outcome(lambda blob: tlcodec.decode(bytearray(blob), expected), data, ours_as) == ours
+        assert outcome(lambda blob: tlcodec.decode(memoryview(blob), expected), data, ours_as) == ours
+        theirs_expected = other_expected(expected, other)
+        theirs = outcome(lambda blob: other.decode(blob, theirs_expected), data, theirs_as)
         assert theirs == ours, f"expected={expected!r}: this codec {ours}, the other {theirs}"
 
     # Trailing bytes allowed, and a tight inflate limit (gzip_packed bodies).
@@ -321,6 +319,40 @@ def test_deep_nesting_is_decoded_or_rejected_never_overflows(
 ) -> None:
     # jsonArray([jsonArray([... jsonNull ...])]): a decoded value must also be encodable, so
     # the decoder's depth limit may not be looser than the encoder's.
-    json_array, json_null = CLASSES["jsonArray"], CLASSES["jsonNull"]
-    data = words([json_array.CONSTRUCTOR_ID, VECTOR_ID, 1] * levels + [json_null.CONSTRUCTOR_ID])
+    exercise(json_chain(levels) + tail, other_schema)
+
+
+@given(bodies=st.lists(mutated_encodings() | word_soup, max_size=5),
+       nest=st.integers(0, 3), tail=st.binary(max_size=8))
+@settings(FUZZ, max_examples=max(40, EXAMPLES // 3))
+def test_msg_containers_only_raise_decode_error(
+    bodies: list[bytes], nest: int, tail: bytes, other_schema: Schema
+) -> None:
+    # Item headers that agree with their bodies (so the decoder reaches the bodies), nested
+    # containers, and a ragged end.
+    data = msg_container(bodies)
+    for _ in range(nest):
+        data = msg_container([data])
     exercise(data + tail, other_schema)
+
+
+@given(body=mutated_encodings(), layers=st.integers(1, 6), copies=st.integers(1, 6),
+       zeros=st.integers(0, 1 << 16), budget=st.sampled_from([0, 100, 4096, 1 << 15, 1 << 20]))
+@settings(FUZZ, max_examples=max(40, EXAMPLES // 3))
+def test_nested_gzip_and_bombs_spend_one_budget_in_both_builds(
+    body: bytes, layers: int, copies: int, zeros: int, budget: int, other_schema: Schema
+) -> None:
+    # `copies` gzip_packed bodies in a vector, each `layers` deep around a mutated encoding
+    # padded by `zeros` bytes that compress to almost nothing: whatever the nesting, the
+    # inflated bytes of the whole decode are paid from one max_inflated budget.
+    inner = body + bytes(zeros & ~3)
+    packed = nested_gzip(inner, layers)
+    data = words([VECTOR_ID, copies]) + packed * copies
+    inflated = copies * sum(len(nested_gzip(inner, depth)) for depth in range(layers))
+    exercise(packed, other_schema)
+    ours = outcome(lambda blob: tlcodec.decode(blob, "Vector<Object>", max_inflated=budget),
+                   data, functools.partial(comparable, encode=tlcodec.encode))
+    theirs = outcome(lambda blob: other_schema.decode(blob, "Vector<Object>", max_inflated=budget),
+                     data, functools.partial(comparable, encode=other_schema.codec.encode))
+    assert ours == theirs
+    assert ours[0] != "ok" or inflated <= budget, f"{inflated} bytes inflated, budget {budget}"
