@@ -266,6 +266,11 @@ class Transcript:
 
 @pytest.fixture(scope="module")
 def seeded() -> Transcript:
+    return seeded_transcript()
+
+
+def seeded_transcript() -> Transcript:
+    """The seeded exchange's messages and results (tests/fuzz_peers.py mutates them too)."""
     client, server = seeded_client(), seeded_server()
     messages = run_exchange(client, server)
     request = body_of(messages[2])
