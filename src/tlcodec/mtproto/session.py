@@ -77,8 +77,10 @@ Choices where the protocol leaves room:
   arrived, else ask for it with `msg_resend_req` (sent as not content-related, like msgs_ack).
 - `bad_msg_notification` 32/33: a new session (PROTOCOL.md 3.7, 8); 16/17: the offset comes
   from the notification's own msg_id, and after 17 the msg_id floor is reset so that ids can
-  go back down; 20 and a plain 48: resend; anything else fails the request(s) with
-  `BadMessageError(code, msg_id)`. A request resent more than `max_resends` times fails too.
+  go back down (a notification dated before 1970 or within a day of 2038-01-19, where msg_ids
+  end, fails the request(s) instead); 20 and a plain 48: resend; anything else fails the
+  request(s) with `BadMessageError(code, msg_id)`. A request resent more than `max_resends`
+  times fails too.
 - `new_session_created`: unanswered requests whose message (their container's, if any) is
   older than `first_msg_id` are queued again, as tdlib does.
 - Answers outside `rpc_result` (`pong`, `future_salts`, `destroy_session_ok/none`) resolve
@@ -174,6 +176,10 @@ DROP_REASONS = (
 # Time window of acceptable msg_ids (PROTOCOL.md 3.5, 6).
 MAX_PAST_SECONDS = 300
 MAX_FUTURE_SECONDS = 30
+# A msg_id is unixtime * 2^32 in a signed 64-bit integer, which ends at 2^31 s (2038-01-19): a
+# time correction (bad_msg_notification 16/17) to a clock past a day before that, or before
+# 1970, is refused.
+MAX_CLOCK_SECONDS = 2147483648 - 86400
 
 MAX_PADDING = 1024
 MAX_CONTAINER_MESSAGES = 1020  # the protocol's bound is 1024; stay clear of it
@@ -1306,8 +1312,14 @@ class EncryptedSession:
         reason = f"bad_msg_notification {code}"
         logger.info("client session: %s for %#x", reason, notice.bad_msg_id)
         if code in (16, 17):
+            server_time = (msg_id >> 32) + (msg_id & 0xFFFFFFFF) / _TWO_32
+            if not 0 < server_time < MAX_CLOCK_SECONDS:
+                # A clock our msg_ids cannot carry: the message cannot be sent at any time the
+                # server would take.
+                self._fail(items, code, events)
+                return
             old = self.time_offset
-            self.time_offset = (msg_id >> 32) + (msg_id & 0xFFFFFFFF) / _TWO_32 - self._now()
+            self.time_offset = server_time - self._now()
             if code == 17:
                 # Our ids ran ahead of the server's clock: let the next ones go back down.
                 self._last_msg_id = 0
