@@ -154,9 +154,9 @@ class Watchdog:
 HOSTILE_PQ = [0, 1, 9, 15, 21, 33, 35, 91, (1 << 32) - 5, 1 << 32, (1 << 32) + 1,
               (1 << 64) - 59, (1 << 64) - 1, 4294967291 ** 2, 3 * 6148914691236517199,
               2 * 4294967291, 65537 * 65539 * 65543, 2147483647 * 2147483629]
+HOSTILE_G = [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, INT_MAX, INT_MIN]
 # The client's states that wait for a server message, in the order of the exchange.
 WAITING_STEPS = ["AWAIT_RES_PQ", "AWAIT_DH_PARAMS", "AWAIT_DH_GEN"]
-HOSTILE_G = [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, INT_MAX, INT_MIN]
 
 
 class AuthKeyCampaign:
@@ -173,6 +173,7 @@ class AuthKeyCampaign:
                         self.transcript.dh_gen_ok]
         self.watchdog = Watchdog(STEP_SECONDS)
         self.outcomes: Counter[str] = Counter()
+        self.messages = 0  # hostile server messages (payloads) delivered
 
     def scenario(self, source: Any) -> None:
         """One exchange against a hostile server, from a state the source picks."""
@@ -184,6 +185,7 @@ class AuthKeyCampaign:
                 payload = self._dh_gen_retry(client)
             else:
                 payload = self._server_message(client, step, source)
+            self.messages += 1
             try:
                 answer = self.watchdog.run(lambda: client.receive(payload))
             except SecurityError as refused:
@@ -222,7 +224,10 @@ class AuthKeyCampaign:
 
     @staticmethod
     def _next_msg_id(client: Any) -> int:
-        return client._last_received_msg_id + 4 if client._last_received_msg_id else (1 << 62) + 1
+        """Above the last msg_id the client took (as far as 64 bits go: one at the top leaves
+        no room above it)."""
+        last = client._last_received_msg_id
+        return min(last + 4, (1 << 64) - 1) if last else (1 << 62) + 1
 
     def _damaged_header(self, message: bytes, source: Any) -> bytes:
         auth_key_id, msg_id, length = struct.unpack_from("<QQi", message)
@@ -240,14 +245,15 @@ class AuthKeyCampaign:
         changes: dict[str, Any] = {}
         field = source.pick(["pq", "pq", "fingerprints", "nonce", "server_nonce"])
         if field == "pq":
-            value = source.pick(HOSTILE_PQ) if source.boolean() else source.integer(0, (1 << 64) - 1)
+            value = source.pick(HOSTILE_PQ) if source.boolean() else source.integer(0, 2**64 - 1)
             minimal = value.to_bytes((value.bit_length() + 7) // 8, "big")
             changes["pq"] = source.pick([minimal, minimal.rjust(8, b"\0"), minimal.rjust(9, b"\0"),
                                          minimal[1:], b""])
         elif field == "fingerprints":
             ours = genuine.server_public_key_fingerprints[0]
             count = source.pick([0, 1, 2, 3, 300])
-            changes["server_public_key_fingerprints"] = [some_long(source, ours) for _ in range(count)]
+            changes["server_public_key_fingerprints"] = [some_long(source, ours)
+                                                         for _ in range(count)]
         else:
             changes[field] = source.pick([bytes(16), source.blob(16), genuine.nonce,
                                           genuine.server_nonce])
@@ -276,12 +282,13 @@ class AuthKeyCampaign:
             field = source.pick(["g", "dh_prime", "g_a", "g_a", "server_time", "nonce",
                                  "server_nonce", "hash_of", "padding"])
             if field == "g":
-                inner["g"] = source.pick(HOSTILE_G) if source.boolean() else source.integer(INT_MIN, INT_MAX)
+                inner["g"] = some_int(source, *HOSTILE_G)
             elif field == "dh_prime":
-                dh_prime = source.pick([crypto.KNOWN_DH_PRIME + 2, SMALL_SAFE_PRIME, UNSAFE_PRIME, 0, 1,
-                                        (1 << 2048) - 1, 3 * crypto.KNOWN_DH_PRIME,
+                dh_prime = source.pick([crypto.KNOWN_DH_PRIME + 2, SMALL_SAFE_PRIME, UNSAFE_PRIME,
+                                        0, 1, (1 << 2048) - 1, 3 * crypto.KNOWN_DH_PRIME,
                                         int.from_bytes(source.blob(256), "big") | 1])
-                inner["dh_prime"] = dh_prime.to_bytes(max(1, (dh_prime.bit_length() + 7) // 8), "big")
+                size = max(1, (dh_prime.bit_length() + 7) // 8)
+                inner["dh_prime"] = dh_prime.to_bytes(size, "big")
             elif field == "g_a":
                 bound = 1 << 1984
                 g_a = abs(source.pick([0, 1, 2, dh_prime - 1, dh_prime, dh_prime + 1, bound - 1,
@@ -348,6 +355,7 @@ class SessionCampaign:
             self.session_classes.append(_load_twin().EncryptedSession)
         self.watchdog = Watchdog(STEP_SECONDS)
         self.outcomes: Counter[str] = Counter()
+        self.messages = 0  # hostile server messages (payloads) delivered
 
     def scenario(self, source: Any) -> None:
         pairs = [_client(cls) for cls in self.session_classes]
@@ -356,6 +364,7 @@ class SessionCampaign:
         seen: list[int] = []
         for _ in range(source.integer(1, 4)):
             payload = self._payload(clients[0], request_ids, seen, source)
+            self.messages += 1
             results = []
             for client in clients:
                 client._now.t += 0.25  # time passes: acks fall due, a corrected clock moves on
@@ -460,8 +469,10 @@ class SessionCampaign:
             for index in range(source.pick([0, 1, 2, 3, 5])):
                 item = self._body(client, request_ids, source, depth + 1)
                 length = len(item) if not one_in(source, 8) else some_int(source, len(item) + 4)
-                item_id = _server_id(0.1 + index / 100) if not one_in(source, 3) else self._msg_id(source, [])
-                items.append(struct.pack("<qii", item_id, some_int(source, 2 * index + 1), length) + item)
+                item_id = (_server_id(0.1 + index / 100) if not one_in(source, 3)
+                           else self._msg_id(source, []))
+                seq_no = some_int(source, 2 * index + 1)
+                items.append(struct.pack("<qii", item_id, seq_no, length) + item)
             count = len(items) if not one_in(source, 8) else some_int(source, len(items) + 1, 1025)
             return struct.pack("<Ii", 0x73F1F8DC, count) + b"".join(items)
         if kind == "gzip":
@@ -471,19 +482,24 @@ class SessionCampaign:
             return nested_gzip(inner, source.pick([1, 1, 2, 3]))
         if kind == "bad_server_salt":
             return tlcodec.encode(T.BadServerSalt(
-                bad_msg_id=any_of_ours, bad_msg_seqno=some_int(source), error_code=some_int(source, 48),
+                bad_msg_id=any_of_ours, bad_msg_seqno=some_int(source),
+                error_code=some_int(source, 48),
                 new_server_salt=some_long(source)))
         if kind == "bad_msg_notification":
             return tlcodec.encode(T.BadMsgNotification(
                 bad_msg_id=any_of_ours, bad_msg_seqno=some_int(source),
-                error_code=source.pick(BAD_MSG_CODES) if not one_in(source, 5) else some_int(source)))
+                error_code=(source.pick(BAD_MSG_CODES) if not one_in(source, 5)
+                            else some_int(source))))
         if kind == "future_salts":
             salts = [T.FutureSalt(valid_since=some_int(source), valid_until=some_int(source),
-                                  salt=some_long(source)) for _ in range(source.pick([0, 1, 3, 64]))]
-            return tlcodec.encode(T.FutureSalts(req_msg_id=any_of_ours, now=some_int(source), salts=salts))
+                                  salt=some_long(source))
+                     for _ in range(source.pick([0, 1, 3, 64]))]
+            return tlcodec.encode(T.FutureSalts(req_msg_id=any_of_ours, now=some_int(source),
+                                                salts=salts))
         if kind == "new_session_created":
             return tlcodec.encode(T.NewSessionCreated(
-                first_msg_id=any_of_ours, unique_id=some_long(source), server_salt=some_long(source)))
+                first_msg_id=any_of_ours, unique_id=some_long(source),
+                server_salt=some_long(source)))
         if kind == "msgs_ack":
             count = source.pick([0, 1, 3, 100, 9000])
             return tlcodec.encode(T.MsgsAck(msg_ids=[some_long(source, *ours) if ours else 0
@@ -502,11 +518,13 @@ class SessionCampaign:
             return tlcodec.encode(cls(session_id=some_long(source, client.session_id)))
         if kind == "msg_copy":
             inner = self._body(client, request_ids, source, depth + 2)
-            return struct.pack("<Iqii", 0xE06046B2, some_long(source), some_int(source), len(inner)) + inner
+            copied = struct.pack("<qii", some_long(source), some_int(source), len(inner)) + inner
+            return struct.pack("<I", 0xE06046B2) + copied
         if kind == "passthrough":
             return tlcodec.encode(source.pick([
                 T.MsgsStateReq(msg_ids=[any_of_ours]), T.MsgResendReq(msg_ids=[any_of_ours]),
-                T.RpcAnswerUnknown(), T.HttpWait(max_delay=some_int(source), wait_after=0, max_wait=0),
+                T.RpcAnswerUnknown(),
+                T.HttpWait(max_delay=some_int(source), wait_after=0, max_wait=0),
                 T.MsgsStateInfo(req_msg_id=any_of_ours, info=source.blob(None))]))
         if kind == "object":
             return damage(some_object(source), source) if one_in(source, 4) else some_object(source)
@@ -522,7 +540,8 @@ class SessionCampaign:
             message = source.pick([b"FLOOD_WAIT_" + b"9" * source.pick([1, 10, 400]),
                                    b"USER_MIGRATE_" + b"9" * source.pick([1, 30]),
                                    b"AUTH_KEY_UNREGISTERED", b"\xff\xfe", b"", source.blob(None)])
-            return struct.pack("<Ii", 0x2144CA19, some_int(source, 303, 401, 420, 500)) + tl_bytes(message)
+            code = some_int(source, 303, 401, 420, 500)
+            return struct.pack("<Ii", 0x2144CA19, code) + tl_bytes(message)
         if kind == "gzip":
             return gzip_packed(token)
         if kind == "nested_gzip":
@@ -568,8 +587,8 @@ def main() -> None:
         if scenarios % 1000 == 0:
             print(f"{scenarios} scenarios, {time.monotonic() - started:.0f} s", flush=True)
     elapsed = time.monotonic() - started
-    print(f"done: {scenarios} scenarios in {elapsed:.0f} s, slowest step "
-          f"{campaign.watchdog.slowest * 1000:.1f} ms, no finding")
+    print(f"done: {scenarios} scenarios ({campaign.messages} server messages) in {elapsed:.0f} s,"
+          f" slowest step {campaign.watchdog.slowest * 1000:.1f} ms, no finding")
     for outcome, count in campaign.outcomes.most_common():
         print(f"  {count:9d}  {outcome}")
 
