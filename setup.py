@@ -1,5 +1,6 @@
 """The compiled parts of tlcodec: the Cython codec, the message cipher, and the Cython builds of
-session.py and connection.py. Everything else is in pyproject.toml.
+session.py and connection.py (with calls.py and _plumbing.py, which it cimports). Everything
+else is in pyproject.toml.
 
 Each compiled part is optional, as in aiohttp, msgpack or yarl: where a part cannot be built (no C
 compiler, a compiler error) or TLCODEC_NO_EXTENSIONS=1 is set at build time, the build goes on
@@ -30,8 +31,12 @@ extensions = [
     Extension("tlcodec.mtproto._session_c", ["src/tlcodec/mtproto/session.py"],
               extra_compile_args=compile_args),
     # The DC connection (client side), built the same way from connection.py and
-    # _connection_c.pxd.
+    # _connection_c.pxd, and its base class and plumbing, which it cimports.
     Extension("tlcodec.client._connection_c", ["src/tlcodec/client/connection.py"],
+              extra_compile_args=compile_args),
+    Extension("tlcodec.client._calls_c", ["src/tlcodec/client/calls.py"],
+              extra_compile_args=compile_args),
+    Extension("tlcodec.client._plumbing_c", ["src/tlcodec/client/_plumbing.py"],
               extra_compile_args=compile_args),
 ]
 if sys.platform != "win32":
@@ -44,19 +49,26 @@ if sys.platform != "win32":
     ))
 
 # Cython rebuilds a C file when its source or a .pxd the source cimports changes, and for a .py
-# source it watches the .pxd named after the file (session.pxd); these two modules read the .pxd
-# named after the module instead (_session_c.pxd), which Cython's dependency scan does not see.
-# A C file older than that .pxd is dropped here, so an edit of the C types rebuilds it.
+# source it watches the .pxd named after the file (session.pxd); these modules read the .pxd
+# named after the module instead (_session_c.pxd), and the .pxd files that one cimports, which
+# Cython's dependency scan does not see. A C file older than one of them is dropped here, so an
+# edit of the C types rebuilds it.
 MODULE_NAMED_PXD = {
-    "src/tlcodec/mtproto/session.py": "src/tlcodec/mtproto/_session_c.pxd",
-    "src/tlcodec/client/connection.py": "src/tlcodec/client/_connection_c.pxd",
+    "src/tlcodec/mtproto/session.py": ("src/tlcodec/mtproto/_session_c.pxd",),
+    "src/tlcodec/client/connection.py": ("src/tlcodec/client/_connection_c.pxd",
+                                         "src/tlcodec/client/_calls_c.pxd",
+                                         "src/tlcodec/client/_plumbing_c.pxd"),
+    "src/tlcodec/client/calls.py": ("src/tlcodec/client/_calls_c.pxd",
+                                    "src/tlcodec/client/_plumbing_c.pxd"),
+    "src/tlcodec/client/_plumbing.py": ("src/tlcodec/client/_plumbing_c.pxd",),
 }
 
 
 def drop_c_files_older_than_their_pxd() -> None:
-    for source, pxd in MODULE_NAMED_PXD.items():
+    for source, pxds in MODULE_NAMED_PXD.items():
         c_file = os.path.join(CYTHON_BUILD_DIR, os.path.splitext(source)[0] + ".c")
-        if os.path.exists(c_file) and os.path.getmtime(c_file) < os.path.getmtime(pxd):
+        if os.path.exists(c_file) and any(os.path.getmtime(c_file) < os.path.getmtime(pxd)
+                                          for pxd in pxds):
             os.remove(c_file)
 
 

@@ -22,14 +22,9 @@ import pytest
 import tlcodec
 from tlcodec import functions, types
 from tlcodec.client import Client, ClientClosedError, Session
-from tlcodec.client.connection import (
-    DEADLINE_SLOT,
-    FLUSH_BATCH,
-    _Call,
-    _Deadlines,
-    _Reply,
-    parse_transport,
-)
+from tlcodec.client._plumbing import DEADLINE_SLOT, Call, Deadlines, Reply
+from tlcodec.client.calls import FLUSH_BATCH
+from tlcodec.client.connection import parse_transport
 from tlcodec.client.sessions import DcAuth
 from tlcodec.mtproto.transports import Intermediate
 from tlcodec.mtproto.errors import (
@@ -454,13 +449,13 @@ def test_deadlines_expire_each_call_after_its_timeout_and_never_a_discarded_one(
         expired: dict[int, tuple[float, float]] = {}  # call number -> (when, timeout)
         calls = {}
 
-        def expire(call: _Call, timeout: float) -> None:
+        def expire(call: Call, timeout: float) -> None:
             expired[call.request] = (loop.time(), timeout)
 
-        deadlines = _Deadlines(loop, expire)
+        deadlines = Deadlines(loop, expire)
         started = loop.time()
         for number, timeout in enumerate((0.05, 0.01, 0.12, 0.05, 0.08)):
-            calls[number] = _Call(number, loop.create_future())
+            calls[number] = Call(number, loop.create_future())
             deadlines.add(calls[number], timeout)
         deadlines.discard(calls[3])
         assert calls[3].slot is None
@@ -482,8 +477,8 @@ def test_cancelled_invoke_is_forgotten() -> None:
             _silence(client)
             call = asyncio.ensure_future(client.invoke(functions.help.GetConfig()))
             await asyncio.sleep(0.01)
-            # On a stock loop a call awaits a _Reply: the task's cancel() reaches it.
-            assert [type(c.future) for c in client.connection(2)._calls.values()] == [_Reply]
+            # On a stock loop a call awaits a Reply: the task's cancel() reaches it.
+            assert [type(c.future) for c in client.connection(2)._calls.values()] == [Reply]
             call.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await call

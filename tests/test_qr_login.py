@@ -284,9 +284,10 @@ def test_import_login_token_goes_through_invoke_which_a_subclass_can_wrap() -> N
             client.seen = []
             async with client:
                 token = await client.export_login_token()
-                # Pinned to a connected DC, invoke() hands out the connection's own coroutine.
+                # Pinned to a connected DC, invoke() hands out the connection's own coroutine
+                # (DcConnection's invoke comes from its base class, DcCalls).
                 call = client.invoke(functions.auth.ImportLoginToken(token=token.token), dc_id=2)
-                assert call.__qualname__ == "DcConnection.invoke"
+                assert call.__qualname__ == "DcCalls.invoke"
                 assert isinstance(await call, types.auth.LoginToken)
                 assert isinstance(await client.import_login_token(token.token), types.auth.LoginToken)
             assert client.seen == [("auth.exportLoginToken", None),

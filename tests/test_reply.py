@@ -1,6 +1,6 @@
-"""`_Reply`, the future an `invoke()` awaits on a stock loop, against `asyncio.Future`.
+"""`Reply`, the future an `invoke()` awaits on a stock loop, against `asyncio.Future`.
 
-asyncio's own Future is the oracle: the same operations, in the same order, on a `_Reply` and on
+asyncio's own Future is the oracle: the same operations, in the same order, on a `Reply` and on
 a Future must give the same answers, run the same done callbacks in the same order and context,
 and end the task that awaits each the same way. (One deliberate difference: `set_exception`
 takes only an exception instance, as the connection only gives those.) Runs on the build in use:
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlcodec.client.connection import _Reply, _Wakeups
+from tlcodec.client._plumbing import Reply, Wakeups
 
 LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("LABEL", default="unset")
 
@@ -57,7 +57,7 @@ def _run(kind: str, ops: list[tuple[str, Any]]) -> list[Any]:
     loop = asyncio.new_event_loop()
     log: list[Any] = []
     try:
-        future: Any = (_Reply(_Wakeups(loop)) if kind == "reply"
+        future: Any = (Reply(Wakeups(loop)) if kind == "reply"
                        else loop.create_future())
         callbacks = {}
         for number in range(4):
@@ -128,7 +128,7 @@ def test_reply_cases_against_asyncio_future(ops: list[tuple[str, Any]]) -> None:
 def test_reply_is_a_future_to_asyncio() -> None:
     loop = asyncio.new_event_loop()
     try:
-        reply = _Reply(_Wakeups(loop))
+        reply = Reply(Wakeups(loop))
         assert asyncio.isfuture(reply) and reply.get_loop() is loop
         with pytest.raises(asyncio.InvalidStateError):
             reply.result()
@@ -145,8 +145,8 @@ def test_wakeups_run_in_one_loop_callback_and_an_error_reaches_the_handler() -> 
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     try:
-        wakeups = _Wakeups(loop)
-        replies = [_Reply(wakeups) for _ in range(3)]
+        wakeups = Wakeups(loop)
+        replies = [Reply(wakeups) for _ in range(3)]
         ran: list[int] = []
 
         def broken(reply: Any) -> None:
@@ -172,8 +172,8 @@ def test_wakeups_run_in_one_loop_callback_and_an_error_reaches_the_handler() -> 
 def test_wakeups_left_by_an_interrupt_still_run() -> None:
     loop = asyncio.new_event_loop()
     try:
-        wakeups = _Wakeups(loop)
-        replies = [_Reply(wakeups) for _ in range(3)]
+        wakeups = Wakeups(loop)
+        replies = [Reply(wakeups) for _ in range(3)]
         ran: list[int] = []
 
         def interrupt(reply: Any) -> None:

@@ -6,7 +6,9 @@ import pytest
 
 import tlcodec
 from tlcodec import _runtime
-from tlcodec.client.connection import DcConnection, _Reply
+from tlcodec.client._plumbing import Reply
+from tlcodec.client.calls import DcCalls
+from tlcodec.client.connection import DcConnection
 from tlcodec.functions.auth import ImportLoginToken
 from tlcodec.mtproto.session import EncryptedSession, PendingRequest
 
@@ -34,15 +36,18 @@ def test_compiled_module_loaded_unless_twin_requested() -> None:
 
 
 def test_compiled_builds_of_session_and_connection_in_use_unless_twin_requested() -> None:
-    # session.py and connection.py are each also built by Cython (_session_c, _connection_c);
-    # their modules hand out the compiled classes, or their own with TLCODEC_NO_EXTENSIONS.
-    for cls, part in (
-        (EncryptedSession, "session"),
-        (PendingRequest, "session"),
-        (DcConnection, "connection"),
-        (_Reply, "connection"),
+    # session.py and connection.py are each also built by Cython (_session_c, _connection_c,
+    # which cimports the builds of calls.py and _plumbing.py); their modules hand out the
+    # compiled classes, or their own with TLCODEC_NO_EXTENSIONS.
+    for cls, part, plain, compiled in (
+        (EncryptedSession, "session", "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
+        (PendingRequest, "session", "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
+        (DcConnection, "connection", "tlcodec.client.connection", "tlcodec.client._connection_c"),
+        (DcCalls, "connection", "tlcodec.client.calls", "tlcodec.client._calls_c"),
+        (Reply, "connection", "tlcodec.client._plumbing", "tlcodec.client._plumbing_c"),
     ):
-        plain, compiled = _runtime.PARTS[part].plain_module, _runtime.PARTS[part].compiled_module
+        declared = _runtime.PARTS[part]
+        assert compiled in (declared.compiled_module, *(m for m, _ in declared.cimported))
         assert cls.__module__ == (compiled if compiled_expected(part) else plain), (
             f"{compiled} is not in use: {tlcodec.ACCELERATED[part].why_not}")
 

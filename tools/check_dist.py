@@ -27,6 +27,7 @@ SDIST_REQUIRED = [
     "setup.py", "pyproject.toml", "LICENSE", "README.md", "CHANGELOG.md", "MANIFEST.in",
     "src/tlcodec/_codec.pyx", "src/tlcodec/_mtcrypto.pyx",
     "src/tlcodec/mtproto/_session_c.pxd", "src/tlcodec/client/_connection_c.pxd",
+    "src/tlcodec/client/_calls_c.pxd", "src/tlcodec/client/_plumbing_c.pxd",
     "src/tlcodec/py.typed", "src/tlcodec/_codec.pyi",
     "src/tlcodec/schema/data/api.tl", "src/tlcodec/schema/data/mtproto.tl",
     "tests/conftest.py", "tests/data/README.md",
@@ -36,9 +37,10 @@ GENERATED = {".c", ".so", ".pyd", ".o", ".html"}
 SOURCES_ONLY = {".c", ".pyx", ".pxd"}
 
 
-def compiled_parts() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """part -> (compiled module, the platforms it is not built on), from the literal PARTS table
-    of src/tlcodec/_runtime.py (read, not imported: the package need not be installed here)."""
+def compiled_parts() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """part -> (its compiled modules, the platforms it is not built on), from the literal PARTS
+    table of src/tlcodec/_runtime.py (read, not imported: the package need not be installed
+    here)."""
     tree = ast.parse((ROOT / "src" / "tlcodec" / "_runtime.py").read_text(encoding="utf-8"))
     (table,) = [node.value for node in ast.walk(tree) if isinstance(node, ast.AnnAssign)
                 and getattr(node.target, "id", "") == "PARTS"]
@@ -47,7 +49,9 @@ def compiled_parts() -> dict[str, tuple[str, tuple[str, ...]]]:
     for key, call in zip(table.keys, table.values):
         assert isinstance(key, ast.Constant) and isinstance(call, ast.Call)
         arguments = [ast.literal_eval(argument) for argument in call.args]
-        parts[key.value] = (arguments[0], tuple(arguments[3]) if len(arguments) > 3 else ())
+        keywords = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+        modules = (arguments[0], *(module for module, _ in keywords.get("cimported", ())))
+        parts[key.value] = (modules, tuple(arguments[3]) if len(arguments) > 3 else ())
     return parts
 
 
@@ -76,11 +80,13 @@ def check_wheel(path: Path) -> list[str]:
     if not any(re.fullmatch(r"tlcodec-[^/]+\.dist-info/licenses/LICENSE", n) for n in names):
         problems.append("no LICENSE in the .dist-info")
     platform = "win32" if "-win" in path.name else "darwin" if "-macosx" in path.name else "linux"
-    for part, (module, not_built_on) in compiled_parts().items():
+    for part, (modules, not_built_on) in compiled_parts().items():
         if platform not in not_built_on:
-            stem = module.replace(".", "/")
-            if not any(n.startswith(stem + ".") and n.endswith((".so", ".pyd")) for n in names):
-                problems.append(f"no compiled {part} ({module})")
+            for module in modules:
+                stem = module.replace(".", "/")
+                if not any(n.startswith(stem + ".") and n.endswith((".so", ".pyd"))
+                           for n in names):
+                    problems.append(f"no compiled {part} ({module})")
     size = path.stat().st_size
     if size > WHEEL_SIZE_LIMIT:
         problems.append(f"{size:,} bytes, over the {WHEEL_SIZE_LIMIT:,}-byte limit")

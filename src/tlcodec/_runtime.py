@@ -3,7 +3,8 @@ pure-Python code runs, and remembers why (docs/ARCHITECTURE.md, "Compiled or pla
 
 Parts: the codec (`_codec`, twin `_codec_py`), the message cipher (`_mtcrypto`, plain
 `crypto.PythonMessageCipher`), and the Cython builds of session.py and connection.py
-(`_session_c`, `_connection_c`, whose plain code is the .py file itself).
+(`_session_c`, `_connection_c`, whose plain code is the .py file itself; `_connection_c`
+cimports the builds of client/calls.py and client/_plumbing.py).
 
 - TLCODEC_NO_EXTENSIONS=1 runs every part's plain code; a comma-separated list of part names
   (`TLCODEC_NO_EXTENSIONS=cipher,session`) runs only those plain.
@@ -34,6 +35,9 @@ class Part(NamedTuple):
     plain_module: str
     sources: tuple[str, ...]  # what the compiled module is built from, relative to the package
     not_built_on: tuple[str, ...] = ()  # the values of sys.platform where setup.py skips it
+    # The part's other compiled modules, which the compiled module cimports (and so loads):
+    # (module, its sources) each. They run exactly when the compiled module does.
+    cimported: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def built_on_this_platform(self) -> bool:
@@ -47,8 +51,17 @@ PARTS: dict[str, Part] = {
     "cipher": Part("tlcodec._mtcrypto", "tlcodec.crypto", ("_mtcrypto.pyx",), ("win32",)),
     "session": Part("tlcodec.mtproto._session_c", "tlcodec.mtproto.session",
                     ("mtproto/session.py", "mtproto/_session_c.pxd")),
+    # DcConnection's compiled build is three modules: its base class (calls.py) and the loop
+    # plumbing (_plumbing.py) are cimported, so their calls to each other stay C calls.
     "connection": Part("tlcodec.client._connection_c", "tlcodec.client.connection",
-                       ("client/connection.py", "client/_connection_c.pxd")),
+                       ("client/connection.py", "client/_connection_c.pxd",
+                        "client/_calls_c.pxd", "client/_plumbing_c.pxd"),
+                       cimported=(
+                           ("tlcodec.client._calls_c",
+                            ("client/calls.py", "client/_calls_c.pxd", "client/_plumbing_c.pxd")),
+                           ("tlcodec.client._plumbing_c",
+                            ("client/_plumbing.py", "client/_plumbing_c.pxd")),
+                       )),
 }
 
 
@@ -100,10 +113,22 @@ _decided: dict[str, tuple[Acceleration, ModuleType | None]] = {}
 
 
 def _stale_build(part: Part, spec: Any) -> str | None:
-    """In a source tree (the sources beside the built module; wheels carry no .pyx or .pxd), a
+    """In a source tree (the sources beside the built modules; wheels carry no .pyx or .pxd), a
     built module older than one of its sources was built from other code: why, or None."""
-    built = spec.origin
-    sources = [os.path.join(_PACKAGE_DIR, *source.split("/")) for source in part.sources]
+    builds = [(spec.origin, part.sources)]
+    for module, sources in part.cimported:
+        cimported = importlib.util.find_spec(module)
+        if cimported is not None:  # absent: importing the compiled module says so
+            builds.append((cimported.origin, sources))
+    for built, sources in builds:
+        stale = _stale_module(built, sources)
+        if stale is not None:
+            return stale
+    return None
+
+
+def _stale_module(built: str | None, module_sources: tuple[str, ...]) -> str | None:
+    sources = [os.path.join(_PACKAGE_DIR, *source.split("/")) for source in module_sources]
     markers = [source for source in sources if source.endswith((".pyx", ".pxd"))]
     if not built or not all(os.path.exists(marker) for marker in markers):
         return None
@@ -174,13 +199,17 @@ def acceleration(name: str) -> Acceleration:
     return _decided[name][0]
 
 
-def adopt_compiled_build(namespace: dict[str, Any], part: str, names: Iterable[str]) -> None:
+def adopt_compiled_build(namespace: dict[str, Any], part: str, names: Iterable[str],
+                         from_module: str | None = None) -> None:
     """Replace `names` in a plain module's namespace by those of the part's compiled build (the
-    same source compiled by Cython with the C types of its .pxd), when that build runs.
+    same source compiled by Cython with the C types of its .pxd), when that build runs:
+    the compiled module's, or `from_module`'s (one the part cimports).
     The caller checks that it is the plain module (its `__name__`), so that the compiled build,
     running the same lines, does not import itself."""
     compiled = compiled_module(part)
     if compiled is not None:
+        if from_module is not None:
+            compiled = importlib.import_module(from_module)
         namespace.update((name, getattr(compiled, name)) for name in names)
 
 

@@ -1,8 +1,9 @@
 """The asyncio client: the only place (besides `tlcodec.testing`) where MTProto meets sockets.
 
 - `Client` (client.py): calls, DCs, migrations, the session, `qr_login()`.
-- `DcConnection` (connection.py): one DC's socket, framing, auth key, encrypted session,
-  reconnects and the futures of calls in flight.
+- `DcConnection` (connection.py): one DC's socket, framing, auth key, encrypted session and
+  reconnects; the calls in flight come from its base class `DcCalls` (calls.py), their futures
+  and timeouts from _plumbing.py.
 - `Session` (sessions.py): what is kept between runs (file, string or memory) and the
   Telethon/Pyrogram exports.
 - `QRLogin` (qr.py): the QR-code login flow.

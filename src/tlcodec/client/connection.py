@@ -1,35 +1,24 @@
 # cython: annotation_typing=False, wraparound=False
 # (Compiled as tlcodec.client._connection_c: only _connection_c.pxd gives C types; see the end.)
-"""One data centre over TCP: the socket, its framing, the auth key, the encrypted session.
+"""One data centre over TCP: the socket, its framing, the auth key, and the life of the
+connection (connect, reconnect with backoff, a new key when the DC forgets ours, close).
 
-This layer owns the I/O the sans-IO pieces leave out, for one DC: an `asyncio.Protocol` moves
-bytes between the socket and a `tlcodec.mtproto.transports` framing; payloads go to the plain
-auth-key exchange (`ClientAuthKeyExchange`) until the DC has a key, then to one
-`EncryptedSession` that lives as long as the key (across reconnects). It owns the futures of the
-calls in flight (on a stock loop `_Reply`s, whose wakeups are batched per socket read), the
-reconnect loop, keepalive pings, the ack timer, and what a transport error or a dropped message
-means. What to call and on which DC is the `Client`'s business.
+The I/O the sans-IO pieces leave out, for one DC: an `asyncio.Protocol` moves bytes between the
+socket and a `tlcodec.mtproto.transports` framing; payloads go to the plain auth-key exchange
+(`ClientAuthKeyExchange`) until the DC has a key, then to one `EncryptedSession` that lives as
+long as the key (across reconnects). `DcConnection` owns that lifecycle; the calls it carries
+are its base class's, `calls.DcCalls`. What to call and on which DC is the `Client`'s business.
 
-Behaviour:
-- `invoke()` queues the call in the session and schedules one flush per event-loop turn, so
-  concurrent calls leave together in one `msg_container` (the session packs them); when many
-  are made in one turn, every `FLUSH_BATCH` of them go out at once, so that the DC works on
-  the first while the rest are being made. Timeouts are kept in slots of `DEADLINE_SLOT`
-  seconds, one timer per slot (`_Deadlines`). Each call is
-  a `_Call` keyed by its `PendingRequest` (the request's identity across resends; its msg_id
-  changes), and returns exactly once: the result, the typed error from the session
-  (`RPCError` subclasses, `BadMessageError`, `DecodeError`), `TimeoutError`, or
-  `ClientClosedError`.
+Why it behaves as it does:
 - Every TCP connection starts (after the auth key, if one had to be made) with
   `invokeWithLayer(LAYER, initConnection(..., help.getConfig()))` (PROTOCOL.md 3.8); calls made
   meanwhile follow it in the same container. Calls made after that container left wait until
   the init call is answered (or times out): if the DC rejects the init message
   (`bad_server_salt`, `bad_msg_notification`), its resend would otherwise go out behind them
-  and they would reach the DC before `initConnection`. The config it returns gives the DC
-  addresses.
+  and they would reach the DC before `initConnection`.
 - A lost connection is reopened with exponential backoff; the session is kept, and every call
   that was not answered goes out again (`requeue_unanswered`; an answer under the old msg_id
-  still counts). Calls made while disconnected wait and go out after the init.
+  still counts).
 - `MessageDropped` (an incoming message failed a check): the connection is closed and
   reopened, as the security guidelines advise (PROTOCOL.md 6).
 - Transport error -404 (the DC does not know our key): the key is dropped, a new one is made,
@@ -45,30 +34,19 @@ Behaviour:
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import functions
 from .._runtime import adopt_compiled_build
-from ..errors import ClientClosedError, SecurityError
+from ..errors import ClientClosedError
 from ..crypto import RSAPublicKey
 from ..mtproto.authkey import ClientAuthKeyExchange
 from ..mtproto.errors import FrameError, TransportError
-from ..mtproto.events import (
-    MessageDropped,
-    NewSessionCreated,
-    RpcFailed,
-    RpcResult,
-    ServerSaltChanged,
-    TimeOffsetChanged,
-    Update,
-)
-from ..mtproto.session import EncryptedSession, PendingRequest
+from ..mtproto.session import EncryptedSession
 from ..mtproto.transports import (
     Abridged,
     Full,
@@ -77,6 +55,7 @@ from ..mtproto.transports import (
     PaddedIntermediate,
     Transport,
 )
+from . import _plumbing, calls
 
 __all__ = [
     "TRANSPORTS",
@@ -103,9 +82,6 @@ _TRANSPORT_FLOOD_DELAY = 1.0  # at least this long before reconnecting after -42
 # our keys (the key made for another DC, a server that keeps none), and new keys never help.
 MAX_REFUSED_NEW_KEYS = 3
 _CLOSE_WAIT = 1.0  # how long close() waits for the socket to report itself closed
-DEADLINE_SLOT = 1 / 32  # seconds: the granularity of call timeouts (see `_Deadlines`)
-FLUSH_BATCH = 32  # calls queued in one event-loop turn that go out at once (see `invoke`)
-_PENDING, _FINISHED, _FAILED, _CANCELLED = 0, 1, 2, 3  # the states of a `_Reply`
 
 
 def parse_transport(name: str) -> tuple[type[Transport], bool]:
@@ -138,209 +114,6 @@ class ConnectionSettings:
     max_reconnect_delay: float = 10.0
 
 
-class _Call:
-    """One `invoke()` in flight: its future, its `PendingRequest` in the current session
-    (None while it waits for a connection), and its slot in `_Deadlines` (None: no timeout)."""
-
-    __slots__ = ("request", "future", "pending", "slot")
-
-    def __init__(self, request: Any, future: asyncio.Future[Any] | _Reply) -> None:
-        self.request = request
-        self.future = future
-        self.pending: PendingRequest | None = None
-        self.slot: int | None = None
-
-
-class _Reply:
-    """What an `invoke()` awaits on a stock asyncio loop: a future for one answer.
-
-    An `asyncio.Future` wakes its task through `loop.call_soon`: a Python-level Handle for every
-    answer, about a tenth of the client's work per pipelined call. A `_Reply` hands its done
-    callbacks to its connection's `_Wakeups` instead, which runs those of every answer that came
-    in one read of the socket from one loop callback. Otherwise it behaves as a Future: asyncio's
-    Task awaits and cancels any object with `_asyncio_future_blocking`, `get_loop()`,
-    `add_done_callback()` and `result()` (the protocol `asyncio.isfuture` recognises), and the
-    connection sets it as it would a Future.
-    """
-
-    __slots__ = ("_wakeups", "_state", "_value", "_callbacks", "_asyncio_future_blocking")
-
-    def __init__(self, wakeups: _Wakeups) -> None:
-        self._wakeups = wakeups  # and through it, the loop
-        self._state = _PENDING
-        self._value: Any = None  # the result, the exception, or the cancel message
-        self._callbacks: list[tuple[Callable[[Any], None], contextvars.Context]] | None = None
-        self._asyncio_future_blocking = False
-
-    def get_loop(self) -> asyncio.AbstractEventLoop:
-        return self._wakeups._loop
-
-    def done(self) -> bool:
-        return self._state != _PENDING
-
-    def cancelled(self) -> bool:
-        return self._state == _CANCELLED
-
-    def result(self) -> Any:
-        if self._state == _FINISHED:
-            return self._value
-        raise self._error()
-
-    def exception(self) -> BaseException | None:
-        if self._state == _FINISHED:
-            return None
-        if self._state == _FAILED:
-            return self._value  # type: ignore[no-any-return]
-        raise self._error()
-
-    def _error(self) -> BaseException:
-        """What result() raises when there is no result."""
-        if self._state == _FAILED:
-            return self._value  # type: ignore[no-any-return]
-        if self._state == _CANCELLED:
-            return asyncio.CancelledError() if self._value is None else asyncio.CancelledError(
-                self._value)
-        return asyncio.InvalidStateError("the result is not set yet")
-
-    def add_done_callback(self, callback: Callable[[Any], None], *,
-                          context: contextvars.Context | None = None) -> None:
-        if context is None:
-            context = contextvars.copy_context()
-        if self._state != _PENDING:
-            self._wakeups._loop.call_soon(callback, self, context=context)
-        elif self._callbacks is None:
-            self._callbacks = [(callback, context)]
-        else:
-            self._callbacks.append((callback, context))
-
-    def remove_done_callback(self, callback: Callable[[Any], None]) -> int:
-        if self._callbacks is None:
-            return 0
-        kept = [entry for entry in self._callbacks if entry[0] != callback]
-        removed = len(self._callbacks) - len(kept)
-        self._callbacks = kept or None
-        return removed
-
-    def set_result(self, result: Any) -> None:
-        self._settle(_FINISHED, result)
-
-    def set_exception(self, exception: BaseException) -> None:
-        if not isinstance(exception, BaseException):
-            raise TypeError(f"{exception!r} is not an exception instance")
-        self._settle(_FAILED, exception)
-
-    def cancel(self, msg: Any = None) -> bool:
-        if self._state != _PENDING:
-            return False
-        self._settle(_CANCELLED, msg)
-        return True
-
-    def _settle(self, state: int, value: Any) -> None:
-        if self._state != _PENDING:
-            raise asyncio.InvalidStateError("the reply is already settled")
-        self._state = state
-        self._value = value
-        callbacks = self._callbacks
-        if callbacks is not None:
-            self._callbacks = None
-            self._wakeups.schedule(self, callbacks)
-
-    def __await__(self) -> Any:
-        if self._state == _PENDING:
-            self._asyncio_future_blocking = True
-            yield self  # to the task, which calls back add_done_callback
-        if self._state == _FINISHED:
-            return self._value
-        raise self._error()
-
-    __iter__ = __await__
-
-
-class _Wakeups:
-    """The done callbacks of the `_Reply`s settled since the loop last ran them, run together
-    by one loop callback (as the loop would run them, each in its context, an error in one
-    reported to the loop's exception handler)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._due: list[tuple[Callable[[Any], None], contextvars.Context, _Reply]] = []
-
-    def schedule(self, reply: _Reply,
-                 callbacks: list[tuple[Callable[[Any], None], contextvars.Context]]) -> None:
-        if not self._due:
-            self._loop.call_soon(self._run)
-        for callback, context in callbacks:
-            self._due.append((callback, context, reply))
-
-    def _run(self) -> None:
-        due = self._due
-        self._due = []
-        for index, (callback, context, reply) in enumerate(due):
-            try:
-                context.run(callback, reply)
-            except (SystemExit, KeyboardInterrupt):
-                rest = due[index + 1 :]  # still run, if the loop goes on
-                if rest:
-                    if not self._due:
-                        self._loop.call_soon(self._run)
-                    self._due[:0] = rest
-                raise
-            except BaseException as exc:  # noqa: BLE001 - as the loop treats a callback's error
-                self._loop.call_exception_handler({
-                    "message": f"Exception in callback {callback!r}",
-                    "exception": exc,
-                    "future": reply,
-                })
-
-
-class _Deadlines:
-    """The timeouts of the calls in flight, grouped in slots of `DEADLINE_SLOT` seconds: one
-    event-loop timer per slot that holds calls rather than one per call. Arming and cancelling
-    a timer per call cost ~3 us, a tenth of a pipelined round trip; a call now times out at
-    most one slot late, never early."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop,
-                 expire: Callable[[_Call, float], None]) -> None:
-        self._loop = loop
-        # A stock loop's time() is time.monotonic() behind a Python method: one clock reading
-        # per call is cheaper straight from the clock (other loops keep their own method).
-        self._clock = (time.monotonic if type(loop).time is asyncio.BaseEventLoop.time
-                       else loop.time)
-        self._expire = expire
-        self._slots: dict[int, dict[_Call, float]] = {}  # slot -> calls (and their timeouts)
-        self._timers: dict[int, asyncio.TimerHandle] = {}
-
-    def add(self, call: _Call, timeout: float) -> None:
-        now = self._clock()
-        slot = -int(-(now + timeout) // DEADLINE_SLOT)  # the deadline, rounded up
-        calls = self._slots.get(slot)
-        if calls is None:
-            calls = self._slots[slot] = {}
-            self._timers[slot] = self._loop.call_at(slot * DEADLINE_SLOT, self._slot_due, slot)
-        calls[call] = timeout
-        call.slot = slot
-
-    def discard(self, call: _Call) -> None:
-        calls = self._slots.get(call.slot)  # type: ignore[arg-type]
-        if calls is not None:
-            calls.pop(call, None)  # an empty slot stays until its timer fires: no cancel
-        call.slot = None
-
-    def _slot_due(self, slot: int) -> None:
-        del self._timers[slot]
-        calls = self._slots.pop(slot)
-        for call, timeout in calls.items():
-            call.slot = None
-            self._expire(call, timeout)
-
-    def cancel(self) -> None:
-        """Disarm every timer (the connection is closing); the calls fail by other means."""
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        self._slots.clear()
-
-
 class _Protocol(asyncio.Protocol):
     """Hands the socket's callbacks to its `DcConnection`; nothing else."""
 
@@ -354,8 +127,9 @@ class _Protocol(asyncio.Protocol):
         self._owner._connection_lost(self, exc)
 
 
-class DcConnection:
-    """The client's link to one data centre (see the module doc)."""
+class DcConnection(calls.DcCalls):
+    """The client's link to one data centre (see the module doc): its lifecycle here, its
+    calls (`invoke`, `in_flight`) from `calls.DcCalls`."""
 
     def __init__(
         self,
@@ -373,46 +147,27 @@ class DcConnection:
         on_config: Callable[[int, Any], None] | None = None,
         on_connected: Callable[[int, bool], None] | None = None,
     ) -> None:
-        self.dc_id = dc_id
+        calls.DcCalls.__init__(self, dc_id, settings, on_update, on_session_state)
         self.host = host
         self.port = port
-        self.settings = settings
         self._transport_cls, self._obfuscated = parse_transport(settings.transport)
-        self._on_update = on_update
         self._on_auth_key = on_auth_key
-        self._on_session_state = on_session_state
         self._on_config = on_config
         self._on_connected = on_connected
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeups: _Wakeups | None = None  # None: invoke() uses the loop's own futures
-        self._deadlines: _Deadlines | None = None
 
         self._auth_key = auth_key
-        self._session: EncryptedSession | None = None
         if auth_key is not None:
             self._session = EncryptedSession(auth_key, server_salt=server_salt,
                                              time_offset=time_offset)
-        self._calls: dict[PendingRequest, _Call] = {}
-        self._waiting: list[_Call] = []  # calls made while no session could take them
 
         self._protocol: _Protocol | None = None
-        self._tcp: asyncio.Transport | None = None
-        self._framing: Transport | None = None
-        self._in_session = False  # payloads go to the session (else to the handshake)
         self._plain: asyncio.Queue[bytes | BaseException] | None = None
         self._lost: asyncio.Future[BaseException | None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
-        self._flush_handle: asyncio.Handle | None = None
-        self._unflushed = 0  # calls queued since the last flush
-        self._ack_timer: asyncio.TimerHandle | None = None
-        self._closed = False
-        self._broken: BaseException | None = None  # a fatal error: every call fails with it
         self.connections_made = 0
-        self._answered = False  # whether the current connection answered a call yet
-        self._init_call: _Call | None = None
+        self._init_call: _plumbing.Call | None = None
         self._init_timer: asyncio.TimerHandle | None = None
-        self._ready = False  # the current connection's init call was answered
         self.config: Any = None
         self._config_waiters: list[asyncio.Future[Any]] = []
 
@@ -445,11 +200,6 @@ class DcConnection:
     def session(self) -> EncryptedSession | None:
         return self._session
 
-    @property
-    def in_flight(self) -> int:
-        """Calls not answered yet (sent or waiting)."""
-        return len(self._calls) + len(self._waiting)
-
     # ------------------------------------------------------------------------------------------
     # Life cycle
 
@@ -459,15 +209,11 @@ class DcConnection:
         connection are repaired in the background until `close()`."""
         if self._supervisor is not None:
             raise RuntimeError("start() is called once")
-        loop = self._loop = asyncio.get_running_loop()
-        # On a stock loop, invoke() awaits a `_Reply` (its wakeups are batched); a loop with
-        # futures of its own (create_future overridden) keeps them.
-        if type(loop).create_future is asyncio.BaseEventLoop.create_future:
-            self._wakeups = _Wakeups(loop)
-        self._deadlines = _Deadlines(loop, self._call_timed_out)
-        first: asyncio.Future[None] = self._loop.create_future()
+        loop = asyncio.get_running_loop()
+        self._bind_loop(loop)
+        first: asyncio.Future[None] = loop.create_future()
         self._first = first
-        self._supervisor = self._loop.create_task(self._run(first), name=f"tlcodec DC {self.dc_id}")
+        self._supervisor = loop.create_task(self._run(first), name=f"tlcodec DC {self.dc_id}")
         try:
             await first
         except BaseException:
@@ -480,12 +226,10 @@ class DcConnection:
         if self._closed:
             return
         self._closed = True
-        for handle in (self._flush_handle, self._ack_timer, self._init_timer):
-            if handle is not None:
-                handle.cancel()
-        self._flush_handle = self._ack_timer = self._init_timer = None
-        if self._deadlines is not None:
-            self._deadlines.cancel()
+        self._cancel_timers()
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+            self._init_timer = None
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is not None and supervisor is not asyncio.current_task():
             supervisor.cancel()
@@ -580,6 +324,13 @@ class DcConnection:
     def _is_fatal(exc: BaseException) -> bool:
         return isinstance(exc, TransportError) and exc.code == -444
 
+    def _refusal(self) -> BaseException:
+        if self._broken is not None:
+            return _fresh(self._broken)
+        if self._closed:
+            return ClientClosedError(f"the connection to DC {self.dc_id} is closed")
+        return RuntimeError(f"DC {self.dc_id}: start() the connection first")
+
     def _break(self, exc: BaseException) -> None:
         logger.error("DC %d: giving up: %s", self.dc_id, _describe(exc))
         self._broken = exc
@@ -592,7 +343,7 @@ class DcConnection:
         self._framing = self._new_framing()
         self._plain = asyncio.Queue()
         self._lost = loop.create_future()
-        self._lost.add_done_callback(_consume_result)
+        self._lost.add_done_callback(calls.consume_result)
         protocol = _Protocol(self)
         self._protocol = protocol
         timeout = self.settings.connect_timeout
@@ -653,15 +404,7 @@ class DcConnection:
 
     def _install_key(self, auth_key: bytes, server_salt: int, time_offset: float) -> None:
         """A new key means a new session: calls of the old one are sent again in the new one."""
-        old = self._session
-        carried = list(self._calls.values())
-        if old is not None:
-            for call in carried:
-                assert call.pending is not None
-                old.cancel(call.pending)
-                call.pending = None
-        self._calls.clear()
-        self._waiting[:0] = carried
+        self._take_calls_from_session()
         self._auth_key = auth_key
         self._session = EncryptedSession(auth_key, server_salt=server_salt, time_offset=time_offset)
         if self._on_auth_key is not None:
@@ -695,10 +438,7 @@ class DcConnection:
             timeout, self._call_timed_out, init, timeout)
         self._send_call(init)
         session.requeue_unanswered()
-        waiting, self._waiting = self._waiting, []
-        for call in waiting:
-            if not call.future.done():
-                self._send_call(call)
+        self._send_waiting()
         self._flush()
 
     def _init_done(self, future: asyncio.Future[Any]) -> None:
@@ -712,10 +452,7 @@ class DcConnection:
         self._ready = True
         if not self._in_session:
             return  # lost meanwhile: the next connection sends them after its own init
-        waiting, self._waiting = self._waiting, []
-        for call in waiting:
-            if not call.future.done():
-                self._send_call(call)
+        self._send_waiting()
         self._schedule_flush()
 
     async def _serve(self) -> BaseException | None:
@@ -754,93 +491,6 @@ class DcConnection:
         elif not call.future.done():
             self._forget_call(call)
 
-    # ------------------------------------------------------------------------------------------
-    # Calls
-
-    async def invoke(self, request: Any, timeout: float | None = None) -> Any:
-        """Send one RPC call and return its result (see the module doc for the errors)."""
-        if self._broken is not None:
-            raise _fresh(self._broken)
-        if self._closed:
-            raise ClientClosedError(f"the connection to DC {self.dc_id} is closed")
-        if self._loop is None:
-            raise RuntimeError(f"DC {self.dc_id}: start() the connection first")
-        wakeups = self._wakeups
-        call = _Call(request, _Reply(wakeups) if wakeups is not None
-                     else self._loop.create_future())
-        if self._in_session and self._ready:
-            self._send_call(call)
-            # Many calls made in one turn go out in containers of FLUSH_BATCH as they come,
-            # not all at the end of the turn: the DC starts on the first ones while the rest
-            # are being made (on two cores, client and server then work at the same time).
-            self._unflushed += 1
-            if self._unflushed >= FLUSH_BATCH:
-                self._flush()
-            else:
-                self._schedule_flush()
-        else:
-            self._waiting.append(call)
-        if timeout is None:
-            timeout = self.settings.request_timeout
-        assert self._deadlines is not None
-        if timeout is not None:
-            self._deadlines.add(call, timeout)
-        try:
-            return await call.future
-        except asyncio.CancelledError:
-            self._forget_call(call)  # the caller gave up: a late answer is skipped
-            raise
-        finally:
-            if call.slot is not None:
-                self._deadlines.discard(call)
-
-    def _call_timed_out(self, call: _Call, timeout: float) -> None:
-        if call.future.done():
-            return
-        call.future.set_exception(TimeoutError(
-            f"{type(call.request).TL_NAME} got no answer from DC {self.dc_id} within {timeout} s"))
-        self._forget_call(call)
-
-    def _new_call(self, request: Any) -> _Call:
-        assert self._loop is not None
-        call = _Call(request, self._loop.create_future())
-        call.future.add_done_callback(_consume_result)  # internal calls: nobody awaits them
-        return call
-
-    def _send_call(self, call: _Call) -> None:
-        assert self._session is not None
-        call.pending = self._session.send(call.request)
-        self._calls[call.pending] = call
-
-    def _forget_call(self, call: _Call) -> None:
-        """A call given up (timeout, cancellation): a late answer is then skipped; its future
-        is cancelled unless it is already done."""
-        if call.pending is not None:
-            self._calls.pop(call.pending, None)
-            if self._session is not None:
-                self._session.cancel(call.pending)
-            call.pending = None
-        else:
-            try:
-                self._waiting.remove(call)
-            except ValueError:
-                pass
-        if not call.future.done():
-            call.future.cancel()
-
-    def _fail_all(self, make_error: Callable[[], BaseException]) -> None:
-        """Every call in flight fails, each with its own exception object (an exception raised
-        in several tasks would collect all their tracebacks)."""
-        calls = list(self._calls.values()) + self._waiting
-        self._calls.clear()
-        self._waiting = []
-        for call in calls:
-            if call.pending is not None and self._session is not None:
-                self._session.cancel(call.pending)  # the session keeps no failed call either
-                call.pending = None
-            if not call.future.done():
-                call.future.set_exception(make_error())
-
     def _config_received(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled():
             return  # replaced by a later connection's init call
@@ -869,43 +519,6 @@ class DcConnection:
             if waiter in self._config_waiters:
                 self._config_waiters.remove(waiter)
 
-    # ------------------------------------------------------------------------------------------
-    # Bytes in and out
-
-    def _write(self, payload: bytes) -> None:
-        assert self._framing is not None and self._tcp is not None
-        self._tcp.write(self._framing.pack(payload))
-
-    def _schedule_flush(self) -> None:
-        if self._flush_handle is None and self._loop is not None:
-            self._flush_handle = self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        """Send everything the session has due (one write), and arm the ack timer."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()  # an early flush (see `invoke`) does the turn's work
-            self._flush_handle = None
-        self._unflushed = 0
-        tcp, session, framing = self._tcp, self._session, self._framing
-        if not self._in_session or tcp is None or tcp.is_closing():
-            return
-        assert session is not None and framing is not None
-        frames = []
-        while (payload := session.pack()) is not None:
-            frames.append(framing.pack(payload))
-        if frames:
-            tcp.write(b"".join(frames))
-        deadline = session.ack_deadline
-        if deadline is not None and self._ack_timer is None and self._loop is not None:
-            self._ack_timer = self._loop.call_later(max(0.0, deadline - time.time()),
-                                                    self._ack_due)
-
-    def _ack_due(self) -> None:
-        self._ack_timer = None
-        if self._session is not None:
-            self._session.flush_acks()
-        self._flush()
-
     def _data_received(self, protocol: _Protocol, data: bytes) -> None:
         if protocol is not self._protocol:
             return  # a connection already given up
@@ -922,55 +535,14 @@ class DcConnection:
                 framing.feed(b"")  # a bad frame right after good ones is reported by the next feed
             except (TransportError, FrameError) as exc:
                 error = exc
-        self._handle_payloads(payloads)
+            if self._in_session:
+                self._receive(payloads)
+            else:
+                assert self._plain is not None
+                for payload in payloads:
+                    self._plain.put_nowait(payload)  # to the auth-key exchange
         if error is not None:
             self._abort(error)
-
-    def _handle_payloads(self, payloads: list[bytes]) -> None:
-        if not payloads:
-            return
-        if not self._in_session:
-            assert self._plain is not None
-            for payload in payloads:
-                self._plain.put_nowait(payload)
-            return
-        session = self._session
-        assert session is not None
-        for payload in payloads:
-            for event in session.receive(payload):
-                if self._dispatch(event):
-                    return  # the connection is being closed
-        self._flush()
-
-    def _dispatch(self, event: Any) -> bool:
-        """Act on one session event; True when the connection must be closed."""
-        kind = type(event)
-        if kind is RpcResult:
-            self._answered = True
-            call = self._calls.pop(event.request, None)
-            if call is not None and not call.future.done():
-                call.future.set_result(event.result)
-        elif kind is RpcFailed:
-            self._answered = True
-            call = self._calls.pop(event.request, None)
-            if call is not None and not call.future.done():
-                call.future.set_exception(event.error)
-        elif kind is Update:
-            if self._on_update is not None:
-                try:
-                    self._on_update(self.dc_id, event.update)
-                except Exception:  # noqa: BLE001 - a handler's bug must not kill the connection
-                    logger.exception("DC %d: an update handler failed", self.dc_id)
-        elif kind is MessageDropped:
-            self._abort(SecurityError(event.reason, "an incoming message failed a check"))
-            return True
-        elif kind is ServerSaltChanged or kind is TimeOffsetChanged:
-            if self._on_session_state is not None and self._session is not None:
-                self._on_session_state(self.dc_id, self._session.server_salt,
-                                       self._session.time_offset)
-        elif kind is NewSessionCreated:
-            logger.info("DC %d: the server created a new session", self.dc_id)
-        return False
 
     def _abort(self, reason: BaseException) -> None:
         """Close the socket now; the supervisor reconnects (or not) according to `reason`."""
@@ -998,22 +570,9 @@ class DcConnection:
         if self._plain is not None:
             self._plain.put_nowait(reason)
         if was_in_session and self._session is not None:
-            # Calls queued but never written go back to waiting, so that on the next
-            # connection they follow its init call.
-            for pending, call in list(self._calls.items()):
-                if pending.state == "queued":
-                    del self._calls[pending]
-                    self._session.cancel(pending)
-                    call.pending = None
-                    self._waiting.append(call)
+            self._take_back_unwritten_calls()
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(reason)
-
-
-def _consume_result(future: asyncio.Future[Any]) -> None:
-    """Mark a future's exception as retrieved (internal calls nobody awaits)."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _fresh(error: BaseException) -> BaseException:
@@ -1038,8 +597,13 @@ def public_keys(extra: Iterable[RSAPublicKey]) -> tuple[RSAPublicKey, ...]:
 
 
 # ----------------------------------------------------------------------------------------------
-# The compiled build of this file (setup.py: this source with the C types of _connection_c.pxd)
+# The compiled builds (setup.py: each of connection.py, calls.py and _plumbing.py with the C
+# types of its .pxd). All three are taken here, once the plain modules are all imported: the
+# compiled ones import them (for their plain functions and constants) while they load.
 
 if __name__ == "tlcodec.client.connection":  # the plain module, not the compiled build itself
-    adopt_compiled_build(globals(), "connection",
-                         (*__all__, "_Call", "_Deadlines", "_Reply", "_Wakeups"))
+    adopt_compiled_build(vars(_plumbing), "connection", ("Call", "Deadlines", "Reply", "Wakeups"),
+                         from_module="tlcodec.client._plumbing_c")
+    adopt_compiled_build(vars(calls), "connection", ("DcCalls", "consume_result"),
+                         from_module="tlcodec.client._calls_c")
+    adopt_compiled_build(globals(), "connection", __all__)
