@@ -43,7 +43,8 @@ from tlcodec.mtproto.transports import (
 from tlcodec.schema import Schema, bundled_definitions
 from tlcodec.schema.parser import parse_schema
 from tlcodec.testing import UNSUPPORTED_METHOD, DataCentres, KeyRef, World
-from tlcodec.testing.world import Caller, stripped_thumb
+from tlcodec.testing.thumbnails import stripped_thumb
+from tlcodec.testing.world import Caller
 
 from support import API_HASH, API_ID, rsa_key, run_scenario
 

@@ -10,8 +10,9 @@ with no internet (the QR-code login with DC migration included).
         dcs.accept_login_token(token, alice) # a logged-in device of Alice scans it
 
 `server` owns the sockets and the MTProto plumbing (`tlcodec.mtproto` objects driven by asyncio);
-`world` owns what the DCs know (accounts, logins, login tokens) and the RPC handlers. Use only on
-addresses of this machine.
+`faults` the API for making the DCs misbehave; `world` what the DCs know (accounts, logins, login
+tokens) and the RPC handlers; `thumbnails` the accounts' profile pictures. Use only on addresses
+of this machine.
 """
 
 from __future__ import annotations
