@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import tlcodec
-from tlcodec import functions, types
+from tlcodec import errors, functions, types
 from tlcodec.client import Client, ClientClosedError, Session
 from tlcodec.client._plumbing import DEADLINE_SLOT, Call, Deadlines, Reply
 from tlcodec.client.calls import FLUSH_BATCH
@@ -365,7 +365,7 @@ def test_request_timeout_raises_and_forgets_the_call() -> None:
     async def scenario() -> None:
         async with cluster() as dcs, client_for(dcs) as client:
             _silence(client)
-            with pytest.raises(TimeoutError, match="help.getConfig got no answer"):
+            with pytest.raises(errors.CallTimeoutError, match="help.getConfig got no answer"):
                 await client.invoke(functions.help.GetConfig(), timeout=0.1)
             connection = client.connection(2)
             assert connection.in_flight == 0
@@ -534,7 +534,7 @@ def test_handshake_that_never_finishes_times_out() -> None:
         async with _silent_server() as port:
             client = Client(API_ID, API_HASH, dc=(2, "127.0.0.1", port), connect_timeout=0.2)
             started = time.monotonic()
-            with pytest.raises(TimeoutError, match="auth-key exchange did not finish"):
+            with pytest.raises(errors.ConnectTimeoutError, match="auth-key exchange did not finish"):
                 await client.connect()
             assert time.monotonic() - started < 5
             await client.close()

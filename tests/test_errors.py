@@ -32,6 +32,7 @@ BUILTIN_BASES = {
     errors.FrameError: ValueError,
     errors.ClientClosedError: ConnectionError,
     errors.ConnectTimeoutError: TimeoutError,
+    errors.CallTimeoutError: TimeoutError,
     errors.LoginTimeoutError: TimeoutError,
     errors.MigrationLoopError: RuntimeError,
 }
@@ -60,6 +61,7 @@ def test_the_errors_of_the_peer_and_of_the_caller() -> None:
     remote = {errors.DecodeError, errors.SecurityError, errors.TransportError,
               errors.FrameError, errors.BadMessageError, errors.RPCError,
               errors.FloodWaitError, errors.SignUpRequiredError, errors.ConnectTimeoutError,
+              errors.CallTimeoutError,
               errors.MigrationLoopError}
     local = {errors.SchemaError, errors.SessionFileError, errors.ClientClosedError}
     assert all(issubclass(cls, RemoteError) for cls in remote)
@@ -108,6 +110,7 @@ EXAMPLES: list[Exception] = [
     errors.SessionFileError("not JSON"),
     errors.ClientClosedError("closed"),
     errors.ConnectTimeoutError("no TCP connection"),
+    errors.CallTimeoutError("no answer"),
     errors.SignUpRequiredError("no account"),
     errors.LoginTimeoutError("not accepted"),
     errors.MigrationLoopError("3 times"),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tlcodec import functions, types
+from tlcodec import errors, functions, types
 from tlcodec.client import Client, QRLogin, login_url
 from tlcodec.mtproto.errors import (
     AuthTokenAlreadyAcceptedError,
@@ -212,7 +212,7 @@ def test_wait_times_out_and_can_be_waited_again() -> None:
         async with cluster() as dcs, client_for(dcs, 2) as client:
             alice = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
             qr = await client.qr_login()
-            with pytest.raises(TimeoutError):
+            with pytest.raises(errors.LoginTimeoutError):
                 await qr.wait(timeout=0.2)
             accepting = _accept_soon(dcs, qr, alice)
             user = await qr.wait(timeout=10)

@@ -19,6 +19,7 @@ __all__ = [
     "AuthTokenExpiredError",
     "AuthTokenInvalidError",
     "BadMessageError",
+    "CallTimeoutError",
     "ClientClosedError",
     "ConnectTimeoutError",
     "DecodeError",
@@ -233,6 +234,11 @@ _BY_MESSAGE: dict[str, type[RPCError]] = {
 class ConnectTimeoutError(RemoteError, TimeoutError):
     """A data centre gave no TCP connection, or did not finish the auth-key exchange, within
     the client's `connect_timeout`."""
+
+
+class CallTimeoutError(RemoteError, TimeoutError):
+    """A call got no answer within its timeout (the client's `request_timeout` by default), or
+    a ping no pong, which makes the client reconnect."""
 
 
 class ClientClosedError(LocalError, ConnectionError):

@@ -9,7 +9,7 @@ apart so that the per-call path reads on its own, and the reconnect policy does 
 
 - A call is a `Call` keyed by its `PendingRequest` (the request's identity across resends; its
   msg_id changes) and returns exactly once: the result, the typed error from the session
-  (`RPCError` subclasses, `BadMessageError`, `DecodeError`), `TimeoutError`, or whatever the
+  (`RPCError` subclasses, `BadMessageError`, `DecodeError`), `CallTimeoutError`, or whatever the
   lifecycle fails it with (`ClientClosedError`, a fatal `TransportError`).
 - Calls made in one event-loop turn leave together in one `msg_container` (one flush per turn);
   when many are made in one turn, every `FLUSH_BATCH` of them go out at once, so that the DC
@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import SecurityError
+from ..errors import CallTimeoutError, SecurityError
 from ..mtproto.events import (
     MessageDropped,
     NewSessionCreated,
@@ -155,7 +155,7 @@ class DcCalls:
     def _call_timed_out(self, call: _plumbing.Call, timeout: float) -> None:
         if call.future.done():
             return
-        call.future.set_exception(TimeoutError(
+        call.future.set_exception(CallTimeoutError(
             f"{type(call.request).TL_NAME} got no answer from DC {self.dc_id} within {timeout} s"))
         self._forget_call(call)
 

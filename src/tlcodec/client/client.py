@@ -232,8 +232,8 @@ class Client:
         Goes to the home DC, where `*_MIGRATE_X` errors are followed (the call is repeated
         on DC X, which becomes the home DC). With `dc_id`, it goes to exactly that DC and a
         `MigrateError` reaches the caller. Raises the typed `RPCError` subclass for an
-        `rpc_error`, `TimeoutError` after `timeout` (default: the client's `request_timeout`),
-        `ClientClosedError` if the client is closed meanwhile.
+        `rpc_error`, `CallTimeoutError` (a `TimeoutError`) after `timeout` (default: the
+        client's `request_timeout`), `ClientClosedError` if the client is closed meanwhile.
 
         Returns a coroutine, as an `async def` would. With `dc_id` and an open connection it
         is that connection's own `invoke()`: no coroutine of the client's is stacked on it (one

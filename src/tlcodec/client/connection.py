@@ -42,7 +42,7 @@ from typing import Any
 
 from .. import functions
 from .._runtime import adopt_compiled_build
-from ..errors import ClientClosedError
+from ..errors import CallTimeoutError, ClientClosedError, ConnectTimeoutError
 from ..crypto import RSAPublicKey
 from ..mtproto.authkey import ClientAuthKeyExchange
 from ..mtproto.errors import FrameError, TransportError
@@ -205,7 +205,7 @@ class DcConnection(calls.DcCalls):
 
     async def start(self) -> None:
         """Connect (and make an auth key if there is none); raises if the first attempt fails
-        (`OSError`, `TimeoutError`, `SecurityError`, `TransportError`). Later losses of the
+        (`OSError`, `ConnectTimeoutError`, `SecurityError`, `TransportError`). Later losses of the
         connection are repaired in the background until `close()`."""
         if self._supervisor is not None:
             raise RuntimeError("start() is called once")
@@ -351,7 +351,7 @@ class DcConnection(calls.DcCalls):
             tcp, _ = await asyncio.wait_for(
                 loop.create_connection(lambda: protocol, self.host, self.port), timeout)
         except asyncio.TimeoutError:
-            raise TimeoutError(f"DC {self.dc_id}: no TCP connection to {self.host}:{self.port} "
+            raise ConnectTimeoutError(f"DC {self.dc_id}: no TCP connection to {self.host}:{self.port} "
                                f"within {timeout} s") from None
         assert isinstance(tcp, asyncio.Transport)
         self._tcp = tcp
@@ -360,7 +360,7 @@ class DcConnection(calls.DcCalls):
                 try:
                     await asyncio.wait_for(self._create_auth_key(), timeout)
                 except asyncio.TimeoutError:
-                    raise TimeoutError(f"DC {self.dc_id}: the auth-key exchange did not finish "
+                    raise ConnectTimeoutError(f"DC {self.dc_id}: the auth-key exchange did not finish "
                                        f"within {timeout} s") from None
             self._begin_session()
         except BaseException:
@@ -487,7 +487,7 @@ class DcConnection(calls.DcCalls):
             logger.warning("DC %d: no pong within %s s; reconnecting", self.dc_id,
                            self.settings.request_timeout)
             self._forget_call(call)
-            self._abort(TimeoutError("no pong"))
+            self._abort(CallTimeoutError(f"DC {self.dc_id}: no pong"))
         elif not call.future.done():
             self._forget_call(call)
 
