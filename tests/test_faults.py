@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import struct
 from collections import Counter
@@ -501,26 +502,43 @@ def test_crafted_bad_msg_notification(code: int, outcome: str) -> None:
 # Garbage and forged frames
 
 
-# kind: (sent as a frame of the connection's transport, the bytes)
-GARBAGE: dict[str, tuple[bool, Callable[[HeldRequest], bytes]]] = {
+# kind: (sent as a frame of the connection's transport, the bytes, why the client closes the
+# connection when the bytes reach it as sent, the session's drop counts)
+GARBAGE: dict[str, tuple[bool, Callable[[HeldRequest], bytes], str, dict[str, int]]] = {
     # A length field of 2 GiB: the framing refuses it at once.
-    "oversized-length": (False, lambda held: struct.pack("<I", 0x7FFFFFF0) + os.urandom(60)),
+    "oversized-length": (False, lambda held: struct.pack("<I", 0x7FFFFFF0) + os.urandom(60),
+                         "FrameError: intermediate frame announces 2147483632 bytes", {}),
     # A well-formed frame of random bytes: not our auth_key_id.
-    "random-frame": (True, lambda held: os.urandom(24 + 64)),
+    "random-frame": (True, lambda held: os.urandom(24 + 64),
+                     "SecurityError: auth_key_id: ", {"auth_key_id": 1}),
     # Our auth_key_id, a msg_key and a body that were not made with our key.
-    "forged-msg-key": (True, lambda held: held.session.auth_key_id + os.urandom(16 + 64)),
+    "forged-msg-key": (True, lambda held: held.session.auth_key_id + os.urandom(16 + 64),
+                       "SecurityError: msg_key: ", {"msg_key": 1}),
     # A frame that announces 1 KiB and never completes: only the keepalive can tell.
-    "truncated-frame": (False, lambda held: struct.pack("<I", 1024) + os.urandom(12)),
+    "truncated-frame": (False, lambda held: struct.pack("<I", 1024) + os.urandom(12),
+                        "TimeoutError: no pong", {}),
 }
+# Unframed bytes reach a client of an obfuscated transport through its cipher, as random bytes:
+# they may announce an impossible frame, a frame that never completes, or a short one (a
+# payload too short for a message).
+GARBLED_BY_OBFUSCATION = ("FrameError: abridged frame announces", "TimeoutError: no pong",
+                          "SecurityError: length: ")
+
+
+def _reasons_for_lost_connections(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What each `connection lost (...)` line of the client's log gives as the reason."""
+    return [record.args[1] for record in caplog.records
+            if record.name == "tlcodec.client" and record.msg.startswith("DC %d: connection lost")]
 
 
 @pytest.mark.parametrize("transport", ["intermediate", "obfuscated-abridged"])
 @pytest.mark.parametrize("kind", list(GARBAGE))
-def test_garbage_instead_of_an_answer_reconnects_and_resends(kind: str, transport: str) -> None:
+def test_garbage_instead_of_an_answer_reconnects_and_resends(
+        kind: str, transport: str, caplog: pytest.LogCaptureFixture) -> None:
     # A frame that never completes is only noticed by a keepalive ping that gets no pong: a
     # quick one. Unframed bytes may be that too: through an obfuscated transport's cipher they
     # are random, and a random length header may well announce a few hundred bytes.
-    framed, make_garbage = GARBAGE[kind]
+    framed, make_garbage, reason, drops = GARBAGE[kind]
     keepalive = {} if framed else {"ping_interval": 0.1, "request_timeout": 1.0}
 
     async def scenario() -> None:
@@ -538,14 +556,17 @@ def test_garbage_instead_of_an_answer_reconnects_and_resends(kind: str, transpor
             assert [user.id for user in users] == [account.user_id]
             assert (ledger.seen[1], ledger.executed[1], ledger.answered[1]) == (2, 1, 1)
             assert connection.connections_made == 2
-            dropped = connection.session.dropped
-            if kind == "random-frame":
-                assert dropped["auth_key_id"] + dropped["length"] == 1
-            elif kind == "forged-msg-key":
-                assert dropped["msg_key"] == 1
+            if framed or transport == "intermediate":
+                assert dict(connection.session.dropped) == drops
             _assert_settled(connection)
 
-    run_scenario(scenario)
+    with caplog.at_level(logging.INFO, logger="tlcodec.client"):
+        run_scenario(scenario)
+    [lost] = _reasons_for_lost_connections(caplog)
+    if framed or transport == "intermediate":
+        assert lost.startswith(reason)
+    else:
+        assert lost.startswith(GARBLED_BY_OBFUSCATION)
 
 
 # ----------------------------------------------------------------------------------------------
