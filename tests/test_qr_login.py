@@ -19,6 +19,7 @@ import pytest
 from tlcodec import errors, functions, types
 from tlcodec.client import Client, QRLogin, login_url
 from tlcodec.mtproto.errors import (
+    AuthKeyUnregisteredError,
     AuthTokenAlreadyAcceptedError,
     AuthTokenExpiredError,
     AuthTokenInvalidError,
@@ -127,9 +128,10 @@ def test_qr_login_migrates_to_the_accounts_dc_with_its_own_key() -> None:
             assert len(dcs.auth_key_ids(3)) == 1
             # The login lives on DC 3: calls now go there.
             assert (await client.get_me()).first_name == "Bob"
-            with pytest.raises(Exception, match="AUTH_KEY_UNREGISTERED"):
+            with pytest.raises(AuthKeyUnregisteredError) as refused:
                 await client.invoke(functions.users.GetUsers(id=[types.InputUserSelf()]),
                                     dc_id=1)
+            assert (refused.value.code, refused.value.message) == (401, "AUTH_KEY_UNREGISTERED")
 
     run_scenario(scenario)
 
