@@ -441,9 +441,87 @@ def test_memoryviews_encode_as_the_bytes_they_show(schema: Schema) -> None:
 def test_read_raw_refuses_a_negative_count(schema: Schema) -> None:
     reader = schema.reader(bytes(8))
     reader.read_raw(4)
-    with pytest.raises(ValueError, match="negative"):
-        reader.read_raw(-4)
+    assert reader.read_raw(0) == b""
+    for negative in (-1, -4):
+        with pytest.raises(ValueError, match="negative"):
+            reader.read_raw(negative)
     assert reader.position == 4
+
+
+def test_read_takes_a_depth_from_0_to_max_depth(schema: Schema) -> None:
+    codec = schema.codec
+    int_spec = codec.TypeSpec(codec.K_INT, "int")
+    for depth in (0, codec.MAX_DEPTH):
+        assert schema.reader(u32(7)).read(int_spec, depth) == 7
+    for depth in (-1, codec.MAX_DEPTH + 1):
+        with pytest.raises(ValueError, match="depth must be between 0 and"):
+            schema.reader(u32(7)).read(int_spec, depth)
+
+
+def test_max_inflated_zero_decodes_all_but_gzip_packed(schema: Schema) -> None:
+    T = schema.types  # noqa: N806
+    plain = schema.codec.encode(T.JsonString(value="x"))
+    assert schema.decode(plain, max_inflated=0) == T.JsonString(value="x")
+    assert schema.codec.Reader(plain, schema.registry, 0).read_object() == T.JsonString(value="x")
+    with pytest.raises(DecodeError, match="for one decode"):
+        schema.decode(json_string_bomb(1), max_inflated=0)
+
+
+TWO_TYPES_TL = """
+first_a#11111111 = First;
+first_b#22222222 x:int = First;
+second_a#33333333 = Second;
+second_b#44444444 = Second;
+"""
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_the_first_boxed_type_refuses_constructors_of_another(implementation: str) -> None:
+    # First is boxed type 0, the first index of the registry's type table (Object is -1).
+    schema = Schema.from_tl(TWO_TYPES_TL, codec=module_of(implementation))
+    assert schema.spec("First").type_id == 0
+    assert schema.decode(u32(0x22222222) + u32(5), "First").x == 5
+    with pytest.raises(DecodeError, match="expected First, got second_a#33333333 of type Second"):
+        schema.decode(u32(0x33333333), "First")
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_a_run_time_schema_makes_a_class_when_decoding_first_meets_it(implementation: str) -> None:
+    schema = Schema.from_tl(TWO_TYPES_TL, codec=module_of(implementation))
+    plan = schema.registry.plan_for_id(0x22222222)
+    assert plan.cls is None  # not looked up yet
+    value = schema.decode(u32(0x22222222) + u32(5))
+    assert type(value) is plan.cls is schema.get("first_b")
+    # A factory that binds nothing leaves the plan without a class: a TypeError, not a crash.
+    unbound = schema.registry.plan_for_id(0x44444444)
+    unbound.factory = lambda plan: None
+    with pytest.raises(TypeError, match="second_b is not bound to a class"):
+        schema.decode(u32(0x44444444))
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_a_registry_without_a_schema_takes_only_typespecs(implementation: str) -> None:
+    # Registry.decode's `expected` without a Schema to resolve names: None (any object) or a
+    # complete TypeSpec; anything else, even an object posing as a complete spec, is refused.
+    codec = module_of(implementation)
+    registry = codec.Registry([], [])
+    with pytest.raises(DecodeError, match="unknown constructor id 0x12345678 where Object"):
+        registry.decode(u32(0x12345678))
+    assert registry.decode(u32(7), codec.TypeSpec(codec.K_INT, "int")) == 7
+
+    class PosingAsSpec:
+        complete = True
+
+    for expected in ("int", PosingAsSpec()):
+        with pytest.raises(TypeError, match="expected must be a TypeSpec"):
+            registry.decode(u32(7), expected)
+    # What a resolver gives is checked as well: a complete TypeSpec of a value, nothing else.
+    for resolved, message in ((PosingAsSpec(), "does not give a complete TypeSpec"),
+                              (codec.TypeSpec(codec.K_FLAGS, "#"), "# is part of a constructor"),
+                              (codec.TypeSpec(codec.K_TRUE, "true"), "true is part of a")):
+        registry.resolver = lambda expected, resolved=resolved: resolved
+        with pytest.raises(TypeError, match=message):
+            registry.decode(u32(7), "int")
 
 
 def test_a_failed_read_leaves_the_reader_where_it_began(schema: Schema) -> None:
