@@ -50,11 +50,14 @@ def make_client(**options: Any) -> EncryptedSession:
                             now=lambda: T0, **options)
 
 
-def sealed(body: bytes, msg_id: int | None = None, seq_no: int = 1) -> bytes:
+def sealed(body: bytes, msg_id: int | None = None, seq_no: int = 1,
+           padding_size: int | None = None) -> bytes:
     """The encrypted payload of one server message with this body (any bytes)."""
     header = struct.pack("<qqqii", SALT, SESSION_ID, server_id(1.0) if msg_id is None else msg_id,
                          seq_no, len(body))
-    padding = bytes(minimal_padding(32 + len(body), bytes))
+    if padding_size is None:
+        padding_size = minimal_padding(32 + len(body), bytes)
+    padding = bytes(padding_size)
     return encrypt_payload(AUTH_KEY, header + body + padding, from_client=False)
 
 
@@ -309,7 +312,7 @@ def test_container_item_header_cut_short_is_skipped() -> None:
 
 
 def test_container_item_length_that_is_no_message_is_skipped() -> None:
-    for length in (0, -4, 6, len(UPDATE_BODY) + 4):
+    for length in (0, -4, 5, 6, 7, len(UPDATE_BODY) + 4):
         body = struct.pack("<Iiqii", MSG_CONTAINER, 1, ITEM_ID, 1, length) + UPDATE_BODY
         assert "bytes with" in str(skipped_container(make_client(), body).error), length
 
@@ -452,3 +455,134 @@ def test_repeated_bad_server_salt_about_a_container_requeues_its_other_messages_
     assert client.pack() is not None  # both go out again, in a new container
     client.receive(sealed(bad_server_salt(container_id), server_id(2.0), seq_no=0))
     assert not client._queue and client.pack() is None
+
+
+# ----------------------------------------------------------------------------------------------
+# Every bound of the receive side at its limit: the last value accepted, the first refused
+
+
+def test_a_payload_of_an_odd_length_is_dropped_before_decryption() -> None:
+    client = make_client()
+    assert client.receive(sealed(UPDATE_BODY) + b"\0") == [E.MessageDropped("length")]
+
+
+def test_container_count_reads_as_a_signed_int() -> None:
+    body = struct.pack("<II", MSG_CONTAINER, 0x80000000)
+    assert "count -2147483648 is outside" in str(skipped_container(make_client(), body).error)
+
+
+def test_an_empty_container_is_no_error() -> None:
+    client = make_client()
+    assert client.receive(sealed(container([]), seq_no=2)) == []
+    assert client.skipped == {} and client.dropped == {}
+
+
+def test_container_item_header_ending_the_body_is_read_before_its_missing_body() -> None:
+    body = container([(ITEM_ID, 1, UPDATE_BODY)])
+    body = struct.pack("<Ii", MSG_CONTAINER, 2) + body[8:] + struct.pack("<qii", ITEM_ID + 4, 1, 4)
+    error = skipped_container(make_client(), body).error
+    assert "item of 4 bytes with 0 left" in str(error)
+
+
+def test_padding_of_1024_bytes_is_the_most_accepted() -> None:
+    client = make_client()
+    request = client.send(F.RpcDropAnswer(req_msg_id=42))
+    assert client.pack() is not None
+    body = rpc_result(request.msg_id, UNKNOWN_4)  # 16 bytes: 32 + 16 + 1024 is whole blocks
+    assert client.receive(sealed(body, server_id(1.0), padding_size=1024 + 16)) == [
+        E.MessageDropped("padding")]
+    (result,) = client.receive(sealed(body, server_id(2.0), padding_size=1024))
+    assert isinstance(result, E.RpcResult) and result.request is request
+
+
+WHOLE_SECOND = 1707425104.0  # a clock on a whole second: ages come out exact
+
+
+def whole_second_client() -> EncryptedSession:
+    return EncryptedSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
+                            now=lambda: WHOLE_SECOND)
+
+
+def id_at_second(offset: int, fraction: int = 4) -> int:
+    """A server msg_id in the second `offset` from WHOLE_SECOND (`fraction`: its low half)."""
+    return (int(WHOLE_SECOND) + offset) << 32 | fraction | 1
+
+
+def test_a_message_exactly_300_s_old_or_30_s_ahead_is_in_the_window() -> None:
+    for offset in (-300, 30):
+        (event,) = whole_second_client().receive(sealed(UPDATE_BODY, id_at_second(offset)))
+        assert isinstance(event, E.Update), offset
+    assert whole_second_client().receive(sealed(UPDATE_BODY, id_at_second(-301))) == [
+        E.MessageDropped("msg_id_too_old")]
+    assert whole_second_client().receive(sealed(UPDATE_BODY, id_at_second(31))) == [
+        E.MessageDropped("msg_id_too_new")]
+
+
+def test_a_container_item_exactly_300_s_old_is_in_the_window() -> None:
+    client = whole_second_client()
+    items = [(id_at_second(-300), 1, UPDATE_BODY), (id_at_second(0), 1, UPDATE_BODY)]
+    events = client.receive(sealed(container(items), id_at_second(0, 8), seq_no=2))
+    assert [type(e) for e in events] == [E.Update, E.Update]
+
+
+def test_a_late_message_too_short_to_name_a_msg_id_is_dropped_as_late() -> None:
+    client = make_client()
+    sent_requests(client, 1)
+    assert client.receive(sealed(b"", server_id(-400.0))) == [E.MessageDropped("msg_id_too_old")]
+
+
+def test_a_late_message_naming_a_msg_id_of_ours_passes_the_time_check_then_is_judged_whole() -> None:
+    # Its first 12 bytes (a notification's constructor and bad_msg_id) decide the exemption;
+    # a notification cut there is then skipped as damaged, not dropped as late.
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    cut = struct.pack("<Iq", 0xEDAB447B, request.msg_id)
+    (skipped,) = client.receive(sealed(cut, server_id(-400.0), seq_no=0))
+    assert skipped.reason == "decode_error" and client.dropped == {}
+
+
+def test_gzip_packed_that_is_not_gzip_is_skipped() -> None:
+    client = make_client()
+    body = struct.pack("<I", GZIP_PACKED) + tl_bytes(b"not a gzip stream at all")
+    (skipped,) = client.receive(sealed(body))
+    assert skipped.reason == "decode_error" and "not valid gzip" in str(skipped.error)
+
+
+def test_gzip_packed_may_inflate_to_exactly_the_budget() -> None:
+    exact = make_client(max_inflated=len(UPDATE_BODY))
+    (event,) = exact.receive(sealed(gzip_packed(UPDATE_BODY)))
+    assert isinstance(event, E.Update)
+    short = make_client(max_inflated=len(UPDATE_BODY) - 1)
+    (skipped,) = short.receive(sealed(gzip_packed(UPDATE_BODY)))
+    assert skipped.reason == "decode_error" and "inflates past" in str(skipped.error)
+
+
+def test_a_gzip_packed_container_item_holding_a_container_is_skipped() -> None:
+    inner = container([(server_id(0.2), 1, UPDATE_BODY)])
+    body = container([(server_id(0.4), 1, gzip_packed(inner)), (ITEM_ID, 1, UPDATE_BODY)])
+    client = make_client()
+    events = client.receive(sealed(body, seq_no=2))
+    assert [(type(e), getattr(e, "reason", None)) for e in events] == [
+        (E.MessageSkipped, "bad_container"), (E.Update, None)]
+    assert "msg_container where a message was expected" in str(events[0].error)
+
+
+def test_destroy_session_ok_resolves_its_request_beside_other_requests() -> None:
+    client = make_client()
+    (other,) = sent_requests(client, 1)
+    destroy = client.send(F.DestroySession(session_id=SESSION_ID + 1))
+    assert client.pack() is not None
+    answer = tlcodec.encode(T.DestroySessionOk(session_id=SESSION_ID + 1))
+    (result,) = client.receive(sealed(answer))
+    assert isinstance(result, E.RpcResult) and result.request is destroy
+    assert other.state == "sent"
+
+
+def test_bad_msg_notification_about_a_msg_id_not_ours_is_skipped() -> None:
+    client = make_client()
+    (request,) = sent_requests(client, 1)
+    for code in (16, 20, 32, 64):
+        notice = struct.pack("<Iqii", 0xA7EFF811, request.msg_id + 4, 0, code)
+        (skipped,) = client.receive(sealed(notice, server_id(1.0 + code / 100), seq_no=0))
+        assert skipped.reason == "unmatched_answer", code
+    assert request.state == "sent" and client.time_offset == 0

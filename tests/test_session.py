@@ -497,6 +497,11 @@ CLIENT_SIDE_CHECKS = {
                      from_client=False),
         "data_length",
     ),
+    "length_one_past_a_multiple_of_4": (
+        lambda: seal(plaintext(msg_id=GOOD_MSG_ID, body=UPDATE_BODY, length=len(UPDATE_BODY) + 1),
+                     from_client=False),
+        "data_length",
+    ),
     "length_negative": (
         lambda: seal(plaintext(msg_id=GOOD_MSG_ID, body=UPDATE_BODY, length=-4),
                      from_client=False),
@@ -511,6 +516,12 @@ CLIENT_SIDE_CHECKS = {
         # 12-byte body + 4 bytes of padding: a 48-byte plaintext, padding 4.
         lambda: seal(plaintext(msg_id=GOOD_MSG_ID, body=UPDATE_BODY, padding=4),
                      from_client=False),
+        "padding",
+    ),
+    "padding_none": (
+        # The length field covers the padding too: the plaintext holds no padding at all.
+        lambda: seal(plaintext(msg_id=GOOD_MSG_ID, body=UPDATE_BODY, padding=20,
+                               length=len(UPDATE_BODY) + 20), from_client=False),
         "padding",
     ),
     "padding_above_1024": (
@@ -616,14 +627,139 @@ def test_replay_window_is_bounded() -> None:
 # Server-side checks
 
 
-def test_server_answers_wrong_parity_with_bad_msg_notification_18() -> None:
+@pytest.mark.parametrize("residue", [1, 2, 3])
+def test_server_answers_wrong_parity_with_bad_msg_notification_18(residue: int) -> None:
     client, server, _ = make_pair()
-    bad = seal(plaintext(msg_id=(int(T0 * 2**32) & ~3) | 2, body=tlcodec.encode(F.Ping(ping_id=1))),
-               from_client=True)
+    bad = seal(plaintext(msg_id=CLIENT_MSG_ID | residue, body=PING_BODY), from_client=True)
     assert server.receive(bad) == [E.MessageDropped("msg_id_parity")]
     notice = decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
     assert notice[32:36] == struct.pack("<I", 0xA7EFF811)
     assert struct.unpack_from("<qii", notice, 36)[2] == 18
+
+
+CLIENT_MSG_ID = int(T0 * 2**32) & ~3
+PING_BODY = tlcodec.encode(F.Ping(ping_id=1))
+
+
+def from_client(body: bytes, msg_id: int = CLIENT_MSG_ID, seq_no: int = 1) -> bytes:
+    """A client message as the server receives it (any body, any header)."""
+    return seal(plaintext(msg_id=msg_id, seq_no=seq_no, body=body), from_client=True)
+
+
+def client_container(items: list[tuple[int, int, bytes]]) -> bytes:
+    return struct.pack("<Ii", 0x73F1F8DC, len(items)) + b"".join(
+        struct.pack("<qii", msg_id, seq_no, len(body)) + body for msg_id, seq_no, body in items)
+
+
+def server_output(server: EncryptedSession) -> tuple[list[int], list[int]]:
+    """The bad_msg_notification codes and the acknowledged msg_ids of all the server sends."""
+    server.flush_acks()
+    codes, acked = [], []
+    while (payload := server.pack()) is not None:
+        data = decrypt_payload(AUTH_KEY, payload, from_client=False)
+        codes += _notification_codes(data)
+        body = data[32 : 32 + struct.unpack_from("<i", data, 28)[0]]
+        items = [item.body for item in _container_items(body)] if body[:4] == struct.pack(
+            "<I", 0x73F1F8DC) else [body]
+        for item in items:
+            if item[:4] == struct.pack("<I", 0x62D6B459):
+                count = struct.unpack_from("<i", item, 8)[0]
+                acked += struct.unpack_from(f"<{count}q", item, 12)
+    return codes, acked
+
+
+def test_server_window_bounds_are_inclusive() -> None:
+    clock = Clock(1707425104)  # a whole second: the ages below are exact
+    for seconds in (-300, 30):
+        _, server, _ = make_pair(clock)
+        msg_id = (1707425104 + seconds) << 32 | 4
+        assert [type(e) for e in server.receive(from_client(PING_BODY, msg_id))] == [
+            E.PingReceived], seconds
+
+
+def test_server_accepts_a_client_message_reordered_inside_the_window() -> None:
+    _, server, _ = make_pair()
+    first, second, third = (CLIENT_MSG_ID + 4 * i for i in (1, 2, 3))
+    for msg_id in (first, third, second):
+        assert [type(e) for e in server.receive(from_client(PING_BODY, msg_id))] == [
+            E.PingReceived], msg_id
+    assert server.receive(from_client(PING_BODY, first)) == [E.MessageDropped("msg_id_replayed")]
+
+
+def test_server_skips_an_empty_client_message() -> None:
+    _, server, _ = make_pair()
+    (skipped,) = server.receive(from_client(b""))
+    assert (skipped.msg_id, skipped.reason) == (CLIENT_MSG_ID, "decode_error")
+    assert "empty message body" in str(skipped.error)
+
+
+@pytest.mark.parametrize(("seq_no", "acked"), [(1, True), (2, False)])
+def test_server_acknowledges_an_unknown_content_related_message_and_skips_it(
+        seq_no: int, acked: bool) -> None:
+    _, server, _ = make_pair()
+    (skipped,) = server.receive(from_client(struct.pack("<I", 0x12345678), seq_no=seq_no))
+    assert (skipped.msg_id, skipped.reason) == (CLIENT_MSG_ID, "unknown_constructor")
+    assert server_output(server) == ([], [CLIENT_MSG_ID] if acked else [])
+
+
+def test_server_acknowledges_a_damaged_request_and_skips_it() -> None:
+    _, server, _ = make_pair()
+    (skipped,) = server.receive(from_client(PING_BODY[:8]))
+    assert (skipped.msg_id, skipped.reason) == (CLIENT_MSG_ID, "decode_error")
+    assert server_output(server) == ([], [CLIENT_MSG_ID])
+
+
+def test_server_refuses_a_container_with_an_odd_seq_no_with_34() -> None:
+    _, server, _ = make_pair()
+    body = client_container([(CLIENT_MSG_ID, 1, PING_BODY)])
+    assert server.receive(from_client(body, CLIENT_MSG_ID + 4, seq_no=3)) == []
+    assert server_output(server) == ([34], [])
+
+
+@pytest.mark.parametrize("residue", [1, 2])
+def test_server_answers_a_container_item_of_wrong_parity_with_18_and_runs_the_others(
+        residue: int) -> None:
+    _, server, _ = make_pair()
+    items = [(CLIENT_MSG_ID | residue, 1, PING_BODY), (CLIENT_MSG_ID + 4, 3, PING_BODY)]
+    events = server.receive(from_client(client_container(items), CLIENT_MSG_ID + 8, seq_no=4))
+    assert [(type(e), e.msg_id) for e in events] == [(E.PingReceived, CLIENT_MSG_ID + 4)]
+    assert server_output(server)[0] == [18]
+
+
+def test_server_skips_a_container_item_it_has_received_already() -> None:
+    _, server, _ = make_pair()
+    assert [type(e) for e in server.receive(from_client(PING_BODY))] == [E.PingReceived]
+    items = [(CLIENT_MSG_ID, 1, PING_BODY), (CLIENT_MSG_ID + 4, 3, PING_BODY)]
+    events = server.receive(from_client(client_container(items), CLIENT_MSG_ID + 8, seq_no=4))
+    assert [(type(e), e.msg_id) for e in events] == [
+        (E.MessageSkipped, CLIENT_MSG_ID), (E.PingReceived, CLIENT_MSG_ID + 4)]
+    assert events[0].reason == "duplicate"
+
+
+def _gzip_packed(data: bytes) -> bytes:
+    return tlcodec.encode(T.GzipPacked(packed_data=gzip.compress(data)))
+
+
+def test_server_inflates_a_gzip_packed_client_message() -> None:
+    _, server, _ = make_pair()
+    (ping,) = server.receive(from_client(_gzip_packed(PING_BODY)))
+    assert isinstance(ping, E.PingReceived) and ping.ping_id == 1
+
+
+@pytest.mark.parametrize(("seq_no", "acked"), [(1, True), (2, False)])
+def test_server_skips_gzip_packed_inside_gzip_packed(seq_no: int, acked: bool) -> None:
+    _, server, _ = make_pair()
+    (skipped,) = server.receive(from_client(_gzip_packed(_gzip_packed(PING_BODY)), seq_no=seq_no))
+    assert skipped.reason == "decode_error"
+    assert "gzip_packed inside a gzip_packed" in str(skipped.error)
+    assert server_output(server)[1] == ([CLIENT_MSG_ID] if acked else [])
+
+
+def test_server_hands_over_a_client_service_message() -> None:
+    _, server, _ = make_pair()
+    state_request = T.MsgsStateReq(msg_ids=[5, 9])
+    (event,) = server.receive(from_client(tlcodec.encode(state_request)))
+    assert event == E.ServiceMessage(CLIENT_MSG_ID, state_request)
 
 
 @pytest.mark.parametrize(("skew", "code", "reason"), [(-301, 16, "msg_id_too_old"),
