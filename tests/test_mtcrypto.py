@@ -34,6 +34,7 @@ from tlcodec.mtproto.events import MessageDropped, RequestReceived, RpcResult
 from tlcodec.mtproto.session import EncryptedSession
 
 from conftest import TEST_VECTORS, reference_file
+from support import rsa_key
 
 SWITCHED_OFF = "cipher" in _runtime.PLAIN_REQUESTED
 GRAMMERS_KEY = bytes(range(256))
@@ -534,3 +535,168 @@ def test_factorize_pq_refuses_anything_else_in_bounded_time(pq: int) -> None:
     with pytest.raises(SecurityError) as refused:
         crypto.factorize_pq(pq)
     assert refused.value.check == "pq"
+
+
+# ----------------------------------------------------------------------------------------------
+# Every bound of the envelope, RSA and pq checks at its limit
+
+
+def ciphers(from_client: bool) -> list[Any]:
+    """The portable message cipher, and the compiled one where it is built."""
+    built = [PythonMessageCipher(GRAMMERS_KEY, from_client)]
+    if _MODULE is not None:
+        built.append(_MODULE.MessageCipher(GRAMMERS_KEY, from_client))
+    return built
+
+
+def test_message_cipher_takes_only_whole_blocks() -> None:
+    for cipher in ciphers(True):
+        with pytest.raises(ValueError, match="multiple of 16 bytes, got 17"):
+            cipher.decrypt(bytes(16), bytes(17))
+        # No ciphertext at all is whole blocks: nothing decrypts, and no msg_key matches it.
+        assert cipher.decrypt_message(bytes(24)) is None
+        for size in (8, 23, 24 + 17):
+            with pytest.raises(ValueError, match=f"a payload of {size} bytes cannot be"):
+                cipher.decrypt_message(bytes(size))
+
+
+def test_rsa_pad_takes_at_most_144_bytes() -> None:
+    public = rsa_key().public_key
+    assert rsa_key().decrypt_rsa_pad(public.encrypt_rsa_pad(bytes(144)))[:144] == bytes(144)
+    with pytest.raises(ValueError, match="at most 144 bytes, got 145"):
+        public.encrypt_rsa_pad(bytes(145))
+
+
+def test_a_server_key_has_an_odd_exponent_from_3_to_below_the_modulus() -> None:
+    n = rsa_key().n
+    crypto.RSAPublicKey(n, 3).check_usable()
+    crypto.RSAPublicKey(n, n - 2).check_usable()
+    for e in (1, 65536, n):
+        with pytest.raises(ValueError, match=f"the public exponent {e} is not"):
+            crypto.RSAPublicKey(n, e).check_usable()
+
+
+def test_rsa_decryption_refuses_what_is_not_below_the_modulus() -> None:
+    key = rsa_key()
+    for encrypted, why in ((bytes(1) + (1).to_bytes(256, "big"), "257 bytes, the value below n"),
+                           (key.n.to_bytes(256, "big"), "n itself"),
+                           (((1 << 2048) - 1).to_bytes(256, "big"), "above n")):
+        with pytest.raises(SecurityError) as refused:
+            key.decrypt_rsa_pad(encrypted)
+        assert refused.value.check == "rsa", why
+
+
+def test_legacy_rsa_data_starts_with_a_zero_byte() -> None:
+    key = rsa_key()
+    data = bytes(21) + b"legacy data"
+    good = pow(int.from_bytes(data.rjust(256, b"\0"), "big"), key.e, key.n).to_bytes(256, "big")
+    assert key.decrypt_legacy_parts(good) == (bytes(20), data[21:].rjust(256 - 21, b"\0"))
+    nonzero = pow(1 << 2040 | 5, key.e, key.n).to_bytes(256, "big")
+    with pytest.raises(SecurityError) as refused:
+        key.decrypt_legacy_parts(nonzero)
+    assert refused.value.check == "rsa_legacy"
+
+
+def test_pq_just_above_2_32_is_split_and_the_bounds_themselves_are_refused() -> None:
+    assert 1 << 32 < 65537 * 65539 < 1 << 33
+    assert crypto.factorize_pq(65537 * 65539) == (65537, 65539)
+    for pq in (1 << 32, 1 << 64):
+        with pytest.raises(SecurityError, match="is not between 2\\^32 and 2\\^64"):
+            crypto.factorize_pq(pq)
+
+
+def test_a_prime_pq_is_refused_as_prime_without_a_search() -> None:
+    with pytest.raises(SecurityError, match="is prime, not a product of two primes"):
+        crypto.factorize_pq((1 << 61) - 1)
+
+
+def test_pq_whose_first_rho_seed_closes_its_cycle_is_split_by_the_next() -> None:
+    # Found by search: with f(x) = x^2 + 1 the walk closes its cycle modulo both factors in
+    # the same batch, so seed 1 gives pq itself, not a factor.
+    p, q = 268_592_069, 1_375_204_549
+    assert crypto.python_pollard_brent(p * q, 1, 1 << 20) == p * q
+    assert crypto.factorize_pq(p * q) == (p, q)
+
+
+def test_factorize_pq_tries_each_seed_then_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No pq below 2^64 makes every seed fail within the step bound (a factor below 2^32
+    # takes about 2^17 steps of the 2^20): the search is replaced by one that fails for the
+    # first seeds, or for all of them.
+    real_search = crypto._pollard_brent
+    seeds: list[int] = []
+
+    def failing_until_seed_3(n: int, seed: int, max_steps: int) -> int:
+        seeds.append(seed)
+        return 1 if seed < 3 else real_search(n, seed, max_steps)
+
+    monkeypatch.setattr(crypto, "_pollard_brent", failing_until_seed_3)
+    assert crypto.factorize_pq(65537 * 65539) == (65537, 65539)
+    assert seeds == [1, 2, 3]
+    monkeypatch.setattr(crypto, "_pollard_brent", lambda n, seed, max_steps: 1)
+    with pytest.raises(SecurityError, match="no factor found within the search bound"):
+        crypto.factorize_pq(65537 * 65539)
+
+
+def test_is_probable_prime_at_the_small_end() -> None:
+    assert [n for n in range(-3, 12) if crypto.is_probable_prime(n)] == [2, 3, 5, 7, 11]
+    assert crypto.is_probable_prime(73) and not crypto.is_probable_prime(73 * 79)
+
+
+def test_is_probable_prime_is_miller_rabin_not_fermat() -> None:
+    # 73 * 379 * 523, a Carmichael number: every base coprime to it passes Fermat's test, so
+    # only the strong test (n - 1 = d * 2^s with d odd) tells it is composite.
+    carmichael = 73 * 379 * 523
+    assert all(pow(a, carmichael - 1, carmichael) == 1 for a in (2, 3, 5, 7))
+    assert not crypto.is_probable_prime(carmichael, witnesses=(2, 3, 5, 7))
+    assert not crypto.is_probable_prime(carmichael)
+
+
+# RFC 3526's 2048-bit MODP group prime: a safe prime that is not Telegram's.
+RFC_3526_PRIME = int(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
+    "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B"
+    "0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA4836"
+    "1C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804"
+    "F1746C08CA18217C32905E462E36CE3BE39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6"
+    "955817183995497CEA956AE515D2261898FA051015728E5A8AACAA68FFFFFFFFFFFFFFFF", 16)
+
+
+def test_another_2048_bit_safe_prime_is_accepted_and_each_flaw_refused_by_name() -> None:
+    crypto.check_dh_prime(RFC_3526_PRIME)
+    # Not prime (the cheap refusal: even), and numbers of other sizes.
+    flawed = {RFC_3526_PRIME - 1: "not a safe prime", RFC_3526_PRIME >> 1: "has 2047 bits",
+              (RFC_3526_PRIME << 1) + 1: "has 2049 bits"}
+    for dh_prime, message in flawed.items():
+        with pytest.raises(SecurityError, match=message) as refused:
+            crypto.check_dh_prime(dh_prime)
+        assert refused.value.check == "dh_prime"
+
+
+def test_check_g_accepts_exactly_the_quadratic_residues_of_a_safe_prime() -> None:
+    # For a prime p = 3 mod 4 (every safe prime above 7), g generates the subgroup of order
+    # (p - 1) / 2 when it is a quadratic residue: Euler's criterion is the reference, over
+    # every residue class of 8, 3, 5, 24 and 7 that such primes fall in below 20000.
+    primes = [p for p in range(11, 20000, 4) if crypto.is_probable_prime(p)]
+    for g in range(2, 8):
+        for p in primes:
+            residue = pow(g, (p - 1) // 2, p) == 1
+            try:
+                crypto.check_g(g, p)
+                accepted = True
+            except SecurityError as exc:
+                assert exc.check == "g"
+                accepted = False
+            assert accepted == residue, (g, p)
+    for g in (-1, 0, 1, 8):
+        with pytest.raises(SecurityError, match=f"g = {g} is not"):
+            crypto.check_g(g, RFC_3526_PRIME)
+
+
+def test_dh_values_are_accepted_up_to_2_1984_from_either_end() -> None:
+    p, bound = RFC_3526_PRIME, 1 << (2048 - 64)
+    for value in (bound, p - bound):
+        crypto.check_dh_value(value, p, "g_a")
+    for value in (bound - 1, p - bound + 1, 1, 0, p - 1, p, p + bound):
+        with pytest.raises(SecurityError) as refused:
+            crypto.check_dh_value(value, p, "g_b")
+        assert refused.value.check == "g_b", value
