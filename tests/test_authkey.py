@@ -1114,3 +1114,143 @@ def test_telethon_cannot_peer_with_a_server_refusing_the_legacy_form(
     with fails("rsa"):
         telethon_peer.telethon_authenticate(server)
     assert server.failed
+
+
+# ----------------------------------------------------------------------------------------------
+# Each check of what the peer sends, at its bound and with the reason it gives
+
+
+@pytest.mark.parametrize(("pq", "reason"), [
+    (b"", "pq is at most 8 bytes, got 0"),
+    (bytes(8) + b"\x01", "pq is at most 8 bytes, got 9"),
+    (b"\x09", "is not between 2^32 and 2^64"),  # one byte is a length the client reads
+])
+def test_client_names_why_it_refuses_a_pq(seeded: Transcript, pq: bytes, reason: str) -> None:
+    client = seeded_client()
+    client.start()
+    with fails("pq") as refused:
+        client.receive(rewrite(seeded.res_pq, pq=pq))
+    assert reason in str(refused.value)
+
+
+def test_client_takes_server_msg_ids_of_1_and_3_mod_4_only(seeded: Transcript) -> None:
+    base = msg_id_of(seeded.res_pq) & ~3
+    for residue in (0, 2):
+        client = seeded_client()
+        client.start()
+        with fails("msg_id"):
+            client.receive(rewrite(seeded.res_pq, msg_id=base | residue))
+    client = seeded_client()
+    client.start()
+    assert client.receive(rewrite(seeded.res_pq, msg_id=base | 3)) == seeded.req_dh_params
+
+
+def test_client_refuses_a_plain_message_that_is_no_tl_object(seeded: Transcript) -> None:
+    client = seeded_client()
+    client.start()
+    unknown = (0xDEADBEEF).to_bytes(4, "little") + bytes(12)
+    with fails("decode") as refused:
+        client.receive(pack_plain_message(msg_id_of(seeded.res_pq), unknown))
+    assert "not a TL object" in str(refused.value)
+
+
+def test_client_refuses_an_answer_of_another_type_at_the_last_step(seeded: Transcript) -> None:
+    client = client_awaiting_dh_gen(seeded)
+    with fails("message_type") as refused:
+        client.receive(rewrite(seeded.res_pq, msg_id=msg_id_of(seeded.dh_gen_ok)))
+    assert "expected dh_gen_ok or dh_gen_retry or dh_gen_fail, got resPQ" in str(refused.value)
+
+
+def test_client_refuses_an_encrypted_answer_that_decrypts_to_no_tl_object(
+        seeded: Transcript) -> None:
+    key, iv = seeded.tmp_key_iv
+    unknown = (0xDEADBEEF).to_bytes(4, "little") + bytes(8)
+    blob = crypto.sha1(unknown) + unknown
+    forged = rewrite(seeded.dh_params_ok, encrypted_answer=crypto.aes_ige_encrypt(
+        blob + bytes(-len(blob) % 16), key, iv))
+    with fails("answer_hash") as refused:
+        client_awaiting_dh_params(seeded).receive(forged)
+    assert "does not decrypt to a TL object" in str(refused.value)
+
+
+def test_client_refuses_16_bytes_of_padding_after_the_answer(seeded: Transcript) -> None:
+    # Padding is a multiple of 4 (TL objects are), so 16 is the least above the limit of 15:
+    # a g_a of 248 bytes makes server_DH_inner_data 12 mod 16 bytes, which 16 bytes pad.
+    # (Such a g_a is refused too, but after the padding.)
+    with fails("answer_padding"):
+        client_awaiting_dh_params(seeded).receive(
+            forge_answer(seeded, g_a=big(1 << 1980, 248), padding=bytes(16)))
+
+
+def test_client_gives_up_after_max_dh_gen_retry_from_a_server_that_never_does() -> None:
+    client, server = seeded_client(), seeded_server(auth_key_id_in_use=lambda key_id: True)
+    message = client.start()
+    retries = 0
+    with fails("dh_gen_retry") as refused:
+        while True:
+            # A server that answers dh_gen_retry for ever (ours stops at the client's bound).
+            server._retries = 0
+            answer = server.receive(message)
+            retries += type(body_of(answer)) is types.DhGenRetry
+            message = client.receive(answer)
+    assert retries == MAX_DH_GEN_RETRIES + 1
+    assert f"more than {MAX_DH_GEN_RETRIES} dh_gen_retry in a row" in str(refused.value)
+
+
+def unit_exponents(draws: list[int]) -> Callable[[int], bytes]:
+    """random_bytes whose 256-byte draws (the DH exponents) are all 1: g^1 = g, never in the
+    safe range. Other draws come from a seeded source."""
+    other = SeededRandom("unit exponents")
+
+    def random_bytes(n: int) -> bytes:
+        if n == 256:
+            draws.append(n)
+            return (1).to_bytes(n, "big")
+        return other(n)
+
+    return random_bytes
+
+
+def test_client_gives_up_when_random_bytes_keeps_giving_an_unusable_b() -> None:
+    draws: list[int] = []
+    client = ClientAuthKeyExchange([TEST_KEY.public_key], 2, random_bytes=unit_exponents(draws))
+    with fails("g_b"):
+        run_exchange(client, ServerAuthKeyExchange([TEST_KEY], 2))
+    assert len(draws) == 8
+
+
+def test_server_gives_up_when_random_bytes_keeps_giving_an_unusable_a() -> None:
+    draws: list[int] = []
+    server = ServerAuthKeyExchange([TEST_KEY], 2, random_bytes=unit_exponents(draws))
+    with fails("g_a"):
+        run_exchange(ClientAuthKeyExchange([TEST_KEY.public_key], 2), server)
+    assert len(draws) == 8
+
+
+def test_server_refuses_encrypted_data_that_is_not_256_bytes(seeded: Transcript) -> None:
+    data = body_of(seeded.req_dh_params).encrypted_data
+    with fails("rsa") as refused:
+        server_awaiting_req_dh_params(seeded).receive(
+            rewrite(seeded.req_dh_params, encrypted_data=data[1:]))
+    assert "encrypted_data is 256 bytes, got 255" in str(refused.value)
+
+
+def test_server_refuses_rsa_pad_data_that_is_no_tl_object(seeded: Transcript) -> None:
+    unknown = (0xDEADBEEF).to_bytes(4, "little") + bytes(96)
+    encrypted = TEST_KEY.public_key.encrypt_rsa_pad(unknown, SeededRandom("unknown inner"))
+    with fails("p_q_inner_data") as refused:
+        server_awaiting_req_dh_params(seeded).receive(
+            rewrite(seeded.req_dh_params, encrypted_data=encrypted))
+    assert "RSA_PAD data is not a TL object" in str(refused.value)
+
+
+def test_server_refuses_a_g_b_longer_than_256_bytes_by_its_length(seeded: Transcript) -> None:
+    with fails("g_b") as refused:
+        server_awaiting_client_dh(seeded).receive(forge_client_dh(seeded, g_b=b"\x00" + big(5)))
+    assert "g_b has 257 bytes, at most 256" in str(refused.value)
+
+
+def test_a_plain_message_of_its_header_alone_is_refused_for_its_empty_data() -> None:
+    with fails("length") as refused:
+        unpack_plain_message(pack_plain_message(1 << 32 | 4, b""))
+    assert "a non-zero multiple of 4 bytes), got 0 bytes" in str(refused.value)
