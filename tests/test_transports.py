@@ -962,3 +962,81 @@ def test_telethon_ciphers_read_what_our_obfuscated_client_sends(kind: str) -> No
     assert plain[64:] == b"".join(inner_frames)  # the same framing inside, padding included
     got = telethon_reads(codec_cls(None), plain[64:], len(payloads))
     assert_telethon_got(kind, got, inner_frames, payloads)
+
+
+# ---------------------------------------------------------------------------------------------
+# Each bound of the readers at its limit
+
+
+def test_padded_intermediate_client_takes_a_bare_four_byte_transport_error() -> None:
+    # pack_error adds 0..15 random bytes; a server may send none.
+    with pytest.raises(TransportError) as caught:
+        PaddedIntermediate().feed(struct.pack("<Ii", 4, -404))
+    assert caught.value.code == -404
+
+
+@pytest.mark.parametrize("total", [0, 1, 2, 3])
+def test_padded_intermediate_frame_shorter_than_4_bytes_is_refused(total: int) -> None:
+    with pytest.raises(FrameError, match=f"frame of {total} bytes, expected at least 4"):
+        PaddedIntermediate().feed(struct.pack("<I", total) + bytes(total))
+
+
+@pytest.mark.parametrize("payload", [b"\x00\x00\x80\x00", b"\x00\x00\x00\x01"])
+def test_a_four_byte_payload_of_a_positive_int_is_no_transport_error(payload: bytes) -> None:
+    # Only a negative int32 (the top bit of its last byte) is a server's error code.
+    assert Intermediate().feed(Intermediate("server").pack(payload)) == [payload]
+
+
+def test_abridged_long_header_is_read_whole_when_it_arrives_in_pieces() -> None:
+    # 0x010000 words: the low two bytes of the length are zero, the third is not.
+    payload = bytes(range(256)) * 1024
+    wire = Abridged("server").pack(payload)
+    assert wire[:4] == b"\x7f\x00\x00\x01"
+    client = Abridged()
+    assert client.feed(wire[:3]) == []
+    assert client.feed(wire[3:]) == [payload]
+
+
+def test_a_large_frame_fed_in_small_pieces_is_parsed_once_complete() -> None:
+    # Parsing waits until the buffer holds the bytes the frame announced: a frame fed in
+    # n pieces costs a few parses, not n (n parses of a growing buffer would be quadratic).
+    parses = []
+
+    class CountingIntermediate(Intermediate):
+        def _parse(self, src: bytes | bytearray, at: int) -> Any:
+            parses.append(len(src))
+            return super()._parse(src, at)
+
+    payload = bytes(64 * 1024)
+    client = CountingIntermediate()
+    pieces = list(chunked(Intermediate("server").pack(payload), 1024))
+    assert feed_all(client, pieces) == [payload]
+    assert len(parses) <= 3, len(parses)
+
+
+def test_padded_intermediate_unencrypted_message_one_byte_longer_than_its_frame() -> None:
+    cut = struct.pack("<I", len(REQ_PQ) - 1) + REQ_PQ[:-1]
+    with pytest.raises(FrameError, match="0..15 bytes of padding"):
+        PaddedIntermediate("server").feed(b"\xdd" * 4 + cut)
+
+
+@pytest.mark.parametrize("body", [b"\xff\xff\xff\xff", b"\xff\xff\xff\xff\x01\x02\x03"])
+def test_padded_intermediate_minus_one_without_a_whole_token_is_no_quick_ack(body: bytes) -> None:
+    with pytest.raises(FrameError, match="expected a quick ack"):
+        PaddedIntermediate().feed(struct.pack("<I", len(body)) + body)
+
+
+@pytest.mark.parametrize("code", [-2, -404])
+def test_padded_intermediate_short_frame_of_another_negative_int_is_a_transport_error(
+        code: int) -> None:
+    with pytest.raises(TransportError) as caught:
+        PaddedIntermediate().feed(struct.pack("<Ii", 8, code) + bytes(4))
+    assert caught.value.code == code
+
+
+def test_full_client_takes_any_negative_length_as_a_code_and_zero_as_no_frame() -> None:
+    with pytest.raises(TransportError) as caught:
+        Full().feed(struct.pack("<ii", -1, 0))
+    assert caught.value.code == -1
+    with pytest.raises(FrameError, match="full frame announces 0 bytes"):
+        Full().feed(struct.pack("<ii", 0, 0))
