@@ -700,3 +700,9 @@ def test_dh_values_are_accepted_up_to_2_1984_from_either_end() -> None:
         with pytest.raises(SecurityError) as refused:
             crypto.check_dh_value(value, p, "g_b")
         assert refused.value.check == "g_b", value
+
+
+def test_pq_that_is_the_square_of_a_prime_is_refused() -> None:
+    p = 4_294_967_291  # the largest prime below 2^32
+    with pytest.raises(SecurityError, match="not a product of two distinct primes below 2\\^32"):
+        crypto.factorize_pq(p * p)
