@@ -1214,17 +1214,21 @@ def unit_exponents(draws: list[int]) -> Callable[[int], bytes]:
 def test_client_gives_up_when_random_bytes_keeps_giving_an_unusable_b() -> None:
     draws: list[int] = []
     client = ClientAuthKeyExchange([TEST_KEY.public_key], 2, random_bytes=unit_exponents(draws))
+    server = ServerAuthKeyExchange([TEST_KEY], 2)
     with fails("g_b"):
-        run_exchange(client, ServerAuthKeyExchange([TEST_KEY], 2))
+        run_exchange(client, server)
     assert len(draws) == 8
+    assert client.failed and not server.failed  # refused by the client, before sending it
 
 
 def test_server_gives_up_when_random_bytes_keeps_giving_an_unusable_a() -> None:
     draws: list[int] = []
+    client = ClientAuthKeyExchange([TEST_KEY.public_key], 2)
     server = ServerAuthKeyExchange([TEST_KEY], 2, random_bytes=unit_exponents(draws))
     with fails("g_a"):
-        run_exchange(ClientAuthKeyExchange([TEST_KEY.public_key], 2), server)
+        run_exchange(client, server)
     assert len(draws) == 8
+    assert server.failed and not client.failed  # refused by the server, before sending it
 
 
 def test_server_refuses_encrypted_data_that_is_not_256_bytes(seeded: Transcript) -> None:
