@@ -586,3 +586,11 @@ def test_bad_msg_notification_about_a_msg_id_not_ours_is_skipped() -> None:
         (skipped,) = client.receive(sealed(notice, server_id(1.0 + code / 100), seq_no=0))
         assert skipped.reason == "unmatched_answer", code
     assert request.state == "sent" and client.time_offset == 0
+
+
+def test_a_container_item_is_an_rpc_result_by_its_first_four_bytes_only() -> None:
+    # An unknown constructor whose bytes, read from the last one round, would spell rpc_result.
+    lookalike = bytes([0x6D, 0x5C, 0xF3, 0x00]) + bytes(11) + b"\x01"
+    client = make_client()
+    events = client.receive(sealed(container([(ITEM_ID, 1, lookalike)]), seq_no=2))
+    assert [(e.msg_id, e.reason) for e in events] == [(ITEM_ID, "unknown_constructor")]
