@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "build" / "mutation" / "results.json"
 REPORT = ROOT / "docs" / "mutation-report.md"
 EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.toml"
+UNCOVERED = "no test runs this code"  # the detail of a survivor that ran no test at all
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +106,7 @@ TARGETS: dict[str, Target] = {
             "RSAPrivateKey.decrypt_legacy_parts", "factorize_pq", "is_probable_prime",
             "check_dh_prime", "check_g", "check_dh_value",
         ),
-        ("tests/test_mtcrypto.py", "tests/test_authkey.py"),
+        ("tests/test_mtcrypto.py", "tests/test_authkey.py", "tests/test_client_hostile.py"),
     ),
     # Both sides of the auth-key exchange, as far as they read the peer's messages.
     "authkey": Target(
@@ -456,8 +457,9 @@ def load_results() -> dict[str, dict[str, Any]]:
 
 def save_results(mutants: dict[str, dict[str, Any]]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"commit": _commit(), "mutants": mutants}, indent=1,
-                                  sort_keys=True) + "\n")
+    tests = {name: list(target.tests) for name, target in TARGETS.items()}
+    RESULTS.write_text(json.dumps({"commit": _commit(), "tests": tests, "mutants": mutants},
+                                  indent=1, sort_keys=True) + "\n")
 
 
 def _commit() -> str:
@@ -501,7 +503,7 @@ def run(names: list[str], jobs: int, only: set[str] | None, timeout_factor: floa
                 covering = [test for test, lines in lines_by_test.items()
                             if any(first <= line <= last for line in lines)]
                 if not covering:
-                    outcome, seconds, detail = "survived", 0.0, "no test runs this code"
+                    outcome, seconds, detail = "survived", 0.0, UNCOVERED
                 else:
                     with lock:
                         workspace = free.pop()
@@ -625,7 +627,10 @@ def write_report(baseline_path: Path | None) -> None:
                  if r["outcome"] in ("survived", "error") and k not in equivalents]
     lines += ["## Surviving mutants", ""]
     if survivors:
-        lines += [f"- {_where(r)} `{k}`: {_mutation(r)} ({r['outcome']})" for k, r in survivors]
+        lines += [f"- {_where(r)} `{k}`: {_mutation(r)}"
+                  + (" (no test runs this code)" if r["detail"] == UNCOVERED else "")
+                  + (" (error: the test run did not end normally)" if r["outcome"] == "error"
+                     else "") for k, r in survivors]
     else:
         lines.append("None: every mutant that is not equivalent is killed.")
     lines += ["", "## Equivalent mutants", "",
@@ -642,12 +647,16 @@ def write_report(baseline_path: Path | None) -> None:
                               for k in killed_anyway + stale) + "."]
     if baseline_path is not None:
         before = json.loads(baseline_path.read_text())
-        lines += ["", "## The first run, before the tests of issue 15", "",
-                  f"The same mutation points over commit {before['commit']}:", "",
-                  *_table(summarize(before["mutants"], {})), "",
-                  "Its survivors, and what became of each:", ""]
+        lines += ["", "## An earlier run, for comparison", "",
+                  f"The same mutation points over commit {before['commit']} (equivalents as "
+                  "above):", "", *_table(summarize(before["mutants"], equivalents)), ""]
+        for name, tests in before.get("tests", {}).items():
+            if name in TARGETS and list(TARGETS[name].tests) != tests:
+                lines.append(f"Its `{name}` tests were " + ", ".join(
+                    f"`{test}`" for test in tests) + ".")
+        lines += ["", "Its survivors, and what became of each:", ""]
         for key, record in sorted(before["mutants"].items(), key=_order):
-            if record["outcome"] not in ("survived", "error"):
+            if record["outcome"] not in ("survived", "error") or key in equivalents:
                 continue
             now = mutants.get(key)
             if now is None:
@@ -708,7 +717,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "run":
         only = set(args.only) if args.only else None
         if args.survivors:
-            only = {k for k, r in load_results().items() if r["outcome"] != "killed"}
+            only = {k for k, r in load_results().items() if r["outcome"] in ("survived", "error")}
         if not 1 <= args.jobs <= 8:
             parser.error("--jobs must be 1..8")
         started = time.monotonic()
