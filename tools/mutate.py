@@ -28,7 +28,6 @@ import argparse
 import ast
 import concurrent.futures
 import contextlib
-import copy
 import dataclasses
 import datetime
 import json
@@ -152,17 +151,6 @@ _NEGATION: dict[type, type] = {
 }
 _BOUNDARY: dict[type, type] = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
 _EXITS = (ast.Raise, ast.Return, ast.Continue, ast.Break)
-OPERATORS = {
-    "negate": "a comparison flipped to its negation (< to >=, == to !=, in to not in, ...)",
-    "boundary": "an ordering moved by its boundary (< to <=, > to >=, and back)",
-    "and_or": "and to or, or to and",
-    "not_removed": "not x to x",
-    "int_plus_one": "an integer constant in a condition or comparison, plus 1",
-    "int_minus_one": "the same constant, minus 1",
-    "raise_to_pass": "raise X to pass",
-    "check_deleted": "an if whose body ends in raise/return/continue/break, or an assert, "
-                     "deleted (an if is replaced by its else branch)",
-}
 
 
 @dataclasses.dataclass
