@@ -20,12 +20,20 @@ import tracemalloc
 import zlib
 from typing import Any
 
+import pytest
+
 import tlcodec
 from tlcodec import DecodeError
 from tlcodec import functions as F
 from tlcodec import types as T
 from tlcodec.mtproto import events as E
-from tlcodec.mtproto.session import EncryptedSession, encrypt_payload, minimal_padding
+from tlcodec.mtproto.errors import BadMessageError
+from tlcodec.mtproto.session import (
+    MAX_CLOCK_SECONDS,
+    EncryptedSession,
+    encrypt_payload,
+    minimal_padding,
+)
 
 AUTH_KEY = bytes((i * 73 + 19) % 256 for i in range(256))
 SALT = 0x0123456789ABCDEF
@@ -594,3 +602,37 @@ def test_a_container_item_is_an_rpc_result_by_its_first_four_bytes_only() -> Non
     client = make_client()
     events = client.receive(sealed(container([(ITEM_ID, 1, lookalike)]), seq_no=2))
     assert [(e.msg_id, e.reason) for e in events] == [(ITEM_ID, "unknown_constructor")]
+
+
+def clock_correction(client: EncryptedSession, server_msg_id: int) -> list[Any]:
+    """The events of a bad_msg_notification 16 (msg_id too low) about our one request, sent
+    under `server_msg_id`, whose time the client would take as the server's clock."""
+    (request,) = sent_requests(client, 1)
+    notice = tlcodec.encode(T.BadMsgNotification(bad_msg_id=request.msg_id, bad_msg_seqno=1,
+                                                 error_code=16))
+    return client.receive(sealed(notice, server_msg_id, seq_no=0))
+
+
+@pytest.mark.parametrize("server_msg_id, seconds", [
+    (1, "just after 1970-01-01"),
+    ((MAX_CLOCK_SECONDS - 1) << 32 | 1, "a day before 2038-01-19"),
+])
+def test_a_time_correction_inside_what_msg_ids_carry_moves_the_clock(
+        server_msg_id: int, seconds: str) -> None:
+    client = make_client()
+    events = clock_correction(client, server_msg_id)
+    assert [type(event) for event in events] == [E.TimeOffsetChanged, E.RequestsResent], seconds
+    assert client.time_offset == pytest.approx((server_msg_id >> 32) - T0, abs=1.0)
+
+
+@pytest.mark.parametrize("server_msg_id, seconds", [
+    (-(1 << 32) | 1, "less than a second before 1970"),
+    (MAX_CLOCK_SECONDS << 32 | 1, "just past the last day msg_ids carry"),
+])
+def test_a_time_correction_outside_what_msg_ids_carry_fails_the_request(
+        server_msg_id: int, seconds: str) -> None:
+    client = make_client()
+    (failed,) = clock_correction(client, server_msg_id)
+    assert isinstance(failed, E.RpcFailed), seconds
+    assert isinstance(failed.error, BadMessageError) and failed.error.code == 16
+    assert client.time_offset == 0
