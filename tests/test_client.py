@@ -25,7 +25,7 @@ from tlcodec.client import Client, ClientClosedError, Session
 from tlcodec.client._plumbing import DEADLINE_SLOT, Call, Deadlines, Reply
 from tlcodec.client.calls import FLUSH_BATCH
 from tlcodec.client.connection import parse_transport
-from tlcodec.client.sessions import DcAuth
+from tlcodec.client.storage import DcAuth
 from tlcodec.mtproto.transports import Intermediate
 from tlcodec.mtproto.errors import (
     AuthKeyUnregisteredError,

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tlcodec import crypto, functions
 from tlcodec.client import Client, Session
 from tlcodec.client.connection import MAX_REFUSED_NEW_KEYS
-from tlcodec.client.sessions import DcAuth
+from tlcodec.client.storage import DcAuth
 from tlcodec.mtproto.errors import TransportError
 from tlcodec.testing import DataCentres, HeldRequest
 

@@ -1,4 +1,4 @@
-"""Hostile and foreign session files and strings (tlcodec.client.sessions).
+"""Hostile and foreign session files and strings (tlcodec.client.storage).
 
 Every bad input is a `SessionFileError` that names the file and the field, and the file is left
 as it was (nothing is written over it). Each class of bad input has its own test:

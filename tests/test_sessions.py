@@ -1,4 +1,4 @@
-"""Session storage (tlcodec.client.sessions): the file written by write-then-rename, our session
+"""Session storage (tlcodec.client.storage): the file written by write-then-rename, our session
 string, and the Telethon and Pyrogram exports, the Telethon one checked end to end (Telethon's
 own client logs in with it against the local test DC and its get_me() works).
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tlcodec.client import Client, DcAuth, Session, SessionFileError
-from tlcodec.client import sessions as sessions_module
+from tlcodec.client import storage as storage_module
 
 from support import rsa_key, run_scenario
 
@@ -96,7 +96,7 @@ def test_crash_between_write_and_rename_keeps_the_old_file(tmp_path: Path, monke
         assert Path(src).read_bytes() != old_bytes
         raise KeyboardInterrupt("killed between write and rename")
 
-    monkeypatch.setattr(sessions_module.os, "replace", crash)
+    monkeypatch.setattr(storage_module.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         changed.save()
     monkeypatch.undo()
@@ -114,7 +114,7 @@ def test_failed_write_leaves_neither_a_torn_file_nor_a_temporary(tmp_path: Path,
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sessions_module.os, "fsync", disk_full)
+    monkeypatch.setattr(storage_module.os, "fsync", disk_full)
     with pytest.raises(OSError):
         _sample_session(path).save()
     monkeypatch.undo()
@@ -125,7 +125,7 @@ def test_failed_write_leaves_neither_a_torn_file_nor_a_temporary(tmp_path: Path,
 # The writer says "ready" once imported: the kills land in its save loop, not in its start.
 _WRITER = """
 import random, sys
-from tlcodec.client.sessions import DcAuth, Session
+from tlcodec.client.storage import DcAuth, Session
 path = sys.argv[1]
 rng = random.Random(int(sys.argv[2]))
 print("ready", flush=True)

@@ -4,7 +4,7 @@
 - `DcConnection` (connection.py): one DC's socket, framing, auth key, encrypted session and
   reconnects; the calls in flight come from its base class `DcCalls` (calls.py), their futures
   and timeouts from _plumbing.py.
-- `Session` (sessions.py): what is kept between runs (file, string or memory) and the
+- `Session` (storage.py): what is kept between runs (file, string or memory) and the
   Telethon/Pyrogram exports.
 - `QRLogin` (qr.py): the QR-code login flow.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from .client import BOOTSTRAP_DCS, Client
 from .connection import TRANSPORTS, ClientClosedError, DcConnection
 from .qr import QRLogin, SignUpRequiredError, login_url
-from .sessions import DcAuth, Session, SessionFileError
+from .storage import DcAuth, Session, SessionFileError
 
 __all__ = [
     "BOOTSTRAP_DCS",

@@ -33,7 +33,7 @@ from .connection import (
     public_keys,
 )
 from .qr import QRLogin
-from .sessions import Session
+from .storage import Session
 
 __all__ = ["BOOTSTRAP_DCS", "Client"]
 
