@@ -6,11 +6,12 @@ hashlib; RSA is textbook RSA on Python ints (the padding scheme, RSA_PAD, is the
 
 The compiled part `tlcodec._mtcrypto`, over the libcrypto CPython already uses, does the
 per-message envelope of an encrypted session (`MessageCipher`: three SHA-256 and one AES-IGE per
-message, ~4x faster than through Python), AES-IGE on its own and the pq factorization. Its
-portable twins are here: `PythonMessageCipher`, `python_aes_ige` (`cryptography`'s AES-ECB,
-chained in Python) and `python_pollard_brent`, used where the extension or a usable libcrypto is
-missing (Windows), or with TLCODEC_NO_EXTENSIONS=1 (or =cipher); the choice is `_runtime`'s, and
-`FAST_CRYPTO` / `FAST_CRYPTO_ERROR` say which one runs and why.
+message, in C rather than through Python; benchmarks/test_bench_session.py measures it),
+AES-IGE on its own and the pq factorization. Its portable twins are here:
+`PythonMessageCipher`, `python_aes_ige` (`cryptography`'s AES-ECB, chained in Python) and
+`python_pollard_brent`, used where the extension or a usable libcrypto is missing (Windows),
+or with TLCODEC_NO_EXTENSIONS=1 (or =cipher); the choice is `_runtime`'s, and `FAST_CRYPTO` /
+`FAST_CRYPTO_ERROR` say which one runs and why.
 
 Nothing here keeps state between calls or does I/O. Randomness is always a parameter
 (`random_bytes(n) -> bytes`, default `os.urandom`), so every step can be a golden test.
@@ -91,9 +92,9 @@ KNOWN_DH_PRIME = int(
 def modexp(base: int, exponent: int, modulus: int) -> int:
     """base ** exponent mod an odd modulus, in constant time for the (secret) exponent.
 
-    The DH and RSA private-key steps are 2048-bit exponentiations; Python's `pow` takes ~35 ms
-    each here, gmpy2's `powmod_sec` (GMP's mpz_powm_sec) under 5 ms, which keeps a whole
-    handshake inside its 50 ms budget.
+    The DH and RSA private-key steps are 2048-bit exponentiations: GMP's mpz_powm_sec (through
+    gmpy2) runs them several times faster than Python's `pow`, and in constant time, which
+    keeps a whole handshake inside its budget (benchmarks/test_bench_authkey.py measures it).
     """
     return int(gmpy2.powmod_sec(base, exponent, modulus))
 
