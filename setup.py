@@ -1,5 +1,6 @@
 """The compiled parts of tlcodec: the Cython codec, the message cipher, and the Cython builds of
-session.py and connection.py (with calls.py and _plumbing.py, which it cimports). Everything
+the MTProto sessions (session.py, the core that client_session.py and server_session.py
+cimport) and of connection.py (with calls.py and _plumbing.py, which it cimports). Everything
 else is in pyproject.toml.
 
 Each compiled part is optional, as in aiohttp, msgpack or yarl: where a part cannot be built (no C
@@ -27,8 +28,13 @@ else:
 extensions = [
     Extension("tlcodec._codec", ["src/tlcodec/_codec.pyx"], extra_compile_args=compile_args),
     # The Cython build of session.py: the same file compiled with the C types of
-    # _session_c.pxd (Cython's pure-Python mode; the .pxd is found by the module's name).
+    # _session_c.pxd (Cython's pure-Python mode; the .pxd is found by the module's name), and
+    # those of the two roles on top of it, which cimport it.
     Extension("tlcodec.mtproto._session_c", ["src/tlcodec/mtproto/session.py"],
+              extra_compile_args=compile_args),
+    Extension("tlcodec.mtproto._client_session_c", ["src/tlcodec/mtproto/client_session.py"],
+              extra_compile_args=compile_args),
+    Extension("tlcodec.mtproto._server_session_c", ["src/tlcodec/mtproto/server_session.py"],
               extra_compile_args=compile_args),
     # The DC connection (client side), built the same way from connection.py and
     # _connection_c.pxd, and its base class and plumbing, which it cimports.
@@ -55,6 +61,10 @@ if sys.platform != "win32":
 # edit of the C types rebuilds it.
 MODULE_NAMED_PXD = {
     "src/tlcodec/mtproto/session.py": ("src/tlcodec/mtproto/_session_c.pxd",),
+    "src/tlcodec/mtproto/client_session.py": ("src/tlcodec/mtproto/_client_session_c.pxd",
+                                              "src/tlcodec/mtproto/_session_c.pxd"),
+    "src/tlcodec/mtproto/server_session.py": ("src/tlcodec/mtproto/_server_session_c.pxd",
+                                              "src/tlcodec/mtproto/_session_c.pxd"),
     "src/tlcodec/client/connection.py": ("src/tlcodec/client/_connection_c.pxd",
                                          "src/tlcodec/client/_calls_c.pxd",
                                          "src/tlcodec/client/_plumbing_c.pxd"),

@@ -36,7 +36,8 @@ import pytest
 import tlcodec
 from tlcodec.functions.auth import ImportLoginToken
 from tlcodec.mtproto.events import RpcResult
-from tlcodec.mtproto.session import EncryptedSession
+from tlcodec.mtproto.client_session import ClientSession
+from tlcodec.mtproto.server_session import ServerSession
 from tlcodec.mtproto.transports import Intermediate
 
 from bench_support import IMPLS, TOKEN_32
@@ -70,7 +71,7 @@ def telethon_state() -> Any:
 
 class OursPack:
     def __init__(self) -> None:
-        self.session = EncryptedSession(AUTH_KEY, server_salt=SALT)
+        self.session = ClientSession(AUTH_KEY, server_salt=SALT)
         self.transport = Intermediate("client")
         self.transport.pack(b"\0" * 4)  # the one-time tag is out of the way
         self.request = ImportLoginToken(token=TOKEN_32)
@@ -115,7 +116,7 @@ def check_pack_outputs(ours: OursPack, theirs: TelethonPack) -> None:
     for frame, session_id in ((ours_frame, ours.session.session_id),
                               (their_frame, theirs.state.id)):
         assert int.from_bytes(frame[:4], "little") == len(frame) - 4
-        server = EncryptedSession(AUTH_KEY, role="server", server_salt=SALT, session_id=session_id)
+        server = ServerSession(AUTH_KEY, server_salt=SALT, session_id=session_id)
         events = server.receive(frame[4:])
         assert [type(e).__name__ for e in events] == ["RequestReceived"], events
         assert events[0].request == ImportLoginToken(token=TOKEN_32)
@@ -143,10 +144,10 @@ class OursReceive:
     """A client session with one ImportLoginToken pending, and the server's answer to it."""
 
     def __init__(self, result_bytes: bytes) -> None:
-        self.session = EncryptedSession(AUTH_KEY, server_salt=SALT)
+        self.session = ClientSession(AUTH_KEY, server_salt=SALT)
         self.pending = self.session.send(ImportLoginToken(token=TOKEN_32))
         request_payload = self.session.pack()
-        server = EncryptedSession(AUTH_KEY, role="server", server_salt=SALT,
+        server = ServerSession(AUTH_KEY, server_salt=SALT,
                                   session_id=self.session.session_id)
         (received,) = server.receive(request_payload)
         server.answer(received.msg_id, tlcodec.decode(result_bytes))

@@ -15,9 +15,9 @@ collects (tests/test_fuzz_peers.py). docs/FUZZING.md says how the campaigns are 
   the field is inside server_DH_inner_data (g, dh_prime, g_a, server_time, hash, padding), and
   dh_gen answers with right or wrong hashes (retries until the client's bound). The client may
   only answer, finish, or raise `SecurityError` (then it is failed for good).
-- session: client `EncryptedSession`s of every build there is (the compiled `_session_c` and
-  session.py run as Python when the compiled one is in use; the plain one alone otherwise) get
-  the same hostile payloads: service messages with hostile ids and codes, rpc_results, nested
+- session: client `ClientSession`s of every build there is (the compiled `_client_session_c` and
+  client_session.py run as Python when the compiled one is in use; the plain one alone
+  otherwise) get the same hostile payloads: service messages with hostile ids and codes, rpc_results, nested
   and bombed gzip_packed, containers with hostile items, random objects and bytes, hostile
   headers and padding, and ciphertext-level garbage. `receive()` may raise nothing: every bad
   message is a counted `MessageDropped` or `MessageSkipped`; the builds must agree event for
@@ -52,7 +52,8 @@ from tlcodec import functions as F  # noqa: E402
 from tlcodec import types as T  # noqa: E402
 from tlcodec.mtproto import events as E  # noqa: E402
 from tlcodec.mtproto.authkey import pack_plain_message, unpack_plain_message  # noqa: E402
-from tlcodec.mtproto.session import EncryptedSession, encrypt_payload  # noqa: E402
+from tlcodec.mtproto.client_session import ClientSession  # noqa: E402
+from tlcodec.mtproto.session import encrypt_payload  # noqa: E402
 
 from fuzz_inputs import nested_gzip, rpc_result  # noqa: E402
 from test_authkey import (  # noqa: E402
@@ -347,12 +348,12 @@ BAD_MSG_CODES = [16, 17, 18, 19, 20, 32, 33, 34, 35, 48, 64, 0, -1, INT_MAX]
 
 
 class SessionCampaign:
-    """Hostile servers against client `EncryptedSession`s of every build (see the module doc)."""
+    """Hostile servers against client `ClientSession`s of every build (see the module doc)."""
 
     def __init__(self) -> None:
-        self.session_classes = [EncryptedSession]
+        self.session_classes = [ClientSession]
         if not TWIN_RUN:
-            self.session_classes.append(_load_twin().EncryptedSession)
+            self.session_classes.append(_load_twin().ClientSession)
         self.watchdog = Watchdog(STEP_SECONDS)
         self.outcomes: Counter[str] = Counter()
         self.messages = 0  # hostile server messages (payloads) delivered

@@ -19,7 +19,7 @@ from tlcodec import functions as F
 from tlcodec import types as T
 from tlcodec.mtproto import events as E
 from tlcodec.mtproto.errors import BadMessageError
-from tlcodec.mtproto.session import EncryptedSession
+from tlcodec.mtproto.client_session import ClientSession
 
 from fuzz_peers import AuthKeyCampaign, SessionCampaign
 from test_hostile_session import AUTH_KEY, SALT, SESSION_ID, T0, sealed, sent_requests
@@ -64,7 +64,7 @@ SESSION_BUILDS = ["in use"] if TWIN_RUN else ["in use", "twin"]
 
 @pytest.fixture(params=SESSION_BUILDS)
 def session_class(request: pytest.FixtureRequest) -> Any:
-    return EncryptedSession if request.param == "in use" else _load_twin().EncryptedSession
+    return ClientSession if request.param == "in use" else _load_twin().ClientSession
 
 
 class Clock:

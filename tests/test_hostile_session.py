@@ -28,9 +28,9 @@ from tlcodec import functions as F
 from tlcodec import types as T
 from tlcodec.mtproto import events as E
 from tlcodec.mtproto.errors import BadMessageError
+from tlcodec.mtproto.client_session import ClientSession
 from tlcodec.mtproto.session import (
     MAX_CLOCK_SECONDS,
-    EncryptedSession,
     encrypt_payload,
     minimal_padding,
 )
@@ -53,8 +53,8 @@ def server_id(offset: float = 0.0, residue: int = 1) -> int:
     return (int((T0 + offset) * 2**32) & ~3) | residue
 
 
-def make_client(**options: Any) -> EncryptedSession:
-    return EncryptedSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
+def make_client(**options: Any) -> ClientSession:
+    return ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
                             now=lambda: T0, **options)
 
 
@@ -96,7 +96,7 @@ def rpc_result(req_msg_id: int, result: bytes) -> bytes:
     return struct.pack("<Iq", RPC_RESULT, req_msg_id) + result
 
 
-def sent_requests(client: EncryptedSession, count: int) -> list[Any]:
+def sent_requests(client: ClientSession, count: int) -> list[Any]:
     pending = [client.send(F.auth.ImportLoginToken(token=bytes([i]) * 8)) for i in range(count)]
     assert client.pack() is not None
     return pending
@@ -270,7 +270,7 @@ def test_the_budget_is_per_message_and_refused_before_it_is_spent() -> None:
 # msg_container: every check of its layout, each one load-bearing
 
 
-def skipped_container(client: EncryptedSession, body: bytes) -> E.MessageSkipped:
+def skipped_container(client: ClientSession, body: bytes) -> E.MessageSkipped:
     """The one event of a container the client must skip as a whole (nothing in it used)."""
     events = client.receive(sealed(body, server_id(1.0), seq_no=2))
     assert [(type(e), e.reason) for e in events] == [(E.MessageSkipped, "bad_container")], events
@@ -506,8 +506,8 @@ def test_padding_of_1024_bytes_is_the_most_accepted() -> None:
 WHOLE_SECOND = 1707425104.0  # a clock on a whole second: ages come out exact
 
 
-def whole_second_client() -> EncryptedSession:
-    return EncryptedSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
+def whole_second_client() -> ClientSession:
+    return ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
                             now=lambda: WHOLE_SECOND)
 
 
@@ -604,7 +604,7 @@ def test_a_container_item_is_an_rpc_result_by_its_first_four_bytes_only() -> Non
     assert [(e.msg_id, e.reason) for e in events] == [(ITEM_ID, "unknown_constructor")]
 
 
-def clock_correction(client: EncryptedSession, server_msg_id: int) -> list[Any]:
+def clock_correction(client: ClientSession, server_msg_id: int) -> list[Any]:
     """The events of a bad_msg_notification 16 (msg_id too low) about our one request, sent
     under `server_msg_id`, whose time the client would take as the server's clock."""
     (request,) = sent_requests(client, 1)

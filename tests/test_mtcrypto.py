@@ -31,6 +31,8 @@ from tlcodec.crypto import PythonMessageCipher, SecurityError
 from tlcodec.functions.auth import ImportLoginToken
 from tlcodec.mtproto import session as session_module
 from tlcodec.mtproto.events import MessageDropped, RequestReceived, RpcResult
+from tlcodec.mtproto.client_session import ClientSession
+from tlcodec.mtproto.server_session import ServerSession
 from tlcodec.mtproto.session import EncryptedSession
 
 from conftest import TEST_VECTORS, reference_file
@@ -108,13 +110,14 @@ def test_switching_the_cipher_off_alone_selects_the_python_cipher_and_a_session_
         from tlcodec import crypto, types
         from tlcodec.functions.auth import ImportLoginToken
         from tlcodec.mtproto.events import RequestReceived, RpcResult
-        from tlcodec.mtproto.session import EncryptedSession
+        from tlcodec.mtproto.client_session import ClientSession
+        from tlcodec.mtproto.server_session import ServerSession
         assert not crypto.FAST_CRYPTO, crypto.FAST_CRYPTO_ERROR
         assert crypto.MessageCipher is crypto.PythonMessageCipher
         print(crypto.FAST_CRYPTO_ERROR)
         key = bytes(range(256))
-        client = EncryptedSession(key, server_salt=1)
-        server = EncryptedSession(key, role="server", server_salt=1)
+        client = ClientSession(key, server_salt=1)
+        server = ServerSession(key, server_salt=1)
         assert type(client._out_cipher) is crypto.PythonMessageCipher
         client.send(ImportLoginToken(token=b"t" * 32))
         events = server.receive(client.pack())
@@ -156,13 +159,14 @@ def test_an_unusable_libcrypto_falls_back_to_the_python_cipher_and_says_why(
         """
         import pytest
         from tlcodec import _mtcrypto, crypto
-        from tlcodec.mtproto.session import EncryptedSession
+        from tlcodec.mtproto.client_session import ClientSession
+        from tlcodec.mtproto.server_session import ServerSession
         assert not crypto.FAST_CRYPTO and crypto.MessageCipher is crypto.PythonMessageCipher
         assert _mtcrypto.LIBRARY is None and _mtcrypto.LOAD_ERROR in crypto.FAST_CRYPTO_ERROR
         with pytest.raises(RuntimeError, match="unavailable: no usable libcrypto"):
             _mtcrypto.MessageCipher(bytes(256), True)
-        client = EncryptedSession(bytes(range(256)), server_salt=1)
-        server = EncryptedSession(bytes(range(256)), role="server", server_salt=1)
+        client = ClientSession(bytes(range(256)), server_salt=1)
+        server = ServerSession(bytes(range(256)), server_salt=1)
         client.enqueue(b"\\x00" * 8, content_related=False)
         assert [type(e).__name__ for e in server.receive(client.pack())] == [
             "ClientSessionStarted", "MessageSkipped"]  # decrypted; its body is no TL object
@@ -433,12 +437,13 @@ def test_a_session_on_one_cipher_talks_to_a_session_on_the_other(
     assert _MODULE is not None
     classes = {"compiled": _MODULE.MessageCipher, "python": PythonMessageCipher}
     server_cipher = "python" if client_cipher == "compiled" else "compiled"
-    # The module whose globals the session class reads (the compiled build, where there is one).
+    # The module whose globals the sessions' shared core reads (the compiled build, where there
+    # is one): it makes their ciphers.
     class_module = sys.modules[EncryptedSession.__module__]
     monkeypatch.setattr(class_module, "MessageCipher", classes[client_cipher])
-    client = EncryptedSession(GRAMMERS_KEY, server_salt=7)
+    client = ClientSession(GRAMMERS_KEY, server_salt=7)
     monkeypatch.setattr(class_module, "MessageCipher", classes[server_cipher])
-    server = EncryptedSession(GRAMMERS_KEY, role="server", server_salt=7)
+    server = ServerSession(GRAMMERS_KEY, server_salt=7)
     assert type(client._out_cipher) is classes[client_cipher]
     assert type(server._in_cipher) is classes[server_cipher]
 

@@ -33,10 +33,11 @@ from tlcodec.mtproto.errors import (
     FloodWaitError,
     RPCError,
 )
+from tlcodec.mtproto.client_session import ClientSession, PendingRequest
+from tlcodec.mtproto.server_session import ServerSession
 from tlcodec.mtproto.session import (
     DROP_REASONS,
     EncryptedSession,
-    PendingRequest,
     decrypt_payload,
     encrypt_payload,
     minimal_padding,
@@ -93,16 +94,16 @@ def make_pair(
     seed: int = 1,
     client_clock: Clock | None = None,
     **client_options: Any,
-) -> tuple[EncryptedSession, EncryptedSession, Clock]:
+) -> tuple[ClientSession, ServerSession, Clock]:
     """A client and a server session over AUTH_KEY, deterministic."""
     clock = clock or Clock()
     rng = random.Random(seed)
-    client = EncryptedSession(
+    client = ClientSession(
         AUTH_KEY, server_salt=client_salt, session_id=SESSION_ID, random_bytes=rng.randbytes,
         now=client_clock or clock, **client_options,
     )
-    server = EncryptedSession(
-        AUTH_KEY, role="server", server_salt=server_salt,
+    server = ServerSession(
+        AUTH_KEY, server_salt=server_salt,
         session_id=SESSION_ID if server_knows_session else None,
         random_bytes=rng.randbytes, now=clock,
     )
@@ -256,7 +257,7 @@ def test_client_session_decrypts_real_server_container(vectors: dict[str, Any]) 
     group = vectors["encrypted_server_message_grammers"]
     auth_key = bytes.fromhex(group["auth_key"])
     ping_msg_id = 0x5E308B91AD33FDC4  # the pong's msg_id (and new_session_created.first_msg_id)
-    session = EncryptedSession(
+    session = ClientSession(
         auth_key, server_salt=0, session_id=0x68AD432482C4F260,
         now=Clock(Fraction(ping_msg_id, 2**32)), random_bytes=random.Random(1).randbytes,
     )
@@ -284,7 +285,7 @@ def test_client_session_decrypts_real_server_container(vectors: dict[str, Any]) 
 
 def test_client_session_reproduces_self_computed_ping_message(vectors: dict[str, Any]) -> None:
     group = vectors["encrypted_client_message_example"]
-    session = EncryptedSession(
+    session = ClientSession(
         bytes.fromhex(vectors["auth_key_creation_sample"]["auth_key"]),
         server_salt=SALT, session_id=0x1122334455667788,
         now=Clock(Fraction(0x65C53D5100000004, 2**32)),
@@ -455,9 +456,9 @@ def test_rpc_error_matches_the_protocol_vector(vectors: dict[str, Any]) -> None:
 # Every check of PROTOCOL.md 6, client side: dropped, counted, never decoded
 
 
-def _client_with_spy(clock: Clock | None = None) -> tuple[EncryptedSession, SpySchema]:
+def _client_with_spy(clock: Clock | None = None) -> tuple[ClientSession, SpySchema]:
     spy = SpySchema()
-    session = EncryptedSession(
+    session = ClientSession(
         AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, schema=spy,
         now=clock or Clock(), random_bytes=random.Random(3).randbytes,
     )
@@ -614,7 +615,7 @@ def test_msg_id_below_the_whole_window_is_dropped_but_reordering_inside_it_is_no
 
 
 def test_replay_window_is_bounded() -> None:
-    session = EncryptedSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=Clock(),
+    session = ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=Clock(),
                                received_window=4)
     for i in range(10):
         payload = seal(plaintext(msg_id=server_msg_id(T0 + i * 0.01), body=UPDATE_BODY),
@@ -651,7 +652,7 @@ def client_container(items: list[tuple[int, int, bytes]]) -> bytes:
         struct.pack("<qii", msg_id, seq_no, len(body)) + body for msg_id, seq_no, body in items)
 
 
-def server_output(server: EncryptedSession) -> tuple[list[int], list[int]]:
+def server_output(server: ServerSession) -> tuple[list[int], list[int]]:
     """The bad_msg_notification codes and the acknowledged msg_ids of all the server sends."""
     server.flush_acks()
     codes, acked = [], []
@@ -944,7 +945,7 @@ def test_notification_about_a_msg_id_we_never_sent_is_ignored() -> None:
     assert client.server_salt == SALT_AS_READ and pending.state == "sent"
 
 
-def _send_notice(server: EncryptedSession, bad_msg_id: int, code: int) -> None:
+def _send_notice(server: ServerSession, bad_msg_id: int, code: int) -> None:
     server.enqueue(struct.pack("<Iqii", 0xA7EFF811, bad_msg_id, 1, code), content_related=False)
 
 
@@ -1020,7 +1021,8 @@ def test_other_bad_msg_notification_codes_fail_the_request(code: int) -> None:
 
 
 def test_a_request_resent_too_often_fails() -> None:
-    client, server, _ = make_pair(max_resends=2)
+    client, server, _ = make_pair()
+    client.max_resends = 2
     pending = client.send(F.Ping(ping_id=1))
     failures = []
     for _ in range(3):
@@ -1108,7 +1110,7 @@ def test_a_pong_for_no_ping_of_ours_is_skipped() -> None:
 # Acks and containers on the way out
 
 
-def _push_updates(server: EncryptedSession, client: EncryptedSession, count: int) -> None:
+def _push_updates(server: ServerSession, client: ClientSession, count: int) -> None:
     for i in range(count):
         server.push(T.UpdateShort(update=T.UpdateLoginToken(), date=i))
         client.receive(server.pack())
@@ -1203,7 +1205,7 @@ def test_answered_requests_are_not_acked_separately_by_the_server() -> None:
 def test_padding_policy_is_chosen_by_the_caller() -> None:
     lengths = set()
     for seed in range(8):
-        session = EncryptedSession(AUTH_KEY, server_salt=SALT, now=Clock(),
+        session = ClientSession(AUTH_KEY, server_salt=SALT, now=Clock(),
                                    random_bytes=random.Random(seed).randbytes,
                                    padding=random_padding(300))
         session.send(F.Ping(ping_id=1))
@@ -1213,7 +1215,7 @@ def test_padding_policy_is_chosen_by_the_caller() -> None:
         assert 12 <= padding <= 300 and len(data) % 16 == 0
         lengths.add(len(payload))
     assert len(lengths) > 1
-    bad = EncryptedSession(AUTH_KEY, server_salt=SALT, now=Clock(), padding=lambda n, r: 8)
+    bad = ClientSession(AUTH_KEY, server_salt=SALT, now=Clock(), padding=lambda n, r: 8)
     bad.send(F.Ping(ping_id=1))
     with pytest.raises(ValueError, match="12..1024"):
         bad.pack()
@@ -1225,7 +1227,7 @@ def test_padding_policy_is_chosen_by_the_caller() -> None:
 
 def test_client_msg_ids_increase_strictly_and_never_have_a_zero_low_half() -> None:
     clock = Clock(Fraction(1707425104))  # exactly on a second: the low half would be 0
-    session = EncryptedSession(AUTH_KEY, server_salt=SALT, now=clock)
+    session = ClientSession(AUTH_KEY, server_salt=SALT, now=clock)
     ids = []
     for _ in range(5):
         session.send(F.Ping(ping_id=1))
@@ -1413,7 +1415,7 @@ def _telethon_encrypt(state: Any, request: Any) -> bytes:
 def test_telethon_client_message_is_decrypted_by_our_server(telethon_state: Any) -> None:
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    server = EncryptedSession(AUTH_KEY, role="server", server_salt=SALT)  # real clock
+    server = ServerSession(AUTH_KEY, server_salt=SALT)  # real clock
     events = server.receive(_telethon_encrypt(telethon_state,
                                               ImportLoginTokenRequest(token=TOKEN)))
     started, received = events
@@ -1424,7 +1426,7 @@ def test_telethon_client_message_is_decrypted_by_our_server(telethon_state: Any)
 def test_telethon_gzipped_request_is_inflated_by_our_server(telethon_state: Any) -> None:
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    server = EncryptedSession(AUTH_KEY, role="server", server_salt=SALT)
+    server = ServerSession(AUTH_KEY, server_salt=SALT)
     token = bytes(600)  # Telethon gzips content-related data over 512 bytes
     events = server.receive(_telethon_encrypt(telethon_state, ImportLoginTokenRequest(token=token)))
     assert of_type(events, E.RequestReceived)[0].request.token == token
@@ -1434,7 +1436,7 @@ def test_our_server_answer_passes_telethons_checks(telethon_state: Any) -> None:
     from telethon.extensions import BinaryReader
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    server = EncryptedSession(AUTH_KEY, role="server", server_salt=SALT)
+    server = ServerSession(AUTH_KEY, server_salt=SALT)
     events = server.receive(_telethon_encrypt(telethon_state, ImportLoginTokenRequest(token=TOKEN)))
     request_msg_id = of_type(events, E.RequestReceived)[0].msg_id
     server.answer(request_msg_id, login_token_success())
@@ -1464,7 +1466,7 @@ def test_our_client_message_decrypts_with_telethons_primitives() -> None:
     from telethon.network.mtprotostate import MTProtoState
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    client = EncryptedSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=Clock(),
+    client = ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=Clock(),
                               random_bytes=random.Random(5).randbytes)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     payload = client.pack()
@@ -1531,20 +1533,23 @@ def test_a_bad_salt_for_a_requeued_request_does_not_queue_it_twice() -> None:
     assert list(client._queue) == [pending]
 
 
-def test_roles_guard_their_methods() -> None:
+def test_each_role_has_only_its_own_methods() -> None:
     client, server, _ = make_pair()
-    with pytest.raises(ValueError, match="client role"):
-        server.send(F.Ping(ping_id=1))
-    with pytest.raises(ValueError, match="server role"):
-        client.answer(1, T.Pong(msg_id=1, ping_id=1))
-    with pytest.raises(ValueError, match="server role"):
-        client.push(T.UpdateShort(update=T.UpdateLoginToken(), date=1))
+    for client_only in ("send", "cancel", "requeue_unanswered", "new_session", "pending_requests"):
+        assert hasattr(client, client_only) and not hasattr(server, client_only)
+    for server_only in ("answer", "answer_error", "push"):
+        assert hasattr(server, server_only) and not hasattr(client, server_only)
     with pytest.raises(TypeError, match="function call"):
         client.send(T.Pong(msg_id=1, ping_id=1))
     with pytest.raises(ValueError, match="256 bytes, got 255"):
-        EncryptedSession(AUTH_KEY[:255], server_salt=1)
-    with pytest.raises(ValueError, match="role"):
-        EncryptedSession(AUTH_KEY, role="proxy", server_salt=1)
+        ClientSession(AUTH_KEY[:255], server_salt=1)
+    with pytest.raises(ValueError, match="256 bytes, got 255"):
+        ServerSession(AUTH_KEY[:255], server_salt=1)
+
+
+def test_the_shared_core_is_not_a_session_of_its_own() -> None:
+    with pytest.raises(TypeError, match="ClientSession or a ServerSession"):
+        EncryptedSession(AUTH_KEY, server_salt=1)
 
 
 def test_server_without_a_session_sends_nothing_until_the_client_speaks() -> None:

@@ -1,5 +1,6 @@
-"""The two builds of the encrypted session: session.py run as Python (the twin), and the same file
-compiled by Cython with the C types of _session_c.pxd (tlcodec.mtproto._session_c).
+"""The two builds of the client's encrypted session: client_session.py (with the core under it,
+session.py) run as Python (the twin), and the same files compiled by Cython with the C types of
+their .pxd (tlcodec.mtproto._client_session_c on _session_c).
 
 - (test_smoke checks that the compiled build is the one in use unless TLCODEC_NO_EXTENSIONS
   asks for the twin.)
@@ -12,10 +13,9 @@ compiled by Cython with the C types of _session_c.pxd (tlcodec.mtproto._session_
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import random
 import struct
-import sys
 from types import ModuleType
 from typing import Any
 
@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 
 import tlcodec
 from tlcodec import _runtime, functions, types
-from tlcodec.mtproto import session as session_module
-from tlcodec.mtproto.session import EncryptedSession, minimal_padding
+from tlcodec import _runtime
+from tlcodec.mtproto.client_session import ClientSession
+from tlcodec.mtproto.session import minimal_padding
 
 TWIN_RUN = "session" in _runtime.PLAIN_REQUESTED
 AUTH_KEY = bytes(range(256))
@@ -43,17 +44,11 @@ MSGS_ACK = 0x62D6B459
 VECTOR = 0x1CB5C415
 
 
+@functools.cache
 def _load_twin() -> ModuleType:
-    """session.py run as plain Python under another name (so it keeps its own classes)."""
-    name = "tlcodec.mtproto._session_twin_for_tests"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, session_module.__file__)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """client_session.py (and the core under it) run as plain Python, with classes of their own
+    even where the compiled build runs."""
+    return _runtime.plain_build("session")["tlcodec.mtproto.client_session"]
 
 
 needs_compiled = pytest.mark.skipif(
@@ -202,8 +197,8 @@ def _messages(data: Any, request_ids: list[int]) -> list[bytes]:
 @given(data=st.data())
 def test_both_builds_give_the_same_outcome_for_any_server_messages(data: Any) -> None:
     twin = _load_twin()
-    compiled_client, request_ids = _client(EncryptedSession)
-    twin_client, twin_request_ids = _client(twin.EncryptedSession)
+    compiled_client, request_ids = _client(ClientSession)
+    twin_client, twin_request_ids = _client(twin.ClientSession)
     assert request_ids == twin_request_ids  # one clock, one rng: one history
     for payload in _messages(data, request_ids):
         compiled_events = compiled_client.receive_opened(payload)
@@ -215,7 +210,7 @@ def test_both_builds_give_the_same_outcome_for_any_server_messages(data: Any) ->
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_hostile_server_messages_never_raise(data: Any) -> None:
-    client, request_ids = _client(EncryptedSession)
+    client, request_ids = _client(ClientSession)
     for payload in _messages(data, request_ids):
         events = client.receive_opened(payload)
         assert isinstance(events, list)
@@ -233,7 +228,7 @@ def test_integers_are_read_alike_at_every_boundary() -> None:
                 body += struct.pack("<Iq", RPC_RESULT, msg_id)
                 payload = _plaintext(_server_id(1.0), 0, body)
                 outcomes = []
-                for session_class in (EncryptedSession, twin.EncryptedSession):
+                for session_class in (ClientSession, twin.ClientSession):
                     client, _ = _client(session_class)
                     outcomes.append(_outcome(client, client.receive_opened(payload)))
                 assert outcomes[0] == outcomes[1], (msg_id, seq_no, length)

@@ -10,7 +10,9 @@ from tlcodec.client._plumbing import Reply
 from tlcodec.client.calls import DcCalls
 from tlcodec.client.connection import DcConnection
 from tlcodec.functions.auth import ImportLoginToken
-from tlcodec.mtproto.session import EncryptedSession, PendingRequest
+from tlcodec.mtproto.client_session import ClientSession, PendingRequest
+from tlcodec.mtproto.server_session import ServerSession
+from tlcodec.mtproto.session import EncryptedSession
 
 
 def compiled_expected(part: str) -> bool:
@@ -36,12 +38,18 @@ def test_compiled_module_loaded_unless_twin_requested() -> None:
 
 
 def test_compiled_builds_of_session_and_connection_in_use_unless_twin_requested() -> None:
-    # session.py and connection.py are each also built by Cython (_session_c, _connection_c,
-    # which cimports the builds of calls.py and _plumbing.py); their modules hand out the
+    # session.py and connection.py are each also built by Cython (_session_c, which the builds
+    # of client_session.py and server_session.py cimport, and _connection_c, which cimports the
+    # builds of calls.py and _plumbing.py); their modules hand out the
     # compiled classes, or their own with TLCODEC_NO_EXTENSIONS.
     for cls, part, plain, compiled in (
         (EncryptedSession, "session", "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
-        (PendingRequest, "session", "tlcodec.mtproto.session", "tlcodec.mtproto._session_c"),
+        (ClientSession, "session", "tlcodec.mtproto.client_session",
+         "tlcodec.mtproto._client_session_c"),
+        (PendingRequest, "session", "tlcodec.mtproto.client_session",
+         "tlcodec.mtproto._client_session_c"),
+        (ServerSession, "session", "tlcodec.mtproto.server_session",
+         "tlcodec.mtproto._server_session_c"),
         (DcConnection, "connection", "tlcodec.client.connection", "tlcodec.client._connection_c"),
         (DcCalls, "connection", "tlcodec.client.calls", "tlcodec.client._calls_c"),
         (Reply, "connection", "tlcodec.client._plumbing", "tlcodec.client._plumbing_c"),

@@ -31,7 +31,8 @@ from tlcodec.mtproto.errors import (
     SessionPasswordNeededError,
     TransportError,
 )
-from tlcodec.mtproto.session import EncryptedSession, decrypt_payload
+from tlcodec.mtproto.client_session import ClientSession
+from tlcodec.mtproto.session import decrypt_payload
 from tlcodec.mtproto.transports import (
     Abridged,
     Full,
@@ -311,7 +312,7 @@ class RawClient:
         self.reader = reader
         self.writer = writer
         self.transport = transport
-        self.session: EncryptedSession | None = None
+        self.session: ClientSession | None = None
         self.auth: Any = None
         self.events: list[Any] = []
         self._payloads: list[bytes] = []
@@ -319,7 +320,7 @@ class RawClient:
 
     @classmethod
     async def connect(cls, dcs: DataCentres, dc_id: int, transport: Transport | None = None, *,
-                      auth: Any = None, session: EncryptedSession | None = None,
+                      auth: Any = None, session: ClientSession | None = None,
                       schema: Any = None) -> RawClient:
         reader, writer = await asyncio.open_connection(*dcs.address(dc_id))
         client = cls(reader, writer, transport or Intermediate("client"))
@@ -331,7 +332,7 @@ class RawClient:
                 message = exchange.receive(await client.recv_payload())
             auth = exchange.result
         client.auth = auth
-        client.session = session or EncryptedSession(
+        client.session = session or ClientSession(
             auth.auth_key, server_salt=auth.server_salt, time_offset=auth.time_offset,
             schema=schema,
         )
@@ -416,7 +417,7 @@ def test_unknown_auth_key_gets_transport_error_404_and_the_connection_closes(
         async with DataCentres(dc_ids=(1,), rsa_key=server_key) as dcs:
             good = await RawClient.connect(dcs, 1)
             # A key nobody made.
-            stranger = EncryptedSession(bytes(range(256)), server_salt=0)
+            stranger = ClientSession(bytes(range(256)), server_salt=0)
             stranger.send(F.help.GetConfig())
             reader, writer = await asyncio.open_connection(*dcs.address(1))
             transport = Intermediate("client")
@@ -481,7 +482,7 @@ def test_a_new_req_pq_starts_a_new_exchange_on_the_same_connection(
                 await client.send_payload(message)
                 message = exchange.receive(await client.recv_payload())
             assert dcs.auth_key_ids(1) == [client.auth.auth_key_id, exchange.result.auth_key_id]
-            second = EncryptedSession(exchange.result.auth_key,
+            second = ClientSession(exchange.result.auth_key,
                                       server_salt=exchange.result.server_salt)
             client.session = second  # the newer key, still on the first connection
             assert (await client.invoke(init(F.help.GetConfig()))).this_dc == 1

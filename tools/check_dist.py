@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SDIST_REQUIRED = [
     "setup.py", "pyproject.toml", "LICENSE", "README.md", "CHANGELOG.md", "MANIFEST.in",
     "src/tlcodec/_codec.pyx", "src/tlcodec/_mtcrypto.pyx",
-    "src/tlcodec/mtproto/_session_c.pxd", "src/tlcodec/client/_connection_c.pxd",
+    "src/tlcodec/mtproto/_session_c.pxd", "src/tlcodec/mtproto/_client_session_c.pxd",
+    "src/tlcodec/mtproto/_server_session_c.pxd", "src/tlcodec/client/_connection_c.pxd",
     "src/tlcodec/client/_calls_c.pxd", "src/tlcodec/client/_plumbing_c.pxd",
     "src/tlcodec/py.typed", "src/tlcodec/_codec.pyi",
     "src/tlcodec/schema/data/api.tl", "src/tlcodec/schema/data/mtproto.tl",

@@ -74,24 +74,38 @@ TARGETS: dict[str, Target] = {
         ("tests/test_strictness.py", "tests/test_objects.py", "tests/test_golden_vectors.py",
          "tests/test_hostile_codec.py", "tests/test_schema.py"),
     ),
-    # The receive side of the session, both roles: from the payload to the events.
+    # The receive side of the sessions, from the payload to the events: what both roles share
+    # (the envelope, the header checks, containers, gzip_packed), then each role's own.
     "session": Target(
         "src/tlcodec/mtproto/session.py",
         (
             "open_payload", "_u32_at", "_i32_at", "_i64_at", "_parse_container",
             "EncryptedSession.receive", "EncryptedSession.receive_opened",
             "EncryptedSession._is_replay", "EncryptedSession._remember_received",
-            "EncryptedSession._time_check", "EncryptedSession._decode_body",
-            "EncryptedSession._decode_known", "EncryptedSession._inflate",
-            "EncryptedSession._only_notifications_about_ours", "EncryptedSession._client_body",
-            "EncryptedSession._client_container", "EncryptedSession._too_old_item",
-            "EncryptedSession._on_rpc_result", "EncryptedSession._sent_items",
-            "EncryptedSession._on_pong", "EncryptedSession._on_future_salts",
-            "EncryptedSession._on_destroy_session", "EncryptedSession._on_bad_server_salt",
-            "EncryptedSession._on_bad_msg_notification",
-            "EncryptedSession._on_new_session_created", "EncryptedSession._on_msgs_ack",
-            "EncryptedSession._on_detailed_info", "EncryptedSession._receive_as_server",
-            "EncryptedSession._server_message",
+            "EncryptedSession._decode_body", "EncryptedSession._decode_known",
+            "EncryptedSession._inflate",
+        ),
+        ("tests/test_hostile_session.py", "tests/test_session.py"),
+    ),
+    "client_session": Target(
+        "src/tlcodec/mtproto/client_session.py",
+        (
+            "ClientSession._receive_message", "ClientSession._only_notifications_about_ours",
+            "ClientSession._client_body", "ClientSession._client_container",
+            "ClientSession._too_old_item", "ClientSession._on_rpc_result",
+            "ClientSession._sent_items", "ClientSession._on_pong",
+            "ClientSession._on_future_salts", "ClientSession._on_destroy_session",
+            "ClientSession._on_bad_server_salt", "ClientSession._on_bad_msg_notification",
+            "ClientSession._on_new_session_created", "ClientSession._on_msgs_ack",
+            "ClientSession._on_detailed_info",
+        ),
+        ("tests/test_hostile_session.py", "tests/test_session.py"),
+    ),
+    "server_session": Target(
+        "src/tlcodec/mtproto/server_session.py",
+        (
+            "ServerSession._receive_message", "ServerSession._time_check",
+            "ServerSession._server_message",
         ),
         ("tests/test_hostile_session.py", "tests/test_session.py"),
     ),

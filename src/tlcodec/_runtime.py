@@ -2,8 +2,9 @@
 pure-Python code runs, and remembers why (docs/ARCHITECTURE.md, "Compiled or plain").
 
 Parts: the codec (`_codec`, twin `_codec_py`), the message cipher (`_mtcrypto`, plain
-`crypto.PythonMessageCipher`), and the Cython builds of session.py and connection.py
-(`_session_c`, `_connection_c`, whose plain code is the .py file itself; `_connection_c`
+`crypto.PythonMessageCipher`), and the Cython builds of the sessions and of connection.py
+(`_session_c`, `_connection_c`, whose plain code is the .py file itself; the builds of
+mtproto/client_session.py and server_session.py cimport `_session_c`, and `_connection_c`
 cimports the builds of client/calls.py and client/_plumbing.py).
 
 - TLCODEC_NO_EXTENSIONS=1 runs every part's plain code; a comma-separated list of part names
@@ -38,6 +39,8 @@ class Part(NamedTuple):
     # The part's other compiled modules, which the compiled module cimports (and so loads):
     # (module, its sources) each. They run exactly when the compiled module does.
     cimported: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The plain modules whose classes the compiled modules replace, besides `plain_module`.
+    plain_companions: tuple[str, ...] = ()
 
     @property
     def built_on_this_platform(self) -> bool:
@@ -49,8 +52,20 @@ PARTS: dict[str, Part] = {
     "codec": Part("tlcodec._codec", "tlcodec._codec_py", ("_codec.pyx",)),
     # Windows has no dlopen, which the compiled cipher finds libcrypto with (setup.py).
     "cipher": Part("tlcodec._mtcrypto", "tlcodec.crypto", ("_mtcrypto.pyx",), ("win32",)),
+    # The sessions' compiled build is three modules: the shared core (session.py) and the two
+    # roles on top of it, which cimport it.
     "session": Part("tlcodec.mtproto._session_c", "tlcodec.mtproto.session",
-                    ("mtproto/session.py", "mtproto/_session_c.pxd")),
+                    ("mtproto/session.py", "mtproto/_session_c.pxd"),
+                    cimported=(
+                        ("tlcodec.mtproto._client_session_c",
+                         ("mtproto/client_session.py", "mtproto/_client_session_c.pxd",
+                          "mtproto/_session_c.pxd")),
+                        ("tlcodec.mtproto._server_session_c",
+                         ("mtproto/server_session.py", "mtproto/_server_session_c.pxd",
+                          "mtproto/_session_c.pxd")),
+                    ),
+                    plain_companions=("tlcodec.mtproto.client_session",
+                                      "tlcodec.mtproto.server_session")),
     # DcConnection's compiled build is three modules: its base class (calls.py) and the loop
     # plumbing (_plumbing.py) are cimported, so their calls to each other stay C calls.
     "connection": Part("tlcodec.client._connection_c", "tlcodec.client.connection",
@@ -61,7 +76,8 @@ PARTS: dict[str, Part] = {
                             ("client/calls.py", "client/_calls_c.pxd", "client/_plumbing_c.pxd")),
                            ("tlcodec.client._plumbing_c",
                             ("client/_plumbing.py", "client/_plumbing_c.pxd")),
-                       )),
+                       ),
+                       plain_companions=("tlcodec.client.calls", "tlcodec.client._plumbing")),
 }
 
 
@@ -188,6 +204,8 @@ def _required(name: str, why_not: str) -> str:
 
 def compiled_module(name: str) -> ModuleType | None:
     """The compiled module of part `name` if it is the one to run, else None (decided once)."""
+    if name in _loading_plain:
+        return None
     if name not in _decided:
         _decided[name] = _load(name)
     return _decided[name][1]
@@ -213,6 +231,33 @@ def adopt_compiled_build(namespace: dict[str, Any], part: str, names: Iterable[s
         namespace.update((name, getattr(compiled, name)) for name in names)
 
 
+_loading_plain: set[str] = set()
+
+
+def plain_build(name: str) -> dict[str, ModuleType]:
+    """Part `name`'s pure-Python modules by name, loaded afresh with their own classes even where
+    the compiled build runs (the twin that tests and fuzzers compare the compiled build with).
+    The package's own modules are left as they were."""
+    part = PARTS[name]
+    names = (part.plain_module, *part.plain_companions)
+    kept = {module: sys.modules.pop(module) for module in names if module in sys.modules}
+    for module in kept:  # else `from . import session` would find the package's own
+        package, _, attribute = module.rpartition(".")
+        vars(sys.modules[package]).pop(attribute, None)
+    _loading_plain.add(name)
+    try:
+        return {module: importlib.import_module(module) for module in names}
+    finally:
+        _loading_plain.discard(name)
+        for module in names:
+            sys.modules.pop(module, None)
+        sys.modules.update(kept)
+        # An import also binds the module in its package: bind the package's own again.
+        for module, kept_module in kept.items():
+            package, _, attribute = module.rpartition(".")
+            setattr(sys.modules[package], attribute, kept_module)
+
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # both implementations have the API that _codec.pyi describes
     from . import _codec as codec
@@ -227,4 +272,4 @@ IS_COMPILED: bool = codec.IS_COMPILED
 
 __all__ = ["IS_COMPILED", "PARTS", "PLAIN_REQUESTED", "REQUIRE_EXTENSIONS", "Acceleration",
            "TLObject", "TLRequest", "acceleration", "adopt_compiled_build", "codec",
-           "compiled_module"]
+           "compiled_module", "plain_build"]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..mtproto.session import PendingRequest
+from ..mtproto.client_session import PendingRequest
 
 __all__ = ["DEADLINE_SLOT", "Call", "Deadlines", "Reply", "Wakeups"]
 

@@ -36,7 +36,7 @@ from ..mtproto.events import (
     TimeOffsetChanged,
     Update,
 )
-from ..mtproto.session import EncryptedSession, PendingRequest
+from ..mtproto.client_session import ClientSession, PendingRequest
 from ..mtproto.transports import Transport
 from . import _plumbing
 
@@ -62,7 +62,7 @@ class DcCalls:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeups: _plumbing.Wakeups | None = None  # None: invoke() uses the loop's futures
         self._deadlines: _plumbing.Deadlines | None = None
-        self._session: EncryptedSession | None = None
+        self._session: ClientSession | None = None
         self._calls: dict[PendingRequest, _plumbing.Call] = {}
         self._waiting: list[_plumbing.Call] = []  # calls made while no session could take them
         self._tcp: asyncio.Transport | None = None

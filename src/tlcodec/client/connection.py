@@ -5,7 +5,7 @@ connection (connect, reconnect with backoff, a new key when the DC forgets ours,
 
 The I/O the sans-IO pieces leave out, for one DC: an `asyncio.Protocol` moves bytes between the
 socket and a `tlcodec.mtproto.transports` framing; payloads go to the plain auth-key exchange
-(`ClientAuthKeyExchange`) until the DC has a key, then to one `EncryptedSession` that lives as
+(`ClientAuthKeyExchange`) until the DC has a key, then to one `ClientSession` that lives as
 long as the key (across reconnects). `DcConnection` owns that lifecycle; the calls it carries
 are its base class's, `calls.DcCalls`. What to call and on which DC is the `Client`'s business.
 
@@ -46,7 +46,7 @@ from ..errors import CallTimeoutError, ClientClosedError, ConnectTimeoutError
 from ..crypto import RSAPublicKey
 from ..mtproto.authkey import ClientAuthKeyExchange
 from ..mtproto.errors import FrameError, TransportError
-from ..mtproto.session import EncryptedSession
+from ..mtproto.client_session import ClientSession
 from ..mtproto.transports import (
     Abridged,
     Full,
@@ -157,7 +157,7 @@ class DcConnection(calls.DcCalls):
 
         self._auth_key = auth_key
         if auth_key is not None:
-            self._session = EncryptedSession(auth_key, server_salt=server_salt,
+            self._session = ClientSession(auth_key, server_salt=server_salt,
                                              time_offset=time_offset)
 
         self._protocol: _Protocol | None = None
@@ -197,7 +197,7 @@ class DcConnection(calls.DcCalls):
         return 0 if self._session is None else self._session.server_salt
 
     @property
-    def session(self) -> EncryptedSession | None:
+    def session(self) -> ClientSession | None:
         return self._session
 
     # ------------------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ class DcConnection(calls.DcCalls):
         """A new key means a new session: calls of the old one are sent again in the new one."""
         self._take_calls_from_session()
         self._auth_key = auth_key
-        self._session = EncryptedSession(auth_key, server_salt=server_salt, time_offset=time_offset)
+        self._session = ClientSession(auth_key, server_salt=server_salt, time_offset=time_offset)
         if self._on_auth_key is not None:
             self._on_auth_key(self.dc_id, auth_key, server_salt, time_offset)
 

@@ -40,6 +40,7 @@ from .. import Reader, crypto, encode, functions, types
 from .. import decode as _decode
 from ..errors import DecodeError, SecurityError
 from ..crypto import RandomBytes, RSAPrivateKey, RSAPublicKey, is_probable_prime, modexp
+from .wire import signed_long
 
 __all__ = [
     "MAX_DH_GEN_RETRIES",
@@ -165,11 +166,6 @@ class _Step(enum.Enum):
     AWAIT_CLIENT_DH_PARAMS = "waiting for set_client_DH_params"
     DONE = "done"
     FAILED = "failed"
-
-
-def _signed_long(value: int) -> int:
-    """An unsigned 64-bit value (a key fingerprint) as the signed TL long on the wire."""
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def _long_le(data: bytes) -> int:
@@ -365,7 +361,7 @@ class ClientAuthKeyExchange(_Exchange):
         random_bytes: RandomBytes = os.urandom,
         now: Now = time.time,
     ) -> None:
-        self._public_keys = {_signed_long(key.fingerprint): key for key in public_keys}
+        self._public_keys = {signed_long(key.fingerprint, "fingerprint"): key for key in public_keys}
         if not self._public_keys:
             raise ValueError("at least one server public key is needed")
         if dc_id <= 0:
@@ -562,7 +558,7 @@ class ServerAuthKeyExchange(_Exchange):
         accept_legacy_rsa: bool = True,
         auth_key_id_in_use: Callable[[bytes], bool] | None = None,
     ) -> None:
-        self._private_keys = {_signed_long(key.public_key.fingerprint): key for key in private_keys}
+        self._private_keys = {signed_long(key.public_key.fingerprint, "fingerprint"): key for key in private_keys}
         if not self._private_keys:
             raise ValueError("at least one private key is needed")
         if dc_id == 0:

@@ -1,4 +1,4 @@
-"""What `EncryptedSession.receive` returns: one plain event object per thing that happened.
+"""What a session's `receive` returns: one plain event object per thing that happened.
 
 Events are frozen dataclasses; a driver dispatches on their class and ignores the ones it does not
 care about. Which role sees which event is said on each class; `session.py` documents the flows.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .session import PendingRequest
+    from .client_session import PendingRequest
 
 __all__ = [
     "ClientSessionStarted",

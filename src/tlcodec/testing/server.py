@@ -4,8 +4,8 @@ transport, the auth-key exchange and the encrypted sessions, all from `tlcodec.m
 This layer owns sockets and the routing between them and the sans-IO objects: which transport a
 connection speaks (`detect_server_transport`: abridged, intermediate, padded intermediate, full,
 each plain or obfuscated), the server side of the DH exchange for plain messages
-(`ServerAuthKeyExchange`, one per `req_pq`), the auth keys each DC created, and one server-role
-`EncryptedSession` per (auth key, session_id), kept across connections so that a reconnecting
+(`ServerAuthKeyExchange`, one per `req_pq`), the auth keys each DC created, and one
+`ServerSession` per (auth key, session_id), kept across connections so that a reconnecting
 client keeps its session. Answers come from `tlcodec.testing.world.World`, which owns every API
 semantic; this module only turns its results and `RPCError`s into `rpc_result`s, and its pushes
 into messages on whichever connection each session last used.
@@ -42,7 +42,8 @@ from ..crypto import MessageCipher, RSAPrivateKey, RSAPublicKey, sha256
 from ..mtproto.authkey import TEST_DC_OFFSET, ServerAuthKeyExchange
 from ..mtproto.errors import FrameError, RPCError
 from ..mtproto.events import MessageDropped, MessageSkipped, PingReceived, RequestReceived
-from ..mtproto.session import EncryptedSession, open_payload
+from ..mtproto.server_session import ServerSession
+from ..mtproto.session import open_payload
 from ..mtproto.transports import Frame, Transport, detect_server_transport
 from .faults import FaultInjection
 from .world import DEFAULT_TOKEN_TTL, Account, Caller, KeyRef, World
@@ -87,11 +88,11 @@ class _AuthKey:
         self.cipher = MessageCipher(auth_key, from_client=True)
         self.server_salt = server_salt
         self.previous_salt = server_salt
-        self.sessions: OrderedDict[int, EncryptedSession] = OrderedDict()
+        self.sessions: OrderedDict[int, ServerSession] = OrderedDict()
         self.routes: dict[int, _Connection] = {}  # session_id -> connection it last used
 
     def session(self, session_id: int, random_bytes: Callable[[int], bytes],
-                time_offset: float = 0.0) -> EncryptedSession:
+                time_offset: float = 0.0) -> ServerSession:
         session = self.sessions.get(session_id)
         if session is not None:
             self.sessions.move_to_end(session_id)
@@ -101,8 +102,8 @@ class _AuthKey:
             self.routes.pop(forgotten, None)
         # session_id=None: the session adopts the client's id and announces new_session_created.
         # Salts belong to the key: a new session accepts the previous one too.
-        session = EncryptedSession(
-            self.auth_key, role="server", server_salt=self.previous_salt,
+        session = ServerSession(
+            self.auth_key, server_salt=self.previous_salt,
             random_bytes=random_bytes, time_offset=time_offset,
         )
         session.server_salt = self.server_salt
@@ -407,7 +408,7 @@ class _Connection(asyncio.Protocol):
             logger.info("DC %d: bad frame, closing: %s", self._dc.dc_id, exc)
             self._close()
             return
-        touched: dict[EncryptedSession, None] = {}
+        touched: dict[ServerSession, None] = {}
         for frame in frames:
             self._on_frame(frame, touched)
             if self._closing:
@@ -417,7 +418,7 @@ class _Connection(asyncio.Protocol):
 
     # -- sending ------------------------------------------------------------------------------
 
-    def flush(self, session: EncryptedSession) -> None:
+    def flush(self, session: ServerSession) -> None:
         """Write everything the session has to send on this connection."""
         if self._closing or self._codec is None:
             return
@@ -455,7 +456,7 @@ class _Connection(asyncio.Protocol):
 
     # -- receiving ----------------------------------------------------------------------------
 
-    def _on_frame(self, frame: Frame, touched: dict[EncryptedSession, None]) -> None:
+    def _on_frame(self, frame: Frame, touched: dict[ServerSession, None]) -> None:
         payload = frame.payload
         key_id = payload[:8]
         if key_id == _PLAIN_KEY_ID:
@@ -525,7 +526,7 @@ class _Connection(asyncio.Protocol):
         elif exchange.failed:
             self._exchange = None
 
-    def _handle(self, key: _AuthKey, session: EncryptedSession, events: list[Any]) -> None:
+    def _handle(self, key: _AuthKey, session: ServerSession, events: list[Any]) -> None:
         caller: Caller | None = None
         for event in events:
             kind = type(event)
@@ -567,7 +568,7 @@ class _Connection(asyncio.Protocol):
         self._idle_timer = loop.call_later(max(delay, 0), self._close)
 
 
-def _answer_from_world(world: World, caller: Caller, session: EncryptedSession, msg_id: int,
+def _answer_from_world(world: World, caller: Caller, session: ServerSession, msg_id: int,
                        request: Any) -> None:
     """Run the call in the world and queue its answer (result or rpc_error) in the session."""
     try:
@@ -580,7 +581,7 @@ def _answer_from_world(world: World, caller: Caller, session: EncryptedSession, 
         session.answer_error(msg_id, 500, "INTERNAL_SERVER_ERROR")
         return
     if isinstance(result, list):
-        # Vector<T> results: EncryptedSession.answer takes TL objects only.
+        # Vector<T> results: ServerSession.answer takes TL objects only.
         body = _VECTOR_HEAD.pack(_VECTOR_ID, len(result)) + b"".join(map(encode, result))
         session.enqueue(_RPC_RESULT_HEAD.pack(_RPC_RESULT_ID, msg_id) + body, content_related=True)
     else:
@@ -592,7 +593,7 @@ class HeldRequest:
 
     `dc_id`, `msg_id` (the message it came in), `request` (the decoded call; the first call of
     a connection is wrapped in invokeWithLayer/initConnection), `session` (the server-role
-    `EncryptedSession` it came in: `enqueue` a crafted service message there). If the hook
+    `ServerSession` it came in: `enqueue` a crafted service message there). If the hook
     returns True, the request is the hook's: `answer()` lets the world run and answer it, now
     or later (e.g. from `loop.call_later`), or nobody ever does. What is queued goes out at
     once if the session's client is connected, else when it comes back.
@@ -600,7 +601,7 @@ class HeldRequest:
 
     __slots__ = ("dc_id", "msg_id", "request", "session", "_dcs", "_key", "_session_id", "_ip")
 
-    def __init__(self, dcs: DataCentres, dc_id: int, key: _AuthKey, session: EncryptedSession,
+    def __init__(self, dcs: DataCentres, dc_id: int, key: _AuthKey, session: ServerSession,
                  msg_id: int, request: Any, ip: str) -> None:
         self.dc_id = dc_id
         self.msg_id = msg_id
