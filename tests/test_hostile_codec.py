@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from tlcodec import DecodeError, _codec_py
+from tlcodec import DecodeError, _codec_py, _runtime
+from tlcodec.errors import InflateLimitError
 from tlcodec.schema import Schema
 from tlcodec.schema.generate import bundled_definitions
 
@@ -317,8 +318,24 @@ def test_a_vector_of_gzip_bombs_spends_one_budget(schema: Schema) -> None:
         f"{len(data)} bytes of input with max_inflated={budget} peaked at {peak} bytes "
         f"(bound {bound})"
     )
-    assert isinstance(error, DecodeError), error
+    assert isinstance(error, InflateLimitError), error
     assert f"past the limit of {budget} bytes for one decode" in str(error)
+
+
+@pytest.mark.parametrize("codec", [_runtime.codec, _codec_py], ids=["in use", "twin"])
+def test_one_inflater_refuses_alike_for_the_codec_and_the_session(codec: ModuleType) -> None:
+    """`inflate_gzip` is the one gzip_packed inflater: the codec's reads and the session's
+    messages both go through it (the session with its own scope and budget)."""
+    stream = gzip.compress(b"a" * 1000)
+    assert codec.inflate_gzip(stream, 1000, 1000) == b"a" * 1000
+    with pytest.raises(InflateLimitError, match="limit of 5000 bytes for one received message "
+                                                 r"\(999 bytes of that budget were left\)"):
+        codec.inflate_gzip(stream, 999, 5000, "received message", 8)
+    for damaged, reason in ((stream[:-4], "truncated"), (stream + b"\0", "1 bytes after"),
+                            (b"not gzip", "not valid gzip")):
+        with pytest.raises(DecodeError, match=reason) as raised:
+            codec.inflate_gzip(damaged, 1000, 1000, "decode", 8)
+        assert raised.value.offset == 8 and not isinstance(raised.value, InflateLimitError)
 
 
 def test_the_budget_spans_every_read_of_one_reader(schema: Schema) -> None:

@@ -356,7 +356,7 @@ def test_gzip_packed_message_must_be_one_whole_stream_of_whole_words() -> None:
     stream = gzip_stream(UPDATE_BODY)
     cases = {
         "truncated": struct.pack("<I", GZIP_PACKED) + tl_bytes(stream[:-6]),
-        "over-long": struct.pack("<I", GZIP_PACKED) + tl_bytes(stream + stream),
+        "bytes after its gzip stream": struct.pack("<I", GZIP_PACKED) + tl_bytes(stream + stream),
         "inflates to 6 bytes": gzip_packed(UPDATE_BODY[:6]),
         "inflates to 0 bytes": gzip_packed(b""),
     }
@@ -562,7 +562,7 @@ def test_gzip_packed_may_inflate_to_exactly_the_budget() -> None:
     assert isinstance(event, E.Update)
     short = make_client(max_inflated=len(UPDATE_BODY) - 1)
     (skipped,) = short.receive(sealed(gzip_packed(UPDATE_BODY)))
-    assert skipped.reason == "decode_error" and "inflates past" in str(skipped.error)
+    assert skipped.reason == "decode_error" and "inflate past" in str(skipped.error)
 
 
 def test_a_gzip_packed_container_item_holding_a_container_is_skipped() -> None:

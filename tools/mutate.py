@@ -64,7 +64,7 @@ TARGETS: dict[str, Target] = {
     "codec": Target(
         "src/tlcodec/_codec_py.py",
         (
-            "Registry.decode", "Registry.to_spec", "_checked_spec", "_inflate_limit",
+            "Registry.decode", "Registry.to_spec", "_checked_spec", "_inflate_limit", "inflate_gzip",
             "Reader.__init__", "Reader._need", "Reader.read_int", "Reader.read_uint",
             "Reader.read_long", "Reader.read_double", "Reader.read_raw", "Reader.read_bytes",
             "Reader.read_string", "Reader.read_bool", "Reader.read_object", "Reader.read",

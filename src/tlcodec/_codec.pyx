@@ -28,7 +28,7 @@ from types import MemberDescriptorType
 
 cimport cython
 
-from .errors import DecodeError
+from .errors import DecodeError, InflateLimitError
 
 cdef extern from "Python.h":
     PyObject* _PyType_Lookup(PyTypeObject* type, object name)
@@ -1360,34 +1360,40 @@ cdef object read_boxed(Cursor* c, TypeSpec spec, int depth):
 ctypedef object (*GzipReader)(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start)
 
 
+cpdef bytes inflate_gzip(object packed, Py_ssize_t left, object limit, str scope="decode",
+                         Py_ssize_t at=0):
+    """What a gzip_packed body's stream inflates to, at most `left` bytes: what is left of the
+    `limit` that one `scope` ("decode", "received message") may inflate. DecodeError at offset
+    `at` for a stream that is not gzip, is truncated or has bytes after it; InflateLimitError
+    for one that inflates past `left`, refused before that memory is spent (zlib grows its
+    output in steps up to the cap, so past it it stops one byte over)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        inflated = inflater.decompress(packed, left + 1 if left < PY_SSIZE_T_MAX else left)
+    except zlib.error as exc:
+        raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", at) from None
+    if PyBytes_GET_SIZE(inflated) > left:
+        raise InflateLimitError(
+            f"gzip_packed bodies inflate past the limit of {limit} bytes for one {scope} "
+            f"({left} bytes of that budget were left)", at)
+    if not inflater.eof:
+        raise DecodeError("gzip_packed body is a truncated gzip stream", at)
+    if inflater.unused_data:
+        raise DecodeError(
+            f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream", at)
+    return inflated
+
+
 cdef object read_gzip(Cursor* c, TypeSpec spec, int depth, Py_ssize_t start):
     cdef Py_ssize_t content, length, inflate_left = c.budget.inflate_left
     cdef Cursor inner
+    cdef bytes inflated
     content = take_blob(c, &length)
     packed = PyMemoryView_FromMemory(<char*>(c.buf + content), length, PyBUF_READ)
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        # zlib grows its output in steps up to the cap: past the budget it stops one byte
-        # over, having spent no more memory than the budget allowed.
-        inflated = inflater.decompress(
-            packed, inflate_left + 1 if inflate_left < PY_SSIZE_T_MAX else inflate_left
-        )
-    except zlib.error as exc:
-        raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", start) from None
+        inflated = inflate_gzip(packed, inflate_left, c.budget.max_inflated, "decode", start)
     finally:
         packed.release()
-    if PyBytes_GET_SIZE(inflated) > inflate_left:
-        raise DecodeError(
-            f"gzip_packed bodies inflate past the limit of {c.budget.max_inflated} bytes "
-            "for one decode",
-            start,
-        )
-    if not inflater.eof:
-        raise DecodeError("gzip_packed body is a truncated gzip stream", start)
-    if inflater.unused_data:
-        raise DecodeError(
-            f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream", start
-        )
     c.budget.inflate_left -= PyBytes_GET_SIZE(inflated)
     c.budget.zero_size_left += PyBytes_GET_SIZE(inflated)
     inner.buf = <const unsigned char*>PyBytes_AS_STRING(inflated)

@@ -15,7 +15,7 @@ import sys
 import zlib
 from typing import Any
 
-from .errors import DecodeError
+from .errors import DecodeError, InflateLimitError
 
 __all__ = [
     "DEFAULT_MAX_INFLATED",
@@ -28,6 +28,7 @@ __all__ = [
     "TypeSpec",
     "encode",
     "encode_value",
+    "inflate_gzip",
 ]
 
 IS_COMPILED = False
@@ -692,6 +693,29 @@ def _write_bytes(out: _Writer, data: Any, plan: Plan | None, attr: str) -> None:
 # Decoding
 
 
+def inflate_gzip(packed: Any, left: int, limit: int, scope: str = "decode", at: int = 0) -> bytes:
+    """What a gzip_packed body's stream inflates to, at most `left` bytes: what is left of the
+    `limit` that one `scope` ("decode", "received message") may inflate. DecodeError at offset
+    `at` for a stream that is not gzip, is truncated or has bytes after it; InflateLimitError
+    for one that inflates past `left`, refused before that memory is spent (zlib grows its
+    output in steps up to the cap, so past it it stops one byte over)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        inflated = inflater.decompress(packed, left + 1 if left < sys.maxsize else left)
+    except zlib.error as exc:
+        raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", at) from None
+    if len(inflated) > left:
+        raise InflateLimitError(
+            f"gzip_packed bodies inflate past the limit of {limit} bytes for one {scope} "
+            f"({left} bytes of that budget were left)", at)
+    if not inflater.eof:
+        raise DecodeError("gzip_packed body is a truncated gzip stream", at)
+    if inflater.unused_data:
+        raise DecodeError(
+            f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream", at)
+    return inflated
+
+
 def _inflate_limit(max_inflated: Any) -> int:
     """max_inflated as a byte count: a ValueError below zero; beyond what fits, no limit."""
     if not isinstance(max_inflated, int):
@@ -949,29 +973,7 @@ class Reader:
     def _read_gzip(self, spec: TypeSpec, depth: int, start: int) -> Any:
         packed = self.read_bytes()
         budget = self._budget
-        inflate_left = budget.inflate_left
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            # zlib grows its output in steps up to the cap: past the budget it stops one byte
-            # over, having spent no more memory than the budget allowed.
-            inflated = inflater.decompress(
-                packed, inflate_left + 1 if inflate_left < sys.maxsize else inflate_left
-            )
-        except zlib.error as exc:
-            raise DecodeError(f"gzip_packed body is not valid gzip ({exc})", start) from None
-        if len(inflated) > inflate_left:
-            raise DecodeError(
-                f"gzip_packed bodies inflate past the limit of {budget.max_inflated} bytes "
-                "for one decode",
-                start,
-            )
-        if not inflater.eof:
-            raise DecodeError("gzip_packed body is a truncated gzip stream", start)
-        if inflater.unused_data:
-            raise DecodeError(
-                f"gzip_packed body has {len(inflater.unused_data)} bytes after its gzip stream",
-                start,
-            )
+        inflated = inflate_gzip(packed, budget.inflate_left, budget.max_inflated, "decode", start)
         budget.inflate_left -= len(inflated)
         budget.zero_size_left += len(inflated)
         inner = Reader._inside(inflated, self)

@@ -26,6 +26,7 @@ __all__ = [
     "Error",
     "FloodWaitError",
     "FrameError",
+    "InflateLimitError",
     "LocalError",
     "LoginTimeoutError",
     "MigrateError",
@@ -76,6 +77,11 @@ class DecodeError(RemoteError, ValueError):
 
     def __reduce__(self):  # type: ignore[override]
         return type(self), (self._message, self.offset)
+
+
+class InflateLimitError(DecodeError):
+    """gzip_packed bodies that inflate past what one decode (or one received message) may
+    inflate: refused before that memory is spent."""
 
 
 class SchemaError(LocalError, ValueError):

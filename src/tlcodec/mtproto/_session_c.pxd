@@ -36,6 +36,7 @@ cdef class EncryptedSession:
     cdef public bint _minimal_padding, _force_acks
     cdef public object _out_cipher, _in_cipher
     cdef public object _schema, _registry, _decode, _object_spec, _rpc_error_spec, _gzip_spec, _encode
+    cdef public object _inflate_gzip
     cdef public Py_ssize_t _max_inflated, _inflate_budget
     cdef public object _random_bytes, _now, _padding
     cdef public object ack_threshold, ack_delay, max_container_bytes, time_offset
