@@ -12,7 +12,7 @@ from typing import Any, Callable
 from tlcodec import DecodeError, SchemaError
 
 from test_hostile_codec import json_string_bomb, nested_empty_vectors, u32
-from test_hostile_session import gzip_packed
+from test_mtproto_session_hostile import gzip_packed
 
 # Type names a caller may ask for that the schema serves oddly or not at all: vectors of bare
 # constructors without fields (no bytes per element), %-bare types and constructors, names of

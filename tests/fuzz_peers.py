@@ -68,8 +68,8 @@ from test_authkey import (  # noqa: E402
     seeded_client,
     seeded_transcript,
 )
-from test_hostile_session import gzip_packed, tl_bytes  # noqa: E402
-from test_session_builds import (  # noqa: E402
+from test_mtproto_session_hostile import gzip_packed, tl_bytes  # noqa: E402
+from test_mtproto_session_builds import (  # noqa: E402
     AUTH_KEY,
     SALT,
     TWIN_RUN,

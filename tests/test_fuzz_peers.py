@@ -22,8 +22,8 @@ from tlcodec.mtproto.errors import BadMessageError
 from tlcodec.mtproto.client_session import ClientSession
 
 from fuzz_peers import AuthKeyCampaign, SessionCampaign
-from test_hostile_session import AUTH_KEY, SALT, SESSION_ID, T0, sealed, sent_requests
-from test_session_builds import TWIN_RUN, _load_twin
+from test_mtproto_session_hostile import AUTH_KEY, SALT, SESSION_ID, T0, sealed, sent_requests
+from test_mtproto_session_builds import TWIN_RUN, _load_twin
 from tl_strategies import HypothesisSource
 
 # A few seconds per build: an exchange step costs about a millisecond, a session scenario

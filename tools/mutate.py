@@ -85,7 +85,7 @@ TARGETS: dict[str, Target] = {
             "EncryptedSession._decode_body", "EncryptedSession._decode_known",
             "EncryptedSession._inflate",
         ),
-        ("tests/test_hostile_session.py", "tests/test_session.py"),
+        ("tests/test_mtproto_session_hostile.py", "tests/test_mtproto_session.py"),
     ),
     "client_session": Target(
         "src/tlcodec/mtproto/client_session.py",
@@ -99,7 +99,7 @@ TARGETS: dict[str, Target] = {
             "ClientSession._on_new_session_created", "ClientSession._on_msgs_ack",
             "ClientSession._on_detailed_info",
         ),
-        ("tests/test_hostile_session.py", "tests/test_session.py"),
+        ("tests/test_mtproto_session_hostile.py", "tests/test_mtproto_session.py"),
     ),
     "server_session": Target(
         "src/tlcodec/mtproto/server_session.py",
@@ -107,7 +107,7 @@ TARGETS: dict[str, Target] = {
             "ServerSession._receive_message", "ServerSession._time_check",
             "ServerSession._server_message",
         ),
-        ("tests/test_hostile_session.py", "tests/test_session.py"),
+        ("tests/test_mtproto_session_hostile.py", "tests/test_mtproto_session.py"),
     ),
     # What the handshake and the envelope check of numbers and bytes a peer chose.
     "crypto": Target(
