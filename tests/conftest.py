@@ -1,35 +1,34 @@
-"""Shared fixtures. The suite runs twice in CI: compiled, and with TLCODEC_NO_EXTENSIONS=1 (twin).
+"""Shared fixtures (the helpers they use are in support.py).
 
-`codec` is whichever codec this run selected; `twin_schema` and `compiled_schema` are the bundled
-definitions over each implementation, for tests that compare the two byte for byte inside one
-process. The header of every run says which parts run compiled.
+Both builds in one run: `codec`, `tl` and `session_build` are parametrized over the compiled
+build and the plain code (test ids `compiled` and `plain`), so one `pytest` run shows where the
+two disagree. The `compiled` case is skipped, with the reason, where the compiled build does not
+run (an install without a compiler, a stale build), and fails where TLCODEC_REQUIRE_EXTENSIONS=1
+asks for it. A run with TLCODEC_NO_EXTENSIONS=1 skips it too: that run (CI's second one) exists
+for the modules that run whichever build the process selected (the client, the connection, the
+test DCs).
+
+- `codec`: each codec module in turn (`tlcodec._codec`, `tlcodec._codec_py`).
+- `tl`: the bundled schema over each codec, used like `tlcodec` (`tl.encode`, `tl.decode`,
+  `tl.Reader`, `tl.types`, `tl.functions`): support.CodecBuild.
+- `other_tl`: the codec build this run did not select, beside `tlcodec` itself.
+- `session_build`: the MTProto sessions in each build, their classes and functions as attributes
+  (support.SessionBuild: `session_build.ClientSession`, `.ServerSession`, `.encrypt_payload`...;
+  the plain ones from `tlcodec._runtime.plain_build` where the compiled ones run).
+
+The header of every run says which parts the library runs compiled.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import pytest
 
 import tlcodec
-from tlcodec import _codec_py, _runtime
-from tlcodec.schema import Schema
-from tlcodec.schema.generate import bundled_definitions
 
-# The official layer-228 schema and the labelled protocol test vectors, verbatim (see its README).
-REFERENCE_DATA = Path(__file__).resolve().parent / "data"
-TEST_VECTORS = "test_vectors.json"
-
-
-def reference_file(name: str) -> Path:
-    """tests/data/`name`. It ships with the tests (source tree and sdist alike), so a missing
-    file is a packaging error: the test fails, it does not skip."""
-    path = REFERENCE_DATA / name
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: tests/data must ship with the tests "
-                    "(see tests/data/README.md)", pytrace=False)
-    return path
+import support
+from support import BUILDS, CodecBuild, SessionBuild, codec_build, codec_module
 
 
 def pytest_report_header() -> list[str]:
@@ -38,39 +37,26 @@ def pytest_report_header() -> list[str]:
         for part, runs in tlcodec.ACCELERATED.items())]
 
 
-@pytest.fixture(scope="session")
-def codec() -> Any:
-    """The codec module this run uses (compiled, or the twin)."""
-    return _runtime.codec
+@pytest.fixture(scope="session", params=BUILDS)
+def codec(request: pytest.FixtureRequest) -> ModuleType:
+    """Each codec module in turn: the compiled `_codec`, the plain `_codec_py`."""
+    return codec_module(request.param)
+
+
+@pytest.fixture(scope="session", params=BUILDS)
+def tl(request: pytest.FixtureRequest) -> CodecBuild:
+    """The bundled schema over each codec in turn, used like `tlcodec` itself."""
+    return codec_build(request.param)
 
 
 @pytest.fixture(scope="session")
-def twin_schema() -> Schema:
-    """The bundled definitions compiled with the pure-Python twin, beside the main codec."""
-    definitions, layer = bundled_definitions()
-    return Schema(definitions, layer, codec=_codec_py)
+def other_tl() -> CodecBuild:
+    """The codec build this run did not select (`tlcodec` itself is the selected one), for
+    tests that compare the two byte for byte."""
+    return codec_build("plain" if tlcodec.IS_COMPILED else "compiled")
 
 
-@pytest.fixture(scope="session")
-def compiled_schema() -> Schema:
-    """The bundled definitions compiled with the Cython codec (skips where it is not built)."""
-    try:
-        from tlcodec import _codec
-    except ImportError:
-        pytest.skip("the compiled module is not built")
-    definitions, layer = bundled_definitions()
-    return Schema(definitions, layer, codec=_codec)
-
-
-def convert(value: Any, schema: Schema) -> Any:
-    """Rebuild a TL object (from any schema) as an instance of `schema`'s classes."""
-    if isinstance(value, (_codec_py.TLObject, _runtime.TLObject)) or hasattr(value, "__tl_plan__"):
-        plan = type(value).__tl_plan__
-        cls = schema.get(plan.tl_name, function=plan.is_function)
-        return cls(**{a: convert(getattr(value, a), schema) for a in plan.attrs})
-    if isinstance(value, list):
-        return [convert(v, schema) for v in value]
-    return value
-
-
-__all__ = ["REFERENCE_DATA", "TEST_VECTORS", "convert", "reference_file", "tlcodec"]
+@pytest.fixture(scope="session", params=BUILDS)
+def session_build(request: pytest.FixtureRequest) -> SessionBuild:
+    """The MTProto sessions in each build: their classes and functions, all of that build."""
+    return support.session_build(request.param)

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from tlcodec import DecodeError, SchemaError
 
 from test_hostile_codec import json_string_bomb, nested_empty_vectors, u32
+from support import JSON_ARRAY_ID, JSON_NULL_ID, MSG_CONTAINER_ID, RPC_RESULT_ID, VECTOR_ID
 from test_mtproto_session_hostile import gzip_packed
 
 # Type names a caller may ask for that the schema serves oddly or not at all: vectors of bare
@@ -62,10 +63,6 @@ def outcome(decode: Callable[[bytes], Any], data: bytes,
 
 # ----------------------------------------------------------------------------------------------
 # Hand-built inputs (bytes, the `expected` they are meant for)
-
-VECTOR_ID = 0x1CB5C415
-JSON_ARRAY_ID, JSON_NULL_ID = 0xF7444763, 0x3F6D7B68
-MSG_CONTAINER_ID, RPC_RESULT_ID = 0x73F1F8DC, 0xF35C6D01
 
 
 def json_chain(levels: int) -> bytes:

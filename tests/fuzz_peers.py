@@ -47,7 +47,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import tlcodec  # noqa: E402
-from tlcodec import SecurityError, crypto  # noqa: E402
+from tlcodec import SecurityError, _runtime, crypto  # noqa: E402
 from tlcodec import functions as F  # noqa: E402
 from tlcodec import types as T  # noqa: E402
 from tlcodec.mtproto import events as E  # noqa: E402
@@ -72,12 +72,11 @@ from test_mtproto_session_hostile import gzip_packed, tl_bytes  # noqa: E402
 from test_mtproto_session_builds import (  # noqa: E402
     AUTH_KEY,
     SALT,
-    TWIN_RUN,
     _client,
-    _load_twin,
     _outcome,
     _server_id,
 )
+from support import session_build  # noqa: E402
 from tl_strategies import LONG_MAX, LONG_MIN, INT_MAX, INT_MIN, Builder, RandomSource  # noqa: E402
 
 STEP_SECONDS = 60.0
@@ -352,8 +351,8 @@ class SessionCampaign:
 
     def __init__(self) -> None:
         self.session_classes = [ClientSession]
-        if not TWIN_RUN:
-            self.session_classes.append(_load_twin().ClientSession)
+        if _runtime.acceleration("session"):  # the plain build beside it
+            self.session_classes.append(session_build("plain").ClientSession)
         self.watchdog = Watchdog(STEP_SECONDS)
         self.outcomes: Counter[str] = Counter()
         self.messages = 0  # hostile server messages (payloads) delivered

@@ -18,7 +18,6 @@ once per module and the negative tests replay the deterministic parties only as 
 from __future__ import annotations
 
 import hashlib
-import json
 import types as pytypes
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from tlcodec.mtproto.authkey import (
     unpack_plain_message,
 )
 
-from conftest import TEST_VECTORS, reference_file
+from support import reference_vectors
 
 # A throwaway 2048-bit key for the local test server, fixed so that the seeded exchange is
 # reproducible byte for byte (generating one per run would change every RSA output).
@@ -392,7 +391,7 @@ SAMPLE_TEMP_KEY = bytes(range(32))
 
 @pytest.fixture(scope="module")
 def sample() -> dict[str, Any]:
-    data = json.loads(reference_file(TEST_VECTORS).read_text())["auth_key_creation_sample"]
+    data = reference_vectors("auth_key_creation_sample")
     return {key: bytes.fromhex(value) if isinstance(value, str) and not key.startswith("_")
             and all(c in "0123456789ABCDEFabcdef" for c in value) else value
             for key, value in data.items()}

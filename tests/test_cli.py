@@ -24,7 +24,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -45,7 +44,7 @@ from tlcodec.cli.terminal import QUIET_ZONE, draw_qr
 from tlcodec.client import Client, Session
 from tlcodec.crypto import RSAPrivateKey, RSAPublicKey
 
-from support import API_HASH, API_ID, run_scenario
+from support import API_HASH, API_ID, free_port, run_scenario
 
 URL_LINE = re.compile(r"^tg://login\?token=([A-Za-z0-9_-]+)$")
 # What a person sees when something went wrong inside: never expected on stderr.
@@ -255,12 +254,6 @@ def accept_login(info: ServeInfo, account: str, url: str) -> Any:
             return await phone.invoke(functions.auth.AcceptLoginToken(token=token_of(url)))
 
     return run_scenario(scenario)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -561,7 +554,7 @@ def test_qr_login_shows_a_new_code_when_the_token_expires(tmp_path: Path) -> Non
 
 
 def test_qr_login_where_nothing_listens_exits_1_saying_where_it_tried() -> None:
-    port = _free_port()
+    port = free_port()
     result = run_cli("qr-login", "--api-id", "1", "--api-hash", "x",
                      "--server", f"127.0.0.1:{port}", "--connect-timeout", "5", timeout=30)
     assert result.returncode == 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import sys
 import time
 from typing import Any
@@ -36,7 +35,15 @@ from tlcodec.mtproto.errors import (
 )
 from tlcodec.testing import DataCentres, KeyRef
 
-from support import API_HASH, API_ID, client_for, cluster, run_scenario
+from support import (
+    API_HASH,
+    API_ID,
+    authorize_new_account,
+    client_for,
+    cluster,
+    free_port,
+    run_scenario,
+)
 
 
 ALL_TRANSPORTS = [
@@ -47,10 +54,7 @@ ALL_TRANSPORTS = [
 
 async def _logged_in(dcs: DataCentres, client: Client, dc_id: int = 2) -> Any:
     """Log the client's key on `dc_id` in as a new account (test DC shortcut, no QR)."""
-    account = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=dc_id)
-    connection = client.connection(dc_id)
-    assert connection is not None and connection.auth_key is not None
-    dcs.authorize(tlcodec.crypto.auth_key_id(connection.auth_key), account)
+    account = authorize_new_account(dcs, client, dc_id)
     client.session.user_id = account.user_id
     return account
 
@@ -78,12 +82,6 @@ async def _silent_server() -> Any:
             writer.close()
         await server.wait_closed()
         await asyncio.sleep(0)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -521,7 +519,7 @@ def test_close_while_connecting_returns() -> None:
 
 def test_refused_connection_raises_at_once_and_leaves_no_task() -> None:
     async def scenario() -> None:
-        client = Client(API_ID, API_HASH, dc=(2, "127.0.0.1", _free_port()))
+        client = Client(API_ID, API_HASH, dc=(2, "127.0.0.1", free_port()))
         with pytest.raises(OSError):
             async with client:
                 pass

@@ -44,7 +44,7 @@ from tlcodec.mtproto.events import (
 )
 from tlcodec.testing import DataCentres, HeldRequest
 
-from support import client_for, cluster, run_scenario
+from support import authorize_new_account, client_for, cluster, run_scenario
 
 TAG_BASE = 7_000_000_000  # user ids no account has: the tag rides in the request, not the answer
 CLOCK_JUMP = 1000.0  # seconds: far outside the msg_id window (300 s back, 30 s ahead)
@@ -60,10 +60,7 @@ def _client(dcs: DataCentres, session: Any = None, **options: Any) -> Client:
 async def _log_in(dcs: DataCentres, client: Client) -> Any:
     """Log the client's DC 2 key in as a new account (test DC shortcut), and make one round
     trip: the connection's init call is answered and the DC has the session before a fault."""
-    account = dcs.create_account(first_name="Alice", phone="15550001111", dc_id=2)
-    connection = client.connection(2)
-    assert connection is not None and connection.auth_key is not None
-    dcs.authorize(tlcodec.crypto.auth_key_id(connection.auth_key), account)
+    account = authorize_new_account(dcs, client)
     assert (await client.get_me()).id == account.user_id
     return account
 

@@ -14,11 +14,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-import tlcodec
-from tlcodec import _codec_py
 from tlcodec.schema import Schema
 
-from conftest import convert, reference_file
+from support import CodecBuild, convert, reference_file
 from tl_strategies import Builder, RandomSource, same_tl
 
 POLICIES = {"optional-present": True, "optional-absent": False}
@@ -38,15 +36,9 @@ def full(texts: tuple[str, str]) -> Schema:
 
 
 @pytest.fixture(scope="module")
-def full_other(texts: tuple[str, str]) -> Schema:
+def full_other(texts: tuple[str, str], other_tl: CodecBuild) -> Schema:
     """The official schema compiled by the other implementation (twin, or compiled)."""
-    if tlcodec.IS_COMPILED:
-        return Schema.from_tl(*texts, codec=_codec_py)
-    try:
-        from tlcodec import _codec
-    except ImportError:
-        pytest.skip("the compiled module is not built")
-    return Schema.from_tl(*texts, codec=_codec)
+    return Schema.from_tl(*texts, codec=other_tl.codec)
 
 
 @pytest.fixture(scope="module")

@@ -35,18 +35,13 @@ from tlcodec import DecodeError
 from tlcodec.schema import Schema
 
 from fuzz_inputs import HOSTILE_EXPECTED, json_chain, msg_container, nested_gzip, outcome
+from support import BOOL_FALSE_ID, BOOL_TRUE_ID, VECTOR_ID, CodecBuild
 from tl_strategies import Builder, any_object, same_tl
 
 BUILDER = Builder(tlcodec.bundled.classes.values(), max_depth=3)
 ANY_OBJECT = any_object(BUILDER)
 CLASSES: dict[str, Any] = dict(tlcodec.bundled.classes)
 
-VECTOR_ID, BOOL_TRUE_ID, BOOL_FALSE_ID, GZIP_PACKED_ID = (
-    0x1CB5C415,
-    0x997275B5,
-    0xBC799737,
-    0x3072CFA1,
-)
 KNOWN_IDS = sorted(
     {p.constructor_id for p in BUILDER.plans} | {VECTOR_ID, BOOL_TRUE_ID, BOOL_FALSE_ID}
 )
@@ -124,10 +119,9 @@ def hang_watchdog(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def other_schema(request: pytest.FixtureRequest) -> Schema:
+def other_schema(other_tl: CodecBuild) -> Schema:
     """The bundled definitions compiled by the implementation this run does not use."""
-    name = "twin_schema" if tlcodec.IS_COMPILED else "compiled_schema"
-    return request.getfixturevalue(name)
+    return other_tl.bundled
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,11 +19,10 @@ from tlcodec import functions as F
 from tlcodec import types as T
 from tlcodec.mtproto import events as E
 from tlcodec.mtproto.errors import BadMessageError
-from tlcodec.mtproto.client_session import ClientSession
 
 from fuzz_peers import AuthKeyCampaign, SessionCampaign
+from support import ManualClock, SessionBuild
 from test_mtproto_session_hostile import AUTH_KEY, SALT, SESSION_ID, T0, sealed, sent_requests
-from test_mtproto_session_builds import TWIN_RUN, _load_twin
 from tl_strategies import HypothesisSource
 
 # A few seconds per build: an exchange step costs about a millisecond, a session scenario
@@ -59,36 +58,21 @@ def test_hostile_server_against_client_sessions_of_every_build(
 # ----------------------------------------------------------------------------------------------
 # Regressions
 
-SESSION_BUILDS = ["in use"] if TWIN_RUN else ["in use", "twin"]
-
-
-@pytest.fixture(params=SESSION_BUILDS)
-def session_class(request: pytest.FixtureRequest) -> Any:
-    return ClientSession if request.param == "in use" else _load_twin().ClientSession
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.mark.parametrize("server_msg_id", [
     (1 << 63) - 1,  # the last msg_id there is
     ((1 << 31) - 3600 << 32) | 1,  # an hour before 2038-01-19 03:14:08
     -(1 << 62) + 1,  # before 1970
 ])
 def test_a_time_correction_to_a_clock_no_msg_id_can_carry_fails_the_request(
-        session_class: Any, server_msg_id: int) -> None:
+        session_build: SessionBuild, server_msg_id: int) -> None:
     """bad_msg_notification 16/17 about one of ours is taken from any time (it is how a wrong
     clock gets corrected), and its msg_id set the clock: one near 2^63 set it where the next
     msg_ids overflowed, so that every pack() raised OverflowError (compiled) or struct.error
     (pure Python) from then on. A clock before 1970 or within a day of 2038-01-19 (the end of
     signed 64-bit msg_ids) is refused: the request fails with the notification's code."""
-    clock = Clock()
-    client = session_class(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=clock)
+    clock = ManualClock(T0)
+    client = session_build.ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
+                                         now=clock)
     (request,) = sent_requests(client, 1)
     notice = tlcodec.encode(T.BadMsgNotification(bad_msg_id=request.msg_id, bad_msg_seqno=1,
                                                  error_code=16))

@@ -10,7 +10,6 @@ cannot pass.
 from __future__ import annotations
 
 import gzip
-import json
 import struct
 import zlib
 from functools import lru_cache
@@ -24,23 +23,18 @@ from tlcodec import functions as F
 from tlcodec import types as T
 from tlcodec.schema import compute_id, parse_schema
 
-from conftest import TEST_VECTORS, reference_file
+from support import API_HASH, CodecBuild, reference_file, reference_vectors
 
 TOKEN_01_TO_20 = bytes(range(1, 33))  # "token_01to20": the 32 bytes 01..20
-API_HASH = "0123456789abcdef0123456789abcdef"
 RPC_RESULT_KEY = "rpc_result_req_0x65c53d5000000004_rpc_error_400_AUTH_TOKEN_EXPIRED"
 VECTOR_ID_WIRE = bytes.fromhex("15c4b51c")
 BUNDLED_DATA = Path(tlcodec.schema.__file__).resolve().parent / "data"  # the bundled .tl files
 
 
-def _vectors() -> dict[str, Any]:
-    return json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
 def tl_examples() -> dict[str, Any]:
     """test_vectors.json "tl_serialization_examples" (self-computed, ids from schema/*.tl)."""
-    group = _vectors()["tl_serialization_examples"]
+    group = reference_vectors("tl_serialization_examples")
     assert group["_source"].startswith("self-computed")
     return group
 
@@ -48,7 +42,7 @@ def tl_examples() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def auth_key_sample() -> dict[str, Any]:
     """test_vectors.json "auth_key_creation_sample" (official: core.telegram.org samples)."""
-    group = _vectors()["auth_key_creation_sample"]
+    group = reference_vectors("auth_key_creation_sample")
     assert group["_source"].startswith("official")
     return group
 
@@ -61,16 +55,18 @@ def wire_id(constructor_id: int) -> bytes:
     return struct.pack("<I", constructor_id)
 
 
-def assert_round_trip(obj: Any, expected: bytes, expected_type: str | None = None) -> None:
+def assert_round_trip(
+    tl: CodecBuild, obj: Any, expected: bytes, expected_type: str | None = None
+) -> None:
     """`obj` encodes to exactly `expected`, which decodes back to an equal object."""
-    assert tlcodec.encode(obj).hex() == expected.hex()
+    assert tl.encode(obj).hex() == expected.hex()
     assert bytes(obj) == expected
-    decoded = tlcodec.decode(expected)
+    decoded = tl.decode(expected)
     assert type(decoded) is type(obj)
     assert decoded == obj
     assert type(obj).from_bytes(expected) == obj
     if expected_type is not None:
-        assert tlcodec.decode(expected, expected_type) == obj
+        assert tl.decode(expected, expected_type) == obj
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,58 +77,58 @@ def assert_round_trip(obj: Any, expected: bytes, expected_type: str | None = Non
 @pytest.mark.parametrize(
     ("key", "value"), [("int_1", 1), ("int_minus_404", -404)]
 )
-def test_int_examples(tl_examples: dict[str, Any], key: str, value: int) -> None:
+def test_int_examples(tl: CodecBuild, tl_examples: dict[str, Any], key: str, value: int) -> None:
     """Source: test_vectors.json tl_serialization_examples (PROTOCOL.md 1.2 examples)."""
     wire = hexbytes(tl_examples[key])
-    assert tlcodec.decode(wire, expected="int") == value
-    reader = tlcodec.Reader(wire)
+    assert tl.decode(wire, expected="int") == value
+    reader = tl.Reader(wire)
     assert reader.read_int() == value
     assert reader.remaining == 0
     # userStatusOnline#edb93949 expires:int carries exactly one int.
-    assert tlcodec.encode(T.UserStatusOnline(expires=value)) == wire_id(0xEDB93949) + wire
+    assert tl.encode(tl.types.UserStatusOnline(expires=value)) == wire_id(0xEDB93949) + wire
 
 
-def test_long_example(tl_examples: dict[str, Any]) -> None:
+def test_long_example(tl: CodecBuild, tl_examples: dict[str, Any]) -> None:
     """Source: test_vectors.json tl_serialization_examples "long_0x0102030405060708"."""
     wire = hexbytes(tl_examples["long_0x0102030405060708"])
-    assert tlcodec.decode(wire, expected="long") == 0x0102030405060708
-    assert tlcodec.Reader(wire).read_long() == 0x0102030405060708
+    assert tl.decode(wire, expected="long") == 0x0102030405060708
+    assert tl.Reader(wire).read_long() == 0x0102030405060708
     # ping#7abe77ec ping_id:long carries exactly one long.
-    ping = F.Ping(ping_id=0x0102030405060708)
-    assert tlcodec.encode(ping) == wire_id(0x7ABE77EC) + wire
-    assert tlcodec.decode(wire_id(0x7ABE77EC) + wire) == ping
+    ping = tl.functions.Ping(ping_id=0x0102030405060708)
+    assert tl.encode(ping) == wire_id(0x7ABE77EC) + wire
+    assert tl.decode(wire_id(0x7ABE77EC) + wire) == ping
 
 
-def test_double_example(tl_examples: dict[str, Any]) -> None:
+def test_double_example(tl: CodecBuild, tl_examples: dict[str, Any]) -> None:
     """Source: test_vectors.json tl_serialization_examples "double_1.5"."""
     wire = hexbytes(tl_examples["double_1.5"])
-    assert tlcodec.decode(wire, expected="double") == 1.5
-    assert tlcodec.Reader(wire).read_double() == 1.5
+    assert tl.decode(wire, expected="double") == 1.5
+    assert tl.Reader(wire).read_double() == 1.5
     # jsonNumber#2be0dfa4 value:double
-    assert_round_trip(T.JsonNumber(value=1.5), wire_id(0x2BE0DFA4) + wire, "JSONValue")
+    assert_round_trip(tl, tl.types.JsonNumber(value=1.5), wire_id(0x2BE0DFA4) + wire, "JSONValue")
 
 
 @pytest.mark.parametrize(("key", "value"), [("boolTrue", True), ("boolFalse", False)])
-def test_bool_examples(tl_examples: dict[str, Any], key: str, value: bool) -> None:
+def test_bool_examples(tl: CodecBuild, tl_examples: dict[str, Any], key: str, value: bool) -> None:
     """Source: test_vectors.json tl_serialization_examples "boolTrue"/"boolFalse"."""
     wire = hexbytes(tl_examples[key])
-    assert tlcodec.decode(wire, expected="Bool") is value
-    assert tlcodec.Reader(wire).read_bool() is value
+    assert tl.decode(wire, expected="Bool") is value
+    assert tl.Reader(wire).read_bool() is value
     # jsonBool#c7345e6a value:Bool: a boxed Bool, never 0/1.
-    assert_round_trip(T.JsonBool(value=value), wire_id(0xC7345E6A) + wire, "JSONValue")
+    assert_round_trip(tl, tl.types.JsonBool(value=value), wire_id(0xC7345E6A) + wire, "JSONValue")
 
 
 @pytest.mark.parametrize(("key", "value"), [("string_hello", "hello"), ("string_empty", "")])
-def test_string_examples(tl_examples: dict[str, Any], key: str, value: str) -> None:
+def test_string_examples(tl: CodecBuild, tl_examples: dict[str, Any], key: str, value: str) -> None:
     """Source: test_vectors.json tl_serialization_examples (PROTOCOL.md 1.3 examples)."""
     wire = hexbytes(tl_examples[key])
-    assert tlcodec.decode(wire, expected="string") == value
-    reader = tlcodec.Reader(wire)
+    assert tl.decode(wire, expected="string") == value
+    reader = tl.Reader(wire)
     assert reader.read_string() == value
     assert reader.position == len(wire)
-    assert tlcodec.Reader(wire).read_bytes() == value.encode()
+    assert tl.Reader(wire).read_bytes() == value.encode()
     # jsonString#b71e767a value:string
-    assert_round_trip(T.JsonString(value=value), wire_id(0xB71E767A) + wire, "JSONValue")
+    assert_round_trip(tl, tl.types.JsonString(value=value), wire_id(0xB71E767A) + wire, "JSONValue")
 
 
 @pytest.mark.parametrize(
@@ -144,6 +140,7 @@ def test_string_examples(tl_examples: dict[str, Any], key: str, value: str) -> N
     ],
 )
 def test_bytes_length_prefix_examples(
+    tl: CodecBuild,
     tl_examples: dict[str, Any], length: int, header_key: str, total_key: str
 ) -> None:
     """Source: test_vectors.json tl_serialization_examples bytes_* and PROTOCOL.md 1.3."""
@@ -155,46 +152,48 @@ def test_bytes_length_prefix_examples(
         header.hex(),
     )
     token = bytes(length)
-    data = tlcodec.encode(T.auth.LoginToken(expires=0, token=token))
+    data = tl.encode(tl.types.auth.LoginToken(expires=0, token=token))
     blob = data[8:]  # after the id and the int
     assert len(blob) == total
     assert blob.startswith(header)
     assert blob[len(header) :] == token + bytes(total - len(header) - length)
-    reader = tlcodec.Reader(blob)
+    reader = tl.Reader(blob)
     assert reader.read_bytes() == token
     assert reader.position == total
-    assert tlcodec.decode(data) == T.auth.LoginToken(expires=0, token=token)
+    assert tl.decode(data) == tl.types.auth.LoginToken(expires=0, token=token)
 
 
-def test_vector_of_long_example(tl_examples: dict[str, Any]) -> None:
+def test_vector_of_long_example(tl: CodecBuild, tl_examples: dict[str, Any]) -> None:
     """Source: test_vectors.json tl_serialization_examples "Vector_long_1_2" (PROTOCOL.md 1.5)."""
     wire = hexbytes(tl_examples["Vector_long_1_2"])
-    assert tlcodec.decode(wire, expected="Vector<long>") == [1, 2]
+    assert tl.decode(wire, expected="Vector<long>") == [1, 2]
     # msgs_ack#62d6b459 msg_ids:Vector<long> is its id followed by exactly this vector.
-    assert_round_trip(T.MsgsAck(msg_ids=[1, 2]), wire_id(0x62D6B459) + wire, "MsgsAck")
+    assert_round_trip(tl, tl.types.MsgsAck(msg_ids=[1, 2]), wire_id(0x62D6B459) + wire, "MsgsAck")
 
 
-def test_empty_vector_example() -> None:
+def test_empty_vector_example(tl: CodecBuild) -> None:
     """Source: PROTOCOL.md 1.5: empty vector = 15 c4 b5 1c 00 00 00 00."""
     wire = bytes.fromhex("15c4b51c00000000")
-    assert tlcodec.decode(wire, expected="Vector<long>") == []
-    assert tlcodec.decode(wire, expected="Vector<User>") == []
-    assert_round_trip(T.MsgsAck(msg_ids=[]), wire_id(0x62D6B459) + wire)
+    assert tl.decode(wire, expected="Vector<long>") == []
+    assert tl.decode(wire, expected="Vector<User>") == []
+    assert_round_trip(tl, tl.types.MsgsAck(msg_ids=[]), wire_id(0x62D6B459) + wire)
 
 
-def test_code_settings_example_with_runtime_schema(tl_examples: dict[str, Any]) -> None:
+def test_code_settings_example_with_runtime_schema(
+    tl: CodecBuild, tl_examples: dict[str, Any]
+) -> None:
     """Source: test_vectors.json "codeSettings_flashcall_currentnumber_token_abc_sandbox_false"
     (PROTOCOL.md 1.6). codeSettings is not bundled: the single line of the official api.tl is
     loaded at run time, and two fields sharing flag bit 8 (token, app_sandbox) are both written."""
     api = reference_file("api.tl").read_text(encoding="utf-8")
     (line,) = [raw for raw in api.splitlines() if raw.startswith("codeSettings#")]
-    schema = tlcodec.Schema.from_tl(line)
+    schema = tlcodec.Schema.from_tl(line, codec=tl.codec)
     assert schema.mismatches == []
     code_settings = schema.get("codeSettings")
     assert code_settings.CONSTRUCTOR_ID == 0xAD253D78
     obj = code_settings(allow_flashcall=True, current_number=True, token="abc", app_sandbox=False)
     wire = hexbytes(tl_examples["codeSettings_flashcall_currentnumber_token_abc_sandbox_false"])
-    assert tlcodec.encode(obj) == wire
+    assert tl.encode(obj) == wire
     decoded = schema.decode(wire)
     assert decoded == obj
     assert decoded.app_sandbox is False  # present (bit 8) and false, not absent
@@ -202,11 +201,11 @@ def test_code_settings_example_with_runtime_schema(tl_examples: dict[str, Any]) 
     assert schema.decode(wire, "CodeSettings") == obj
     # Not a bundled constructor: the bundled schema must not know this id.
     with pytest.raises(tlcodec.DecodeError, match="0xad253d78"):
-        tlcodec.decode(wire)
+        tl.decode(wire)
 
 
-def _export_login_token() -> Any:
-    return F.auth.ExportLoginToken(api_id=12345, api_hash=API_HASH, except_ids=[])
+def _export_login_token(tl: CodecBuild) -> Any:
+    return tl.functions.auth.ExportLoginToken(api_id=12345, api_hash=API_HASH, except_ids=[])
 
 
 AUTH_EXAMPLES = {
@@ -215,29 +214,29 @@ AUTH_EXAMPLES = {
         "auth.LoginToken",  # a function: decode it as an Object, check RESULT_TYPE instead
     ),
     "auth.importLoginToken_token_01to20": (
-        lambda: F.auth.ImportLoginToken(token=TOKEN_01_TO_20),
+        lambda tl: tl.functions.auth.ImportLoginToken(token=TOKEN_01_TO_20),
         "auth.LoginToken",
     ),
     "auth.loginToken_expires_1707425135_token_01to20": (
-        lambda: T.auth.LoginToken(expires=1707425135, token=TOKEN_01_TO_20),
+        lambda tl: tl.types.auth.LoginToken(expires=1707425135, token=TOKEN_01_TO_20),
         "auth.LoginToken",
     ),
     "auth.loginTokenMigrateTo_dc4_token_01to20": (
-        lambda: T.auth.LoginTokenMigrateTo(dc_id=4, token=TOKEN_01_TO_20),
+        lambda tl: tl.types.auth.LoginTokenMigrateTo(dc_id=4, token=TOKEN_01_TO_20),
         "auth.LoginToken",
     ),
     "updateShort_updateLoginToken_date_1707425120": (
-        lambda: T.UpdateShort(update=T.UpdateLoginToken(), date=1707425120),
+        lambda tl: tl.types.UpdateShort(update=tl.types.UpdateLoginToken(), date=1707425120),
         "Updates",
     ),
     "rpc_error_420_FLOOD_WAIT_31": (
-        lambda: T.RpcError(error_code=420, error_message="FLOOD_WAIT_31"),
+        lambda tl: tl.types.RpcError(error_code=420, error_message="FLOOD_WAIT_31"),
         "RpcError",
     ),
     "invokeWithLayer228_initConnection_PC_Linux_1.0_en_empty_en_exportLoginToken": (
-        lambda: F.InvokeWithLayer(
+        lambda tl: tl.functions.InvokeWithLayer(
             layer=228,
-            query=F.InitConnection(
+            query=tl.functions.InitConnection(
                 api_id=12345,
                 device_model="PC",
                 system_version="Linux",
@@ -245,27 +244,31 @@ AUTH_EXAMPLES = {
                 system_lang_code="en",
                 lang_pack="",
                 lang_code="en",
-                query=_export_login_token(),
+                query=_export_login_token(tl),
             ),
         ),
         None,
     ),
-    "msgs_ack_one_id": (lambda: T.MsgsAck(msg_ids=[0x65C53D511E6E4C01]), "MsgsAck"),
+    "msgs_ack_one_id": (lambda tl: tl.types.MsgsAck(msg_ids=[0x65C53D511E6E4C01]), "MsgsAck"),
 }
 
 
 @pytest.mark.parametrize("key", sorted(AUTH_EXAMPLES))
-def test_tl_serialization_example_round_trips(tl_examples: dict[str, Any], key: str) -> None:
+def test_tl_serialization_example_round_trips(
+    tl: CodecBuild, tl_examples: dict[str, Any], key: str
+) -> None:
     """Source: test_vectors.json tl_serialization_examples[key] (self-computed)."""
     build, tl_type = AUTH_EXAMPLES[key]
-    obj = build()
-    is_function = isinstance(obj, tlcodec.TLRequest)
-    assert_round_trip(obj, hexbytes(tl_examples[key]), None if is_function else tl_type)
+    obj = build(tl)
+    is_function = isinstance(obj, tl.TLRequest)
+    assert_round_trip(tl, obj, hexbytes(tl_examples[key]), None if is_function else tl_type)
     if is_function and tl_type is not None:
         assert type(obj).RESULT_TYPE == tl_type
 
 
-def test_invoke_with_layer_prefix_matches_protocol_example(tl_examples: dict[str, Any]) -> None:
+def test_invoke_with_layer_prefix_matches_protocol_example(
+    tl: CodecBuild, tl_examples: dict[str, Any]
+) -> None:
     """Source: PROTOCOL.md 1.7: the invokeWithLayer(228, initConnection(...)) prefix, field by
     field, followed directly by the inner auth.exportLoginToken query."""
     wire = hexbytes(
@@ -279,36 +282,36 @@ def test_invoke_with_layer_prefix_matches_protocol_example(tl_examples: dict[str
     assert wire[len(prefix) :] == hexbytes(
         tl_examples["auth.exportLoginToken_12345_hash0123456789abcdef_x2_empty"]
     )
-    decoded = tlcodec.decode(wire)
+    decoded = tl.decode(wire)
     assert decoded.layer == tlcodec.LAYER == 228
     assert decoded.query.proxy is None and decoded.query.params is None
-    assert decoded.query.query == _export_login_token()
+    assert decoded.query.query == _export_login_token(tl)
 
 
-def test_rpc_result_carrying_rpc_error(tl_examples: dict[str, Any]) -> None:
+def test_rpc_result_carrying_rpc_error(tl: CodecBuild, tl_examples: dict[str, Any]) -> None:
     """Source: test_vectors.json tl_serialization_examples
     "rpc_result_req_0x65c53d5000000004_rpc_error_400_AUTH_TOKEN_EXPIRED" (PROTOCOL.md 1.8):
     rpc_result.result is an Object; here an RpcError instance."""
     wire = hexbytes(tl_examples[RPC_RESULT_KEY])
-    decoded = tlcodec.decode(wire)
-    assert isinstance(decoded, T.RpcResult)
+    decoded = tl.decode(wire)
+    assert isinstance(decoded, tl.types.RpcResult)
     assert decoded.req_msg_id == 0x65C53D5000000004
-    assert isinstance(decoded.result, T.RpcError)
+    assert isinstance(decoded.result, tl.types.RpcError)
     assert (decoded.result.error_code, decoded.result.error_message) == (400, "AUTH_TOKEN_EXPIRED")
-    expected = T.RpcResult(
+    expected = tl.types.RpcResult(
         req_msg_id=0x65C53D5000000004,
-        result=T.RpcError(error_code=400, error_message="AUTH_TOKEN_EXPIRED"),
+        result=tl.types.RpcError(error_code=400, error_message="AUTH_TOKEN_EXPIRED"),
     )
     assert decoded == expected
-    assert tlcodec.encode(decoded) == wire
-    assert tlcodec.encode(expected) == wire
+    assert tl.encode(decoded) == wire
+    assert tl.encode(expected) == wire
 
 
-def test_rpc_result_carrying_gzip_packed_result_is_unwrapped() -> None:
+def test_rpc_result_carrying_gzip_packed_result_is_unwrapped(tl: CodecBuild) -> None:
     """Source: PROTOCOL.md 1.8: rpc_result.result may be a gzip_packed whose inflated bytes are
     the boxed result; the decoder hands back the inner object."""
-    inner = T.auth.LoginToken(expires=1707425135, token=TOKEN_01_TO_20)
-    packed = gzip.compress(tlcodec.encode(inner))
+    inner = tl.types.auth.LoginToken(expires=1707425135, token=TOKEN_01_TO_20)
+    packed = gzip.compress(tl.encode(inner))
     blob = bytes([len(packed)]) + packed + bytes(-(1 + len(packed)) & 3)
     wire = (
         wire_id(0xF35C6D01)
@@ -316,23 +319,23 @@ def test_rpc_result_carrying_gzip_packed_result_is_unwrapped() -> None:
         + wire_id(0x3072CFA1)
         + blob
     )
-    decoded = tlcodec.decode(wire)
-    assert decoded == T.RpcResult(req_msg_id=0x65C53D5000000004, result=inner)
+    decoded = tl.decode(wire)
+    assert decoded == tl.types.RpcResult(req_msg_id=0x65C53D5000000004, result=inner)
 
 
-def test_gzip_packed_object_carries_a_binary_gzip_stream() -> None:
+def test_gzip_packed_object_carries_a_binary_gzip_stream(tl: CodecBuild) -> None:
     """Source: PROTOCOL.md 1.8: `gzip_packed#3072cfa1 packed_data:string` holds a gzip (RFC 1952)
     stream, and a client may send its own queries gzip-packed, so a GzipPacked must accept the
     raw (non-UTF-8) gzip bytes on encode and give them back when decoded as exactly that class."""
-    packed = gzip.compress(tlcodec.encode(F.auth.ImportLoginToken(token=TOKEN_01_TO_20)))
+    packed = gzip.compress(tl.encode(tl.functions.auth.ImportLoginToken(token=TOKEN_01_TO_20)))
     assert packed[:2] == b"\x1f\x8b"  # the gzip magic is not valid UTF-8
     blob = bytes([len(packed)]) + packed + bytes(-(1 + len(packed)) & 3)
     wire = wire_id(0x3072CFA1) + blob
     # Transparent unwrapping where the inner object is expected works already:
-    assert tlcodec.decode(wire) == F.auth.ImportLoginToken(token=TOKEN_01_TO_20)
-    obj = T.GzipPacked(packed_data=packed)
-    assert tlcodec.encode(obj) == wire
-    decoded = tlcodec.decode(wire, T.GzipPacked)
+    assert tl.decode(wire) == tl.functions.auth.ImportLoginToken(token=TOKEN_01_TO_20)
+    obj = tl.types.GzipPacked(packed_data=packed)
+    assert tl.encode(obj) == wire
+    decoded = tl.decode(wire, tl.types.GzipPacked)
     assert bytes(decoded.packed_data) == packed  # type: ignore[arg-type]
 
 
@@ -354,14 +357,14 @@ def test_every_tl_serialization_example_is_covered(tl_examples: dict[str, Any]) 
 # PROTOCOL.md 1.4 and 1.9: the auth.LoginToken family on the wire
 
 
-def test_import_login_token_example_from_section_1_4() -> None:
+def test_import_login_token_example_from_section_1_4(tl: CodecBuild) -> None:
     """Source: PROTOCOL.md 1.4: auth.importLoginToken with a 32-byte token 01..20."""
     wire = bytes.fromhex(
         "e4 5c ac 95 20 01 02 03 04 05 06 07 08 09 0a 0b"
         "0c 0d 0e 0f 10 11 12 13 14 15 16 17 18 19 1a 1b"
         "1c 1d 1e 1f 20 00 00 00"
     )
-    assert_round_trip(F.auth.ImportLoginToken(token=TOKEN_01_TO_20), wire)
+    assert_round_trip(tl, tl.functions.auth.ImportLoginToken(token=TOKEN_01_TO_20), wire)
 
 
 @pytest.mark.parametrize(
@@ -393,7 +396,7 @@ def test_login_token_family_ids_and_wire_bytes(
     assert wire_id(cls.CONSTRUCTOR_ID) == bytes.fromhex(wire_bytes)  # type: ignore[attr-defined]
 
 
-def test_login_token_success_decodes_the_authorization_user_graph() -> None:
+def test_login_token_success_decodes_the_authorization_user_graph(tl: CodecBuild) -> None:
     """Source: PROTOCOL.md 1.9: auth.loginTokenSuccess needs the whole auth.Authorization -> User
     graph (user#b1b8cc83 with flags and flags2). Bytes assembled by hand from the schema lines."""
     user = (
@@ -413,22 +416,22 @@ def test_login_token_success_decodes_the_authorization_user_graph() -> None:
         + struct.pack("<ii", 30, 2)
         + user
     )
-    expected = T.auth.LoginTokenSuccess(
-        authorization=T.auth.Authorization(
+    expected = tl.types.auth.LoginTokenSuccess(
+        authorization=tl.types.auth.Authorization(
             setup_password_required=True,
             otherwise_relogin_days=30,
             tmp_sessions=2,
-            user=T.User(
+            user=tl.types.User(
                 self=True,
                 id=777,
                 access_hash=-5,
                 first_name="Ann",
-                status=T.UserStatusOnline(expires=1707425200),
-                usernames=[T.Username(editable=True, active=True, username="ann")],
+                status=tl.types.UserStatusOnline(expires=1707425200),
+                usernames=[tl.types.Username(editable=True, active=True, username="ann")],
             ),
         )
     )
-    assert_round_trip(expected, wire, "auth.LoginToken")
+    assert_round_trip(tl, expected, wire, "auth.LoginToken")
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,7 +439,7 @@ def test_login_token_success_decodes_the_authorization_user_graph() -> None:
 
 
 def _crc_entries() -> list[tuple[str, int]]:
-    group = _vectors()["crc32_constructor_ids"]
+    group = reference_vectors("crc32_constructor_ids")
     return [(text, int(value, 16)) for text, value in group.items() if not text.startswith("_")]
 
 
@@ -453,13 +456,13 @@ def _bundled_raw_definitions() -> dict[str, Any]:
 
 def test_crc32_vector_group_is_labelled_and_complete() -> None:
     """Source: test_vectors.json crc32_constructor_ids: present, and it says where it is from."""
-    group = _vectors()["crc32_constructor_ids"]
+    group = reference_vectors("crc32_constructor_ids")
     assert "PROTOCOL.md section 2" in group["_source"]
     assert len(_crc_entries()) == 18
 
 
 @pytest.mark.parametrize(("normalized", "constructor_id"), _crc_entries())
-def test_crc32_constructor_id(normalized: str, constructor_id: int) -> None:
+def test_crc32_constructor_id(tl: CodecBuild, normalized: str, constructor_id: int) -> None:
     """Source: test_vectors.json crc32_constructor_ids (ids as published in schema/*.tl)."""
     # The strings are already normalized (PROTOCOL.md 2.3 steps 1-6): the id is their CRC32,
     # and compute_id, which normalizes a whole declaration line, must leave them unchanged.
@@ -471,7 +474,7 @@ def test_crc32_constructor_id(normalized: str, constructor_id: int) -> None:
         # Built-ins the codec implements natively: no bundled declaration, but the vector id is
         # what every boxed Vector starts with.
         if name == "vector":
-            assert tlcodec.encode(T.MsgsAck(msg_ids=[]))[4:8] == wire_id(constructor_id)
+            assert tl.encode(tl.types.MsgsAck(msg_ids=[]))[4:8] == wire_id(constructor_id)
         return
     definition = definitions[name]
     assert definition.id == constructor_id
@@ -479,13 +482,13 @@ def test_crc32_constructor_id(normalized: str, constructor_id: int) -> None:
     assert compute_id(definition.line) == constructor_id
 
 
-def test_crc32_of_bool_constructors_is_what_the_codec_writes() -> None:
+def test_crc32_of_bool_constructors_is_what_the_codec_writes(tl: CodecBuild) -> None:
     """Source: test_vectors.json crc32_constructor_ids boolTrue/boolFalse (PROTOCOL.md 1.2)."""
-    assert tlcodec.encode(T.JsonBool(value=True))[4:] == wire_id(0x997275B5)
-    assert tlcodec.encode(T.JsonBool(value=False))[4:] == wire_id(0xBC799737)
+    assert tl.encode(tl.types.JsonBool(value=True))[4:] == wire_id(0x997275B5)
+    assert tl.encode(tl.types.JsonBool(value=False))[4:] == wire_id(0xBC799737)
 
 
-def test_section_2_3_worked_example() -> None:
+def test_section_2_3_worked_example(tl: CodecBuild) -> None:
     """Source: PROTOCOL.md 2.3 worked example: auth.authorization, step by step."""
     line = (
         "auth.authorization#2ea2c0d4 flags:# setup_password_required:flags.1?true "
@@ -507,7 +510,7 @@ def test_section_2_3_worked_example() -> None:
     assert compute_id(step2) == 0x2EA2C0D4  # the id token is optional for compute_id
     (definition,) = parse_schema(line).definitions
     assert definition.id == definition.computed_id == 0x2EA2C0D4
-    assert T.auth.Authorization.CONSTRUCTOR_ID == 0x2EA2C0D4
+    assert tl.types.auth.Authorization.CONSTRUCTOR_ID == 0x2EA2C0D4
 
 
 @pytest.mark.parametrize(
@@ -543,37 +546,37 @@ def test_compute_id_normalizes_a_raw_declaration_line() -> None:
 UNENCRYPTED_HEADER = 20
 
 
-def test_req_pq_multi_sample(auth_key_sample: dict[str, Any]) -> None:
+def test_req_pq_multi_sample(tl: CodecBuild, auth_key_sample: dict[str, Any]) -> None:
     """Source: auth_key_creation_sample.req_pq_multi_payload (official, PROTOCOL.md 3.2)."""
     payload = hexbytes(auth_key_sample["req_pq_multi_payload"])
-    reader = tlcodec.Reader(payload)
+    reader = tl.Reader(payload)
     assert reader.read_long() == 0  # auth_key_id
     assert reader.read_long() == 0x65C53D50000672D4  # msg_id
     assert reader.read_int() == 20
     request = reader.read_object()
     assert reader.remaining == 0
     nonce = hexbytes(auth_key_sample["nonce"])
-    assert request == F.ReqPqMulti(nonce=nonce)
+    assert request == tl.functions.ReqPqMulti(nonce=nonce)
     assert request.nonce == nonce  # int128 stays bytes in wire order
-    assert tlcodec.encode(request) == payload[UNENCRYPTED_HEADER:]
+    assert tl.encode(request) == payload[UNENCRYPTED_HEADER:]
 
 
-def test_res_pq_sample(auth_key_sample: dict[str, Any]) -> None:
+def test_res_pq_sample(tl: CodecBuild, auth_key_sample: dict[str, Any]) -> None:
     """Source: auth_key_creation_sample.resPQ_payload (official). pq is a big-endian number in a
     TL `string` (PROTOCOL.md 3.3): its bytes (25 65 95 ed ...) are not UTF-8 text."""
     body = hexbytes(auth_key_sample["resPQ_payload"])[UNENCRYPTED_HEADER:]
-    decoded = tlcodec.decode(body, "ResPQ")
-    assert isinstance(decoded, T.ResPQ)
+    decoded = tl.decode(body, "ResPQ")
+    assert isinstance(decoded, tl.types.ResPQ)
     assert decoded.nonce == hexbytes(auth_key_sample["nonce"])
     assert decoded.server_nonce == hexbytes(auth_key_sample["server_nonce"])
     assert isinstance(decoded.pq, bytes)
     assert int.from_bytes(decoded.pq, "big") == auth_key_sample["pq"]
     fingerprints = [f & 0xFFFFFFFFFFFFFFFF for f in decoded.server_public_key_fingerprints]
     assert fingerprints == [int(f, 16) for f in auth_key_sample["resPQ_fingerprints_as_uint64"]]
-    assert tlcodec.encode(decoded) == body
+    assert tl.encode(decoded) == body
 
 
-def test_p_q_inner_data_dc_sample(auth_key_sample: dict[str, Any]) -> None:
+def test_p_q_inner_data_dc_sample(tl: CodecBuild, auth_key_sample: dict[str, Any]) -> None:
     """Source: auth_key_creation_sample.p_q_inner_data_dc_serialized (official): pq, p, q are
     big-endian byte strings inside TL `string` fields, nonces are bytes in wire order."""
     wire = hexbytes(auth_key_sample["p_q_inner_data_dc_serialized"])
@@ -581,7 +584,7 @@ def test_p_q_inner_data_dc_sample(auth_key_sample: dict[str, Any]) -> None:
     def be(number: int) -> bytes:
         return number.to_bytes((number.bit_length() + 7) // 8, "big")
 
-    expected = T.PQInnerDataDc(
+    expected = tl.types.PQInnerDataDc(
         pq=be(auth_key_sample["pq"]),
         p=be(auth_key_sample["p"]),
         q=be(auth_key_sample["q"]),
@@ -590,33 +593,33 @@ def test_p_q_inner_data_dc_sample(auth_key_sample: dict[str, Any]) -> None:
         new_nonce=hexbytes(auth_key_sample["new_nonce"]),
         dc=2,
     )
-    assert tlcodec.encode(expected) == wire
-    assert tlcodec.decode(wire) == expected
+    assert tl.encode(expected) == wire
+    assert tl.decode(wire) == expected
 
 
-def test_dh_gen_ok_sample(auth_key_sample: dict[str, Any]) -> None:
+def test_dh_gen_ok_sample(tl: CodecBuild, auth_key_sample: dict[str, Any]) -> None:
     """Source: auth_key_creation_sample.dh_gen_ok_payload (official): three int128 fields."""
     body = hexbytes(auth_key_sample["dh_gen_ok_payload"])[UNENCRYPTED_HEADER:]
-    expected = T.DhGenOk(
+    expected = tl.types.DhGenOk(
         nonce=hexbytes(auth_key_sample["nonce"]),
         server_nonce=hexbytes(auth_key_sample["server_nonce"]),
         new_nonce_hash1=hexbytes(auth_key_sample["new_nonce_hash1"]),
     )
-    assert_round_trip(expected, body, "Set_client_DH_params_answer")
+    assert_round_trip(tl, expected, body, "Set_client_DH_params_answer")
 
 
 # --------------------------------------------------------------------------------------------
 # Decrypted inner messages: the TL part after salt, session_id, msg_id, seqno, length (32 bytes).
 
 
-def test_server_message_container_from_grammers() -> None:
+def test_server_message_container_from_grammers(tl: CodecBuild) -> None:
     """Source: test_vectors.json encrypted_server_message_grammers.plaintext (library: grammers,
     a real server message): msg_container (a bare vector of bare `message`) holding
     new_session_created (seqno 1) and pong (seqno 2)."""
-    group = _vectors()["encrypted_server_message_grammers"]
+    group = reference_vectors("encrypted_server_message_grammers")
     assert group["_source"].startswith("library")
     plaintext = hexbytes(group["plaintext"])
-    header = tlcodec.Reader(plaintext[:32])
+    header = tl.Reader(plaintext[:32])
     assert header.read_raw(8) == bytes.fromhex("fc826a02248b28fd")  # salt
     header.read_long()  # session_id
     assert header.read_long() == 0x5E308B91C2C1F001
@@ -624,44 +627,46 @@ def test_server_message_container_from_grammers() -> None:
     length = header.read_int()
     assert length == 88
     body = plaintext[32 : 32 + length]
-    container = tlcodec.decode(body)
-    assert isinstance(container, T.MsgContainer)
+    container = tl.decode(body)
+    assert isinstance(container, tl.types.MsgContainer)
     first, second = container.messages
-    assert isinstance(first, T.Message) and isinstance(second, T.Message)
+    assert isinstance(first, tl.types.Message) and isinstance(second, tl.types.Message)
     assert (first.seqno, first.bytes, second.seqno, second.bytes) == (1, 28, 2, 20)
-    assert isinstance(first.body, T.NewSessionCreated)
+    assert isinstance(first.body, tl.types.NewSessionCreated)
     assert first.body.server_salt == struct.unpack("<q", bytes.fromhex("fc826a02248b28fd"))[0]
-    assert isinstance(second.body, T.Pong)
+    assert isinstance(second.body, tl.types.Pong)
     # The pong answers the client's ping, the message that also opened the session.
     assert second.body.msg_id == first.body.first_msg_id == 0x5E308B91AD33FDC4
     assert second.body.ping_id == 0x300864
-    assert tlcodec.encode(container) == body
+    assert tl.encode(container) == body
 
 
-def test_client_ping_message_body() -> None:
+def test_client_ping_message_body(tl: CodecBuild) -> None:
     """Source: test_vectors.json encrypted_client_message_example.plaintext (self-computed):
     body = ping#7abe77ec ping_id=0x0102030405060708 after the 32-byte inner header."""
-    plaintext = hexbytes(_vectors()["encrypted_client_message_example"]["plaintext"])
-    reader = tlcodec.Reader(plaintext)
+    plaintext = hexbytes(reference_vectors("encrypted_client_message_example")["plaintext"])
+    reader = tl.Reader(plaintext)
     assert reader.read_long() == struct.unpack("<q", bytes.fromhex("49a6747298503dce"))[0]
     assert reader.read_long() == 0x1122334455667788
     assert reader.read_long() == 0x65C53D5100000004
     assert reader.read_int() == 1
     assert reader.read_int() == 12
-    assert reader.read_object() == F.Ping(ping_id=0x0102030405060708)
+    assert reader.read_object() == tl.functions.Ping(ping_id=0x0102030405060708)
     assert reader.remaining == 20  # the padding A0..B3
-    assert tlcodec.encode(F.Ping(ping_id=0x0102030405060708)) == plaintext[32:44]
+    assert tl.encode(tl.functions.Ping(ping_id=0x0102030405060708)) == plaintext[32:44]
 
 
-def test_reader_read_object_narrows_by_tl_type_name(auth_key_sample: dict[str, Any]) -> None:
+def test_reader_read_object_narrows_by_tl_type_name(
+    tl: CodecBuild, auth_key_sample: dict[str, Any]
+) -> None:
     """Source: auth_key_creation_sample.dh_gen_ok_payload (official). Reader.read_object takes
     the same `expected` as decode: a TL type name is accepted and enforced."""
     payload = hexbytes(auth_key_sample["dh_gen_ok_payload"])
-    reader = tlcodec.Reader(payload)
+    reader = tl.Reader(payload)
     reader.read_raw(UNENCRYPTED_HEADER)
     answer = reader.read_object("Set_client_DH_params_answer")
-    assert isinstance(answer, T.DhGenOk)
-    reader = tlcodec.Reader(payload)
+    assert isinstance(answer, tl.types.DhGenOk)
+    reader = tl.Reader(payload)
     reader.read_raw(UNENCRYPTED_HEADER)
     with pytest.raises(tlcodec.DecodeError, match="ResPQ"):
         reader.read_object("ResPQ")

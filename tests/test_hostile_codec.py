@@ -11,37 +11,29 @@ Crashes are probed in a subprocess, which must end by itself and not by a signal
 
 from __future__ import annotations
 
-import gc
 import gzip
 import struct
 import subprocess
 import sys
 import textwrap
-import tracemalloc
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tlcodec import DecodeError, _codec_py, _runtime
+from tlcodec import DecodeError
 from tlcodec.errors import InflateLimitError
 from tlcodec.schema import Schema
 from tlcodec.schema.generate import bundled_definitions
 
-from conftest import reference_file
+from support import (
+    GZIP_PACKED_ID,
+    JSON_STRING_ID,
+    VECTOR_ID,
+    memory_use,
+    reference_file,
+)
 
-try:
-    from tlcodec import _codec as _compiled
-except ImportError:  # an install without a compiler: the twin is still checked
-    _compiled = None
-
-IMPLEMENTATIONS = ["compiled", "twin"]
-
-VECTOR_ID = 0x1CB5C415
-GZIP_PACKED_ID = 0x3072CFA1
-JSON_STRING_ID = 0xB71E767A
-INPUT_PEER_EMPTY_ID = 0x7F3B18EA
 
 
 def u32(value: int) -> bytes:
@@ -53,21 +45,12 @@ def tl_blob(data: bytes) -> bytes:
     return header + data + bytes(-(len(header) + len(data)) & 3)
 
 
-def module_of(implementation: str) -> ModuleType:
-    if implementation == "twin":
-        return _codec_py
-    if _compiled is None:
-        pytest.skip("the compiled module is not built")
-    return _compiled
-
-
 _SCHEMAS: dict[tuple[str, str], Schema] = {}
 
 
-def schema_for(implementation: str, which: str = "bundled") -> Schema:
+def schema_for(codec: ModuleType, which: str = "bundled") -> Schema:
     """The bundled schema, or the official full layer (tests/data), over one implementation."""
-    codec = module_of(implementation)
-    key = (implementation, which)
+    key = (codec.__name__, which)
     if key not in _SCHEMAS:
         if which == "bundled":
             definitions, layer = bundled_definitions()
@@ -79,30 +62,14 @@ def schema_for(implementation: str, which: str = "bundled") -> Schema:
     return _SCHEMAS[key]
 
 
-@pytest.fixture(params=IMPLEMENTATIONS)
-def schema(request: pytest.FixtureRequest) -> Schema:
-    return schema_for(request.param)
+@pytest.fixture()
+def schema(codec: ModuleType) -> Schema:
+    return schema_for(codec)
 
 
-@pytest.fixture(params=IMPLEMENTATIONS)
-def full_schema(request: pytest.FixtureRequest) -> Schema:
-    return schema_for(request.param, "full")
-
-
-def peak_memory(action: Callable[[], Any]) -> tuple[int, BaseException | None]:
-    """Peak bytes traced while `action` runs (the compiled module allocates through the traced
-    allocators too), and the exception it raised, if any."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        action()
-        error = None
-    except Exception as exc:  # noqa: BLE001 - the caller checks which
-        error = exc
-    finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return peak, error
+@pytest.fixture()
+def full_schema(codec: ModuleType) -> Schema:
+    return schema_for(codec, "full")
 
 
 # ------------------------------------------------------------------------------------------
@@ -240,17 +207,15 @@ CRASH_PROBES: dict[str, tuple[str, Any]] = {
 }
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("probe", sorted(CRASH_PROBES))
-def test_no_entry_point_crashes_the_interpreter(probe: str, implementation: str) -> None:
-    module_of(implementation)
+def test_no_entry_point_crashes_the_interpreter(probe: str, codec: ModuleType) -> None:
     body, allowed = CRASH_PROBES[probe]
-    module = "_codec" if implementation == "compiled" else "_codec_py"
+    module = codec.__name__.rpartition(".")[2]
     script = PROBE_PRELUDE + "\n" + body + "\n"
     done = subprocess.run([sys.executable, "-c", script, module], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode >= 0, (
-        f"{probe} ({implementation}) killed the interpreter with signal {-done.returncode}"
+        f"{probe} ({module}) killed the interpreter with signal {-done.returncode}"
     )
     assert done.returncode == 0, done.stderr
     outcomes = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("OUTCOME")]
@@ -277,7 +242,7 @@ def test_nested_vectors_of_zero_size_elements_stay_proportional_to_the_input(
 ) -> None:
     data = nested_empty_vectors(256)
     expected = full_schema.spec("Vector<Vector<inputPeerEmpty>>")
-    peak, error = peak_memory(lambda: full_schema.decode(data, expected))
+    peak, _, _, error = memory_use(lambda: full_schema.decode(data, expected), DecodeError)
     bound = 200 * len(data) + 64 * 1024
     assert peak <= bound, f"{len(data)} bytes of input peaked at {peak} bytes (bound {bound})"
     assert isinstance(error, DecodeError), error
@@ -312,7 +277,8 @@ def test_a_vector_of_gzip_bombs_spends_one_budget(schema: Schema) -> None:
     bomb = json_string_bomb(1 << 20)
     data = u32(VECTOR_ID) + u32(16) + bomb * 16
     budget = 2 << 20
-    peak, error = peak_memory(lambda: schema.decode(data, "Vector<JSONValue>", max_inflated=budget))
+    peak, _, _, error = memory_use(
+        lambda: schema.decode(data, "Vector<JSONValue>", max_inflated=budget), DecodeError)
     bound = 3 * budget + 10 * len(data)
     assert peak <= bound, (
         f"{len(data)} bytes of input with max_inflated={budget} peaked at {peak} bytes "
@@ -322,7 +288,6 @@ def test_a_vector_of_gzip_bombs_spends_one_budget(schema: Schema) -> None:
     assert f"past the limit of {budget} bytes for one decode" in str(error)
 
 
-@pytest.mark.parametrize("codec", [_runtime.codec, _codec_py], ids=["in use", "twin"])
 def test_one_inflater_refuses_alike_for_the_codec_and_the_session(codec: ModuleType) -> None:
     """`inflate_gzip` is the one gzip_packed inflater: the codec's reads and the session's
     messages both go through it (the session with its own scope and budget)."""
@@ -492,19 +457,17 @@ second_b#44444444 = Second;
 """
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_the_first_boxed_type_refuses_constructors_of_another(implementation: str) -> None:
+def test_the_first_boxed_type_refuses_constructors_of_another(codec: ModuleType) -> None:
     # First is boxed type 0, the first index of the registry's type table (Object is -1).
-    schema = Schema.from_tl(TWO_TYPES_TL, codec=module_of(implementation))
+    schema = Schema.from_tl(TWO_TYPES_TL, codec=codec)
     assert schema.spec("First").type_id == 0
     assert schema.decode(u32(0x22222222) + u32(5), "First").x == 5
     with pytest.raises(DecodeError, match="expected First, got second_a#33333333 of type Second"):
         schema.decode(u32(0x33333333), "First")
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_a_run_time_schema_makes_a_class_when_decoding_first_meets_it(implementation: str) -> None:
-    schema = Schema.from_tl(TWO_TYPES_TL, codec=module_of(implementation))
+def test_a_run_time_schema_makes_a_class_when_decoding_first_meets_it(codec: ModuleType) -> None:
+    schema = Schema.from_tl(TWO_TYPES_TL, codec=codec)
     plan = schema.registry.plan_for_id(0x22222222)
     assert plan.cls is None  # not looked up yet
     value = schema.decode(u32(0x22222222) + u32(5))
@@ -516,11 +479,9 @@ def test_a_run_time_schema_makes_a_class_when_decoding_first_meets_it(implementa
         schema.decode(u32(0x44444444))
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_a_registry_without_a_schema_takes_only_typespecs(implementation: str) -> None:
+def test_a_registry_without_a_schema_takes_only_typespecs(codec: ModuleType) -> None:
     # Registry.decode's `expected` without a Schema to resolve names: None (any object) or a
     # complete TypeSpec; anything else, even an object posing as a complete spec, is refused.
-    codec = module_of(implementation)
     registry = codec.Registry([], [])
     with pytest.raises(DecodeError, match="unknown constructor id 0x12345678 where Object"):
         registry.decode(u32(0x12345678))

@@ -14,10 +14,9 @@ from typing import Any
 
 import tlcodec
 from tlcodec import functions, types
-from tlcodec.crypto import auth_key_id
 from tlcodec.testing import KeyRef
 
-from support import client_for, cluster, run_scenario
+from support import authorize_new_account, client_for, cluster, run_scenario
 
 TAG_BASE = 7_000_000_000
 CONCURRENT_CALLS = 1000
@@ -28,9 +27,8 @@ LOAD_TIMEOUT = 60.0  # seconds for a whole load scenario
 def test_a_thousand_concurrent_invokes_on_one_connection_are_all_answered_right() -> None:
     async def scenario() -> None:
         async with cluster(dc_ids=(2,)) as dcs, client_for(dcs) as client:
-            account = dcs.create_account("Alice", "15550001111", dc_id=2)
+            account = authorize_new_account(dcs, client)
             connection = client.connection(2)
-            dcs.authorize(auth_key_id(connection.auth_key), account)
             executed: Counter[int] = Counter()
             real_invoke = dcs.world.invoke
 

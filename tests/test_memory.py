@@ -39,6 +39,8 @@ from tlcodec.types import (
 )
 from tlcodec.types.auth import Authorization, LoginToken, LoginTokenSuccess
 
+from support import memory_use
+
 IS_COMPILED = tlcodec.IS_COMPILED
 LOOPS = 1_000_000 if IS_COMPILED else 20_000  # the untraced loop
 TRACED_LOOPS = 20_000 if IS_COMPILED else 2_000  # under tracemalloc
@@ -249,19 +251,6 @@ def test_buffers_are_released_after_decoding_and_after_errors() -> None:
 # (b) A 1 MiB token is copied once
 
 
-def peak_above_baseline(operation: Callable[[], Any]) -> tuple[int, int, Any]:
-    """(peak, retained) traced bytes above the baseline while `operation` runs; its result."""
-    tracemalloc.start()
-    try:
-        baseline = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = operation()
-        current, peak = tracemalloc.get_traced_memory()
-        return peak - baseline, current - baseline, result
-    finally:
-        tracemalloc.stop()
-
-
 BUFFER_TYPES = pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
 BIG_TOKEN = bytes(range(256)) * 4096  # 1 MiB
 
@@ -274,7 +263,7 @@ def as_kind(kind: type, data: bytes) -> Any:
 @BUFFER_TYPES
 def test_encoding_a_1mib_token_copies_it_once(kind: type) -> None:
     request = ImportLoginToken(token=as_kind(kind, BIG_TOKEN))
-    peak, retained, encoded = peak_above_baseline(lambda: tlcodec.encode(request))
+    peak, retained, encoded, _ = memory_use(lambda: tlcodec.encode(request))
     assert len(encoded) == 4 + 4 + MiB
     # The output is the one copy: no intermediate buffer of the token's size on the way.
     assert retained <= 1.1 * MiB, f"{retained} bytes kept for a {MiB}-byte token"
@@ -286,7 +275,7 @@ def test_encoding_a_1mib_token_copies_it_once(kind: type) -> None:
 @BUFFER_TYPES
 def test_decoding_a_1mib_token_copies_it_once(kind: type) -> None:
     data = as_kind(kind, tlcodec.encode(LoginToken(expires=1_700_000_000, token=BIG_TOKEN)))
-    peak, retained, decoded = peak_above_baseline(lambda: tlcodec.decode(data))
+    peak, retained, decoded, _ = memory_use(lambda: tlcodec.decode(data))
     # The token's bytes object is the one copy; the input is read in place.
     assert retained <= 1.1 * MiB, f"{retained} bytes kept for a {MiB}-byte token"
     assert peak <= 1.1 * MiB, f"decoding peaked {peak} bytes above the baseline"
@@ -303,7 +292,7 @@ def test_reading_a_1mib_token_from_a_reader_copies_it_once(kind: type) -> None:
         reader.read_raw(8)  # the id and `expires`
         return reader.read_bytes()
 
-    peak, retained, token = peak_above_baseline(read)
+    peak, retained, token, _ = memory_use(read)
     assert retained <= 1.1 * MiB and peak <= 1.1 * MiB, (peak, retained)
     assert token == BIG_TOKEN
 
@@ -311,6 +300,6 @@ def test_reading_a_1mib_token_from_a_reader_copies_it_once(kind: type) -> None:
 def test_decoding_a_1mib_token_from_bytes_copies_it_once_in_both_implementations() -> None:
     # Where the twin can keep the promise too (bytes input: one slice), it is held to it.
     data = tlcodec.encode(LoginToken(expires=1_700_000_000, token=BIG_TOKEN))
-    peak, retained, decoded = peak_above_baseline(lambda: tlcodec.decode(data))
+    peak, retained, decoded, _ = memory_use(lambda: tlcodec.decode(data))
     assert retained <= 1.1 * MiB and peak <= 1.1 * MiB, (peak, retained)
     assert decoded.token == BIG_TOKEN

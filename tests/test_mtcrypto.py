@@ -12,7 +12,6 @@ a libcrypto.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import struct
@@ -35,7 +34,7 @@ from tlcodec.mtproto.client_session import ClientSession
 from tlcodec.mtproto.server_session import ServerSession
 from tlcodec.mtproto.session import EncryptedSession
 
-from conftest import TEST_VECTORS, reference_file
+from support import reference_vectors
 from support import rsa_key
 
 SWITCHED_OFF = "cipher" in _runtime.PLAIN_REQUESTED
@@ -68,11 +67,6 @@ def both(auth_key: bytes, from_client: bool, random_bytes: Any = os.urandom,
 def pool_of(first: bytes) -> Any:
     """A `random_bytes` whose every answer starts with `first` (then zeros)."""
     return lambda n: (first + bytes(n))[:n]
-
-
-@pytest.fixture(scope="module")
-def vectors() -> dict[str, Any]:
-    return json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -314,8 +308,8 @@ def test_a_random_bytes_that_returns_too_little_is_an_error_in_both() -> None:
 
 
 @needs_compiled
-def test_key_derivation_reproduces_grammers_vectors(vectors: dict[str, Any]) -> None:
-    group = vectors["mtproto2_key_derivation"]
+def test_key_derivation_reproduces_grammers_vectors() -> None:
+    group = reference_vectors("mtproto2_key_derivation")
     for name, from_client in (("client_to_server_x0", True), ("server_to_client_x8", False)):
         for cipher in both(GRAMMERS_KEY, from_client):
             key, iv = cipher.message_aes_key_iv(bytes(range(16)))
@@ -324,8 +318,8 @@ def test_key_derivation_reproduces_grammers_vectors(vectors: dict[str, Any]) -> 
 
 
 @needs_compiled
-def test_client_message_reproduces_grammers_vector(vectors: dict[str, Any]) -> None:
-    group = vectors["encrypted_client_message_grammers"]
+def test_client_message_reproduces_grammers_vector() -> None:
+    group = reference_vectors("encrypted_client_message_grammers")
     plaintext = group["plaintext_ascii"].encode() + bytes.fromhex(group["padding_hex"])
     output = bytes.fromhex(group["output"])
     for cipher in both(GRAMMERS_KEY, True):
@@ -337,8 +331,8 @@ def test_client_message_reproduces_grammers_vector(vectors: dict[str, Any]) -> N
 
 
 @needs_compiled
-def test_server_message_reproduces_grammers_vector(vectors: dict[str, Any]) -> None:
-    group = vectors["encrypted_server_message_grammers"]
+def test_server_message_reproduces_grammers_vector() -> None:
+    group = reference_vectors("encrypted_server_message_grammers")
     auth_key = bytes.fromhex(group["auth_key"])
     payload = bytes.fromhex(group["encrypted_message"])
     plaintext = bytes.fromhex(group["plaintext"])
@@ -483,7 +477,7 @@ def test_compiled_aes_ige_gives_the_bytes_of_the_portable_one(
 
 
 def test_both_aes_ige_match_the_labelled_vectors_and_refuse_partial_blocks() -> None:
-    vectors = json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))["aes_ige"]
+    vectors = reference_vectors("aes_ige")
     cases = vectors["vectors"]
     assert any(len(case["key"]) == 64 for case in cases)
     for case in cases:

@@ -2,7 +2,7 @@
 memory, one negative test per check of PROTOCOL.md 6, the service-message flows of 3.6-3.7, and
 Telethon 1.45's MTProtoState as an independent peer.
 
-Time and randomness are injected everywhere (a `Clock` object, `random.Random(seed).randbytes`),
+Time and randomness are injected everywhere (a `ManualClock`, `random.Random(seed).randbytes`),
 so every byte is reproducible; `now` returns a `Fraction` where a vector pins an exact msg_id.
 The Telethon tests use the real clock, because Telethon reads `time.time()` itself; their
 windows (300 s back, 30 s ahead) are far wider than a test run.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import gzip
 import io
-import json
 import logging
 import random
 import struct
@@ -33,76 +32,52 @@ from tlcodec.mtproto.errors import (
     FloodWaitError,
     RPCError,
 )
-from tlcodec.mtproto.client_session import ClientSession, PendingRequest
-from tlcodec.mtproto.server_session import ServerSession
-from tlcodec.mtproto.session import (
-    DROP_REASONS,
-    EncryptedSession,
-    decrypt_payload,
-    encrypt_payload,
-    minimal_padding,
-    open_payload,
-    peek_session_id,
-    random_padding,
-)
+from tlcodec.mtproto.session import decrypt_payload, encrypt_payload, minimal_padding
 
-from conftest import TEST_VECTORS, reference_file
+from support import (
+    MSG_CONTAINER_ID,
+    MSGS_ACK_ID,
+    RPC_RESULT_ID,
+    SAMPLE_TIME,
+    VECTOR_ID,
+    ManualClock,
+    SessionBuild,
+    reference_vectors,
+)
 
 # ----------------------------------------------------------------------------------------------
 # Fixtures and helpers
 
 
-def _vectors() -> dict[str, Any]:
-    return json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def vectors() -> dict[str, Any]:
-    return _vectors()
-
-
 # The official sample's auth key and its derived salt (test_vectors.json auth_key_creation_sample;
 # the salt's wire bytes are 49a6747298503dce). Any fixed 256-byte key would do for the flow
 # tests.
-AUTH_KEY = bytes.fromhex(_vectors()["auth_key_creation_sample"]["auth_key"])
+AUTH_KEY = bytes.fromhex(reference_vectors("auth_key_creation_sample")["auth_key"])
 SALT = 0xCE3D50987274A649
 SALT_AS_READ = SALT - 2**64  # a long reads back signed
 SESSION_ID = 0x1122334455667788
-T0 = 1707425104.25  # the sample's unixtime, and a quarter second
+T0 = SAMPLE_TIME  # the sample's unixtime, and a quarter second
 TOKEN = bytes(range(1, 33))
 
 
-class Clock:
-    """`now()` for a session: a value the test moves by hand."""
-
-    def __init__(self, t: Any = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> Any:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 def make_pair(
-    clock: Clock | None = None,
+    session_build: SessionBuild, clock: ManualClock | None = None,
     *,
     client_salt: int = SALT,
     server_salt: int = SALT,
     server_knows_session: bool = True,
     seed: int = 1,
-    client_clock: Clock | None = None,
+    client_clock: ManualClock | None = None,
     **client_options: Any,
-) -> tuple[ClientSession, ServerSession, Clock]:
+) -> Any:
     """A client and a server session over AUTH_KEY, deterministic."""
-    clock = clock or Clock()
+    clock = clock or ManualClock()
     rng = random.Random(seed)
-    client = ClientSession(
+    client = session_build.ClientSession(
         AUTH_KEY, server_salt=client_salt, session_id=SESSION_ID, random_bytes=rng.randbytes,
         now=client_clock or clock, **client_options,
     )
-    server = ServerSession(
+    server = session_build.ServerSession(
         AUTH_KEY, server_salt=server_salt,
         session_id=SESSION_ID if server_knows_session else None,
         random_bytes=rng.randbytes, now=clock,
@@ -110,7 +85,7 @@ def make_pair(
     return client, server, clock
 
 
-def deliver(source: EncryptedSession, target: EncryptedSession) -> list[E.Event]:
+def deliver(source: Any, target: Any) -> list[E.Event]:
     """Everything `source` has to send, received by `target`."""
     events: list[E.Event] = []
     while (payload := source.pack()) is not None:
@@ -190,8 +165,8 @@ def login_token_success() -> Any:
 # Golden vectors
 
 
-def test_key_derivation_matches_grammers_vectors(vectors: dict[str, Any]) -> None:
-    group = vectors["mtproto2_key_derivation"]
+def test_key_derivation_matches_grammers_vectors() -> None:
+    group = reference_vectors("mtproto2_key_derivation")
     auth_key, msg_key = bytes(range(256)), bytes(range(16))
     for name, from_client in (("client_to_server_x0", True), ("server_to_client_x8", False)):
         key, iv = crypto.message_aes_key_iv(auth_key, msg_key, from_client)
@@ -199,30 +174,32 @@ def test_key_derivation_matches_grammers_vectors(vectors: dict[str, Any]) -> Non
         assert iv.hex().upper() == group[name]["aes_iv"]
 
 
-def test_message_cipher_computes_what_the_crypto_functions_compute() -> None:
+def test_message_cipher_computes_what_the_crypto_functions_compute(
+    session_build: SessionBuild
+) -> None:
     rng = random.Random(7)
     for from_client in (True, False):
         cipher = crypto.MessageCipher(AUTH_KEY, from_client)
         for size in (48, 64, 1040):
             data = rng.randbytes(size)
-            payload = encrypt_payload(AUTH_KEY, data, from_client=from_client)
+            payload = session_build.encrypt_payload(AUTH_KEY, data, from_client=from_client)
             assert crypto.auth_key_id(AUTH_KEY) + cipher.encrypt(data) == payload
             assert cipher.decrypt(payload[8:24], payload[24:]) == data
             assert cipher.decrypt(bytes(16), payload[24:]) is None
 
 
-def test_encrypt_payload_reproduces_grammers_client_message(vectors: dict[str, Any]) -> None:
-    group = vectors["encrypted_client_message_grammers"]
+def test_encrypt_payload_reproduces_grammers_client_message(session_build: SessionBuild) -> None:
+    group = reference_vectors("encrypted_client_message_grammers")
     data = group["plaintext_ascii"].encode() + bytes.fromhex(group["padding_hex"])
-    payload = encrypt_payload(bytes(range(256)), data, from_client=True)
+    payload = session_build.encrypt_payload(bytes(range(256)), data, from_client=True)
     assert payload.hex().upper() == group["output"]
     assert payload[:8].hex().upper() == group["auth_key_id"]
     assert payload[8:24].hex().upper() == group["msg_key"]
-    assert decrypt_payload(bytes(range(256)), payload, from_client=True) == data
+    assert session_build.decrypt_payload(bytes(range(256)), payload, from_client=True) == data
 
 
-def test_open_payload_checks_length_then_key_id_then_msg_key() -> None:
-    client, server, _ = make_pair()
+def test_open_payload_checks_length_then_key_id_then_msg_key(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     client.send(F.Ping(ping_id=5))
     payload = client.pack()
     cipher = crypto.MessageCipher(AUTH_KEY, from_client=True)
@@ -233,33 +210,34 @@ def test_open_payload_checks_length_then_key_id_then_msg_key() -> None:
     }
     for check, bad in cases.items():
         with pytest.raises(crypto.SecurityError) as failed:
-            open_payload(cipher, bad)
+            session_build.open_payload(cipher, bad)
         assert failed.value.check == check
     # Opened once outside (a server routing by session_id), the session gets the same events.
-    plaintext = open_payload(cipher, payload)
-    assert struct.unpack_from("<q", plaintext, 8)[0] == peek_session_id(AUTH_KEY, payload)
+    plaintext = session_build.open_payload(cipher, payload)
+    session_id = session_build.peek_session_id(AUTH_KEY, payload)
+    assert struct.unpack_from("<q", plaintext, 8)[0] == session_id
     events = server.receive_opened(plaintext)
     assert [e.ping_id for e in of_type(events, E.PingReceived)] == [5]
     assert server.receive(payload) == [E.MessageDropped("msg_id_replayed")]
 
 
 def test_decrypt_payload_rejects_a_client_message_read_as_a_server_one(
-    vectors: dict[str, Any],
+    session_build: SessionBuild,
 ) -> None:
-    payload = bytes.fromhex(vectors["encrypted_client_message_grammers"]["output"])
+    payload = bytes.fromhex(reference_vectors("encrypted_client_message_grammers")["output"])
     with pytest.raises(crypto.SecurityError) as info:
-        decrypt_payload(bytes(range(256)), payload, from_client=False)
+        session_build.decrypt_payload(bytes(range(256)), payload, from_client=False)
     assert info.value.check == "msg_key"
 
 
-def test_client_session_decrypts_real_server_container(vectors: dict[str, Any]) -> None:
+def test_client_session_decrypts_real_server_container(session_build: SessionBuild) -> None:
     """grammers' real server message: msg_container(new_session_created, pong)."""
-    group = vectors["encrypted_server_message_grammers"]
+    group = reference_vectors("encrypted_server_message_grammers")
     auth_key = bytes.fromhex(group["auth_key"])
     ping_msg_id = 0x5E308B91AD33FDC4  # the pong's msg_id (and new_session_created.first_msg_id)
-    session = ClientSession(
+    session = session_build.ClientSession(
         auth_key, server_salt=0, session_id=0x68AD432482C4F260,
-        now=Clock(Fraction(ping_msg_id, 2**32)), random_bytes=random.Random(1).randbytes,
+        now=ManualClock(Fraction(ping_msg_id, 2**32)), random_bytes=random.Random(1).randbytes,
     )
     ping = session.send(F.Ping(ping_id=0x300864))
     session.pack()
@@ -283,31 +261,30 @@ def test_client_session_decrypts_real_server_container(vectors: dict[str, Any]) 
     assert list(session._pending_acks) == [0x5E308B91C2C1A801]
 
 
-def test_client_session_reproduces_self_computed_ping_message(vectors: dict[str, Any]) -> None:
-    group = vectors["encrypted_client_message_example"]
-    session = ClientSession(
-        bytes.fromhex(vectors["auth_key_creation_sample"]["auth_key"]),
+def test_client_session_reproduces_self_computed_ping_message(session_build: SessionBuild) -> None:
+    group = reference_vectors("encrypted_client_message_example")
+    session = session_build.ClientSession(
+        bytes.fromhex(reference_vectors("auth_key_creation_sample")["auth_key"]),
         server_salt=SALT, session_id=0x1122334455667788,
-        now=Clock(Fraction(0x65C53D5100000004, 2**32)),
+        now=ManualClock(Fraction(0x65C53D5100000004, 2**32)),
         random_bytes=lambda n: bytes((0xA0 + i) % 256 for i in range(n)),  # padding A0..B3
     )
     pending = session.send(F.Ping(ping_id=0x0102030405060708))
     payload = session.pack()
     assert payload.hex().upper() == group["encrypted_message"]
     assert (pending.msg_id, pending.seq_no) == (0x65C53D5100000004, 1)
-    assert decrypt_payload(session.auth_key, payload, from_client=True).hex().upper() == (
-        group["plaintext"]
-    )
+    opened = session_build.decrypt_payload(session.auth_key, payload, from_client=True)
+    assert opened.hex().upper() == group["plaintext"]
 
 
-def test_container_matches_protocol_example(vectors: dict[str, Any]) -> None:
+def test_container_matches_protocol_example(session_build: SessionBuild) -> None:
     """PROTOCOL.md 3.6: msgs_ack + the 100-byte invokeWithLayer request in one container."""
-    examples = vectors["tl_serialization_examples"]
+    examples = reference_vectors("tl_serialization_examples")
     request_bytes = bytes.fromhex(
         examples["invokeWithLayer228_initConnection_PC_Linux_1.0_en_empty_en_exportLoginToken"]
     )
-    clock = Clock(Fraction(0x65C53D5100000004, 2**32))
-    client, server, _ = make_pair(clock)
+    clock = ManualClock(Fraction(0x65C53D5100000004, 2**32))
+    client, server, _ = make_pair(session_build, clock)
     export = F.auth.ExportLoginToken(
         api_id=12345, api_hash="0123456789abcdef0123456789abcdef", except_ids=[]
     )
@@ -327,7 +304,7 @@ def test_container_matches_protocol_example(vectors: dict[str, Any]) -> None:
     client.send(request)
     payload = client.pack()
 
-    data = decrypt_payload(AUTH_KEY, payload, from_client=True)
+    data = session_build.decrypt_payload(AUTH_KEY, payload, from_client=True)
     _, _, msg_id, seq_no, length = struct.unpack_from("<qqqii", data)
     assert (msg_id, seq_no, length) == (0x65C53D5100000010, 4, 160)
     assert data[32:92] == bytes.fromhex(
@@ -343,8 +320,10 @@ def test_container_matches_protocol_example(vectors: dict[str, Any]) -> None:
 # An exchange in memory
 
 
-def run_import_login_token_exchange() -> tuple[list[bytes], list[E.Event], list[E.Event]]:
-    client, server, clock = make_pair(server_knows_session=False)
+def run_import_login_token_exchange(
+    session_build: SessionBuild
+) -> tuple[list[bytes], list[E.Event], list[E.Event]]:
+    client, server, clock = make_pair(session_build, server_knows_session=False)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     request_payload = client.pack()
     server_events = server.receive(request_payload)
@@ -357,8 +336,8 @@ def run_import_login_token_exchange() -> tuple[list[bytes], list[E.Event], list[
     return [request_payload, answer_payload], server_events, client_events
 
 
-def test_import_login_token_exchange_between_client_and_server() -> None:
-    payloads, server_events, client_events = run_import_login_token_exchange()
+def test_import_login_token_exchange_between_client_and_server(session_build: SessionBuild) -> None:
+    payloads, server_events, client_events = run_import_login_token_exchange(session_build)
     started, received = server_events
     assert isinstance(started, E.ClientSessionStarted) and started.session_id == SESSION_ID
     assert received.request == F.auth.ImportLoginToken(token=TOKEN)
@@ -368,11 +347,13 @@ def test_import_login_token_exchange_between_client_and_server() -> None:
     assert result.result == login_token_success()
     assert result.result.authorization.user.username == "alice_in_wonderland"
     # Deterministic: the same seed and clock give the same bytes.
-    assert run_import_login_token_exchange()[0] == payloads
+    assert run_import_login_token_exchange(session_build)[0] == payloads
 
 
-def test_server_msg_ids_are_1_mod_4_for_answers_and_3_for_pushes() -> None:
-    client, server, clock = make_pair()
+def test_server_msg_ids_are_1_mod_4_for_answers_and_3_for_pushes(
+    session_build: SessionBuild
+) -> None:
+    client, server, clock = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server.answer(pending.msg_id, T.auth.LoginToken(expires=1, token=b"t"))
@@ -385,8 +366,10 @@ def test_server_msg_ids_are_1_mod_4_for_answers_and_3_for_pushes() -> None:
     assert pending.msg_id % 4 == 0 and update.msg_id > answer.msg_id
 
 
-def test_gzip_packed_result_is_inflated_and_decoded_with_the_result_type() -> None:
-    client, server, _ = make_pair()
+def test_gzip_packed_result_is_inflated_and_decoded_with_the_result_type(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server.answer(pending.msg_id, login_token_success(), gzip=True)
@@ -394,8 +377,8 @@ def test_gzip_packed_result_is_inflated_and_decoded_with_the_result_type() -> No
     assert result.result == login_token_success()
 
 
-def test_gzip_packed_top_level_update_is_inflated() -> None:
-    client, server, _ = make_pair()
+def test_gzip_packed_top_level_update_is_inflated(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     update = tlcodec.encode(T.UpdateShort(update=T.UpdateLoginToken(), date=5))
     packed = tlcodec.encode(T.GzipPacked(packed_data=gzip.compress(update)))
     server.enqueue(packed, content_related=True, is_reply=False)
@@ -403,8 +386,8 @@ def test_gzip_packed_top_level_update_is_inflated() -> None:
     assert isinstance(event, E.Update) and event.update.date == 5
 
 
-def test_gzip_bomb_in_a_result_fails_only_that_request() -> None:
-    client, server, _ = make_pair(max_inflated=1000)
+def test_gzip_bomb_in_a_result_fails_only_that_request(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build, max_inflated=1000)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server.answer(pending.msg_id, T.auth.LoginToken(expires=1, token=bytes(5000)), gzip=True)
@@ -422,9 +405,10 @@ def test_gzip_bomb_in_a_result_fails_only_that_request() -> None:
     ],
 )
 def test_rpc_error_fails_its_request_with_the_typed_error(
-    code: int, message: str, error_type: type, attribute: tuple[str, int] | None
+    session_build: SessionBuild, code: int, message: str, error_type: type,
+    attribute: tuple[str, int] | None,
 ) -> None:
-    client, server, _ = make_pair()
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server.answer_error(pending.msg_id, code, message)
@@ -438,29 +422,29 @@ def test_rpc_error_fails_its_request_with_the_typed_error(
     assert pending.state == "done"
 
 
-def test_rpc_error_matches_the_protocol_vector(vectors: dict[str, Any]) -> None:
+def test_rpc_error_matches_the_protocol_vector(session_build: SessionBuild) -> None:
     """The self-computed rpc_result(rpc_error 400 AUTH_TOKEN_EXPIRED) body, as a server sends it."""
-    clock = Clock(Fraction(0x65C53D5000000004, 2**32))
-    client, server, _ = make_pair(clock)
+    clock = ManualClock(Fraction(0x65C53D5000000004, 2**32))
+    client, server, _ = make_pair(session_build, clock)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     assert pending.msg_id == 0x65C53D5000000004
     server.answer_error(pending.msg_id, 400, "AUTH_TOKEN_EXPIRED")
-    data = decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
+    data = session_build.decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
     body = data[32 : 32 + struct.unpack_from("<i", data, 28)[0]]
     key = "rpc_result_req_0x65c53d5000000004_rpc_error_400_AUTH_TOKEN_EXPIRED"
-    assert body == bytes.fromhex(vectors["tl_serialization_examples"][key])
+    assert body == bytes.fromhex(reference_vectors("tl_serialization_examples")[key])
 
 
 # ----------------------------------------------------------------------------------------------
 # Every check of PROTOCOL.md 6, client side: dropped, counted, never decoded
 
 
-def _client_with_spy(clock: Clock | None = None) -> tuple[ClientSession, SpySchema]:
+def _client_with_spy(session_build: SessionBuild, clock: ManualClock | None = None) -> Any:
     spy = SpySchema()
-    session = ClientSession(
+    session = session_build.ClientSession(
         AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, schema=spy,
-        now=clock or Clock(), random_bytes=random.Random(3).randbytes,
+        now=clock or ManualClock(), random_bytes=random.Random(3).randbytes,
     )
     return session, spy
 
@@ -548,23 +532,25 @@ CLIENT_SIDE_CHECKS = {
 }
 
 
-def test_every_drop_reason_has_a_negative_test() -> None:
+def test_every_drop_reason_has_a_negative_test(session_build: SessionBuild) -> None:
     tested = {reason for _, reason in CLIENT_SIDE_CHECKS.values()}
     server_only = {"server_salt"}
     replay = {"msg_id_replayed"}  # below, needs two messages
-    assert tested | server_only | replay == set(DROP_REASONS)
+    assert tested | server_only | replay == set(session_build.DROP_REASONS)
 
 
-def test_the_untampered_message_is_accepted() -> None:
-    session, spy = _client_with_spy()
+def test_the_untampered_message_is_accepted(session_build: SessionBuild) -> None:
+    session, spy = _client_with_spy(session_build)
     (event,) = session.receive(_good())
     assert isinstance(event, E.Update) and spy.decoded == [UPDATE_BODY]
 
 
 @pytest.mark.parametrize("name", sorted(CLIENT_SIDE_CHECKS))
-def test_client_drops_a_message_failing_a_check(name: str, caplog: Any) -> None:
+def test_client_drops_a_message_failing_a_check(
+    session_build: SessionBuild, name: str, caplog: Any
+) -> None:
     build, reason = CLIENT_SIDE_CHECKS[name]
-    session, spy = _client_with_spy()
+    session, spy = _client_with_spy(session_build)
     with caplog.at_level(logging.WARNING, logger="tlcodec.mtproto.session"):
         events = session.receive(build())
     assert events == [E.MessageDropped(reason)]
@@ -574,22 +560,22 @@ def test_client_drops_a_message_failing_a_check(name: str, caplog: Any) -> None:
     assert reason in caplog.text
 
 
-def test_time_window_bounds_are_inclusive() -> None:
-    session, _ = _client_with_spy()
+def test_time_window_bounds_are_inclusive(session_build: SessionBuild) -> None:
+    session, _ = _client_with_spy(session_build)
     for t in (T0 - 299, T0 + 29):
         payload = seal(plaintext(msg_id=server_msg_id(t), body=UPDATE_BODY), from_client=False)
         assert isinstance(session.receive(payload)[0], E.Update)
 
 
-def test_time_window_follows_the_time_offset() -> None:
-    session, _ = _client_with_spy()
+def test_time_window_follows_the_time_offset(session_build: SessionBuild) -> None:
+    session, _ = _client_with_spy(session_build)
     session.time_offset = 1000
     payload = seal(plaintext(msg_id=server_msg_id(T0 + 1000), body=UPDATE_BODY), from_client=False)
     assert isinstance(session.receive(payload)[0], E.Update)
 
 
-def test_replayed_msg_id_is_dropped_the_second_time() -> None:
-    session, spy = _client_with_spy()
+def test_replayed_msg_id_is_dropped_the_second_time(session_build: SessionBuild) -> None:
+    session, spy = _client_with_spy(session_build)
     payload = _good()
     assert isinstance(session.receive(payload)[0], E.Update)
     assert session.receive(payload) == [E.MessageDropped("msg_id_replayed")]
@@ -601,8 +587,10 @@ def test_replayed_msg_id_is_dropped_the_second_time() -> None:
     assert list(session._pending_acks) == [GOOD_MSG_ID]  # acked once, for the first copy
 
 
-def test_msg_id_below_the_whole_window_is_dropped_but_reordering_inside_it_is_not() -> None:
-    session, _ = _client_with_spy()
+def test_msg_id_below_the_whole_window_is_dropped_but_reordering_inside_it_is_not(
+    session_build: SessionBuild
+) -> None:
+    session, _ = _client_with_spy(session_build)
     ids = [server_msg_id(T0 + i * 0.001) for i in range(1, 4)]
     for msg_id in (ids[0], ids[2]):
         session.receive(seal(plaintext(msg_id=msg_id, body=UPDATE_BODY), from_client=False))
@@ -614,9 +602,9 @@ def test_msg_id_below_the_whole_window_is_dropped_but_reordering_inside_it_is_no
     ]
 
 
-def test_replay_window_is_bounded() -> None:
-    session = ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=Clock(),
-                               received_window=4)
+def test_replay_window_is_bounded(session_build: SessionBuild) -> None:
+    session = session_build.ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
+                                          now=ManualClock(), received_window=4)
     for i in range(10):
         payload = seal(plaintext(msg_id=server_msg_id(T0 + i * 0.01), body=UPDATE_BODY),
                        from_client=False)
@@ -629,11 +617,13 @@ def test_replay_window_is_bounded() -> None:
 
 
 @pytest.mark.parametrize("residue", [1, 2, 3])
-def test_server_answers_wrong_parity_with_bad_msg_notification_18(residue: int) -> None:
-    client, server, _ = make_pair()
+def test_server_answers_wrong_parity_with_bad_msg_notification_18(
+    session_build: SessionBuild, residue: int
+) -> None:
+    client, server, _ = make_pair(session_build)
     bad = seal(plaintext(msg_id=CLIENT_MSG_ID | residue, body=PING_BODY), from_client=True)
     assert server.receive(bad) == [E.MessageDropped("msg_id_parity")]
-    notice = decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
+    notice = session_build.decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
     assert notice[32:36] == struct.pack("<I", 0xA7EFF811)
     assert struct.unpack_from("<qii", notice, 36)[2] == 18
 
@@ -648,11 +638,11 @@ def from_client(body: bytes, msg_id: int = CLIENT_MSG_ID, seq_no: int = 1) -> by
 
 
 def client_container(items: list[tuple[int, int, bytes]]) -> bytes:
-    return struct.pack("<Ii", 0x73F1F8DC, len(items)) + b"".join(
+    return struct.pack("<Ii", MSG_CONTAINER_ID, len(items)) + b"".join(
         struct.pack("<qii", msg_id, seq_no, len(body)) + body for msg_id, seq_no, body in items)
 
 
-def server_output(server: ServerSession) -> tuple[list[int], list[int]]:
+def server_output(server: Any) -> tuple[list[int], list[int]]:
     """The bad_msg_notification codes and the acknowledged msg_ids of all the server sends."""
     server.flush_acks()
     codes, acked = [], []
@@ -661,25 +651,27 @@ def server_output(server: ServerSession) -> tuple[list[int], list[int]]:
         codes += _notification_codes(data)
         body = data[32 : 32 + struct.unpack_from("<i", data, 28)[0]]
         items = [item.body for item in _container_items(body)] if body[:4] == struct.pack(
-            "<I", 0x73F1F8DC) else [body]
+            "<I", MSG_CONTAINER_ID) else [body]
         for item in items:
-            if item[:4] == struct.pack("<I", 0x62D6B459):
+            if item[:4] == struct.pack("<I", MSGS_ACK_ID):
                 count = struct.unpack_from("<i", item, 8)[0]
                 acked += struct.unpack_from(f"<{count}q", item, 12)
     return codes, acked
 
 
-def test_server_window_bounds_are_inclusive() -> None:
-    clock = Clock(1707425104)  # a whole second: the ages below are exact
+def test_server_window_bounds_are_inclusive(session_build: SessionBuild) -> None:
+    clock = ManualClock(1707425104)  # a whole second: the ages below are exact
     for seconds in (-300, 30):
-        _, server, _ = make_pair(clock)
+        _, server, _ = make_pair(session_build, clock)
         msg_id = (1707425104 + seconds) << 32 | 4
         assert [type(e) for e in server.receive(from_client(PING_BODY, msg_id))] == [
             E.PingReceived], seconds
 
 
-def test_server_accepts_a_client_message_reordered_inside_the_window() -> None:
-    _, server, _ = make_pair()
+def test_server_accepts_a_client_message_reordered_inside_the_window(
+    session_build: SessionBuild
+) -> None:
+    _, server, _ = make_pair(session_build)
     first, second, third = (CLIENT_MSG_ID + 4 * i for i in (1, 2, 3))
     for msg_id in (first, third, second):
         assert [type(e) for e in server.receive(from_client(PING_BODY, msg_id))] == [
@@ -687,8 +679,8 @@ def test_server_accepts_a_client_message_reordered_inside_the_window() -> None:
     assert server.receive(from_client(PING_BODY, first)) == [E.MessageDropped("msg_id_replayed")]
 
 
-def test_server_skips_an_empty_client_message() -> None:
-    _, server, _ = make_pair()
+def test_server_skips_an_empty_client_message(session_build: SessionBuild) -> None:
+    _, server, _ = make_pair(session_build)
     (skipped,) = server.receive(from_client(b""))
     assert (skipped.msg_id, skipped.reason) == (CLIENT_MSG_ID, "decode_error")
     assert "empty message body" in str(skipped.error)
@@ -696,22 +688,22 @@ def test_server_skips_an_empty_client_message() -> None:
 
 @pytest.mark.parametrize(("seq_no", "acked"), [(1, True), (2, False)])
 def test_server_acknowledges_an_unknown_content_related_message_and_skips_it(
-        seq_no: int, acked: bool) -> None:
-    _, server, _ = make_pair()
+        session_build: SessionBuild, seq_no: int, acked: bool) -> None:
+    _, server, _ = make_pair(session_build)
     (skipped,) = server.receive(from_client(struct.pack("<I", 0x12345678), seq_no=seq_no))
     assert (skipped.msg_id, skipped.reason) == (CLIENT_MSG_ID, "unknown_constructor")
     assert server_output(server) == ([], [CLIENT_MSG_ID] if acked else [])
 
 
-def test_server_acknowledges_a_damaged_request_and_skips_it() -> None:
-    _, server, _ = make_pair()
+def test_server_acknowledges_a_damaged_request_and_skips_it(session_build: SessionBuild) -> None:
+    _, server, _ = make_pair(session_build)
     (skipped,) = server.receive(from_client(PING_BODY[:8]))
     assert (skipped.msg_id, skipped.reason) == (CLIENT_MSG_ID, "decode_error")
     assert server_output(server) == ([], [CLIENT_MSG_ID])
 
 
-def test_server_refuses_a_container_with_an_odd_seq_no_with_34() -> None:
-    _, server, _ = make_pair()
+def test_server_refuses_a_container_with_an_odd_seq_no_with_34(session_build: SessionBuild) -> None:
+    _, server, _ = make_pair(session_build)
     body = client_container([(CLIENT_MSG_ID, 1, PING_BODY)])
     assert server.receive(from_client(body, CLIENT_MSG_ID + 4, seq_no=3)) == []
     assert server_output(server) == ([34], [])
@@ -719,16 +711,16 @@ def test_server_refuses_a_container_with_an_odd_seq_no_with_34() -> None:
 
 @pytest.mark.parametrize("residue", [1, 2])
 def test_server_answers_a_container_item_of_wrong_parity_with_18_and_runs_the_others(
-        residue: int) -> None:
-    _, server, _ = make_pair()
+        session_build: SessionBuild, residue: int) -> None:
+    _, server, _ = make_pair(session_build)
     items = [(CLIENT_MSG_ID | residue, 1, PING_BODY), (CLIENT_MSG_ID + 4, 3, PING_BODY)]
     events = server.receive(from_client(client_container(items), CLIENT_MSG_ID + 8, seq_no=4))
     assert [(type(e), e.msg_id) for e in events] == [(E.PingReceived, CLIENT_MSG_ID + 4)]
     assert server_output(server)[0] == [18]
 
 
-def test_server_skips_a_container_item_it_has_received_already() -> None:
-    _, server, _ = make_pair()
+def test_server_skips_a_container_item_it_has_received_already(session_build: SessionBuild) -> None:
+    _, server, _ = make_pair(session_build)
     assert [type(e) for e in server.receive(from_client(PING_BODY))] == [E.PingReceived]
     items = [(CLIENT_MSG_ID, 1, PING_BODY), (CLIENT_MSG_ID + 4, 3, PING_BODY)]
     events = server.receive(from_client(client_container(items), CLIENT_MSG_ID + 8, seq_no=4))
@@ -741,23 +733,25 @@ def _gzip_packed(data: bytes) -> bytes:
     return tlcodec.encode(T.GzipPacked(packed_data=gzip.compress(data)))
 
 
-def test_server_inflates_a_gzip_packed_client_message() -> None:
-    _, server, _ = make_pair()
+def test_server_inflates_a_gzip_packed_client_message(session_build: SessionBuild) -> None:
+    _, server, _ = make_pair(session_build)
     (ping,) = server.receive(from_client(_gzip_packed(PING_BODY)))
     assert isinstance(ping, E.PingReceived) and ping.ping_id == 1
 
 
 @pytest.mark.parametrize(("seq_no", "acked"), [(1, True), (2, False)])
-def test_server_skips_gzip_packed_inside_gzip_packed(seq_no: int, acked: bool) -> None:
-    _, server, _ = make_pair()
+def test_server_skips_gzip_packed_inside_gzip_packed(
+    session_build: SessionBuild, seq_no: int, acked: bool
+) -> None:
+    _, server, _ = make_pair(session_build)
     (skipped,) = server.receive(from_client(_gzip_packed(_gzip_packed(PING_BODY)), seq_no=seq_no))
     assert skipped.reason == "decode_error"
     assert "gzip_packed inside a gzip_packed" in str(skipped.error)
     assert server_output(server)[1] == ([CLIENT_MSG_ID] if acked else [])
 
 
-def test_server_hands_over_a_client_service_message() -> None:
-    _, server, _ = make_pair()
+def test_server_hands_over_a_client_service_message(session_build: SessionBuild) -> None:
+    _, server, _ = make_pair(session_build)
     state_request = T.MsgsStateReq(msg_ids=[5, 9])
     (event,) = server.receive(from_client(tlcodec.encode(state_request)))
     assert event == E.ServiceMessage(CLIENT_MSG_ID, state_request)
@@ -765,18 +759,22 @@ def test_server_hands_over_a_client_service_message() -> None:
 
 @pytest.mark.parametrize(("skew", "code", "reason"), [(-301, 16, "msg_id_too_old"),
                                                        (31, 17, "msg_id_too_new")])
-def test_server_answers_msg_id_out_of_window_with_16_or_17(skew: int, code: int, reason: str) -> None:
-    clock = Clock()
-    client, server, _ = make_pair(clock, client_clock=Clock(T0 + skew))
+def test_server_answers_msg_id_out_of_window_with_16_or_17(
+    session_build: SessionBuild, skew: int, code: int, reason: str
+) -> None:
+    clock = ManualClock()
+    client, server, _ = make_pair(session_build, clock, client_clock=ManualClock(T0 + skew))
     pending = client.send(F.Ping(ping_id=1))
     assert server.receive(client.pack()) == [E.MessageDropped(reason)]
-    notice = decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
+    notice = session_build.decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
     bad_msg_id, _, error_code = struct.unpack_from("<qii", notice, 36)
     assert (bad_msg_id, error_code) == (pending.msg_id, code)
 
 
-def test_server_answers_wrong_salt_with_bad_server_salt_and_keeps_the_previous_salt() -> None:
-    client, server, _ = make_pair(client_salt=1234)
+def test_server_answers_wrong_salt_with_bad_server_salt_and_keeps_the_previous_salt(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build, client_salt=1234)
     client.send(F.Ping(ping_id=1))
     assert server.receive(client.pack()) == [E.MessageDropped("server_salt")]
     assert server.dropped == {"server_salt": 1}
@@ -787,18 +785,18 @@ def test_server_answers_wrong_salt_with_bad_server_salt_and_keeps_the_previous_s
     assert of_type(events, E.PingReceived)
 
 
-def test_server_checks_seq_no_parity_against_content() -> None:
-    client, server, _ = make_pair()
+def test_server_checks_seq_no_parity_against_content(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     msg_id = int(T0 * 2**32) & ~3
     request = tlcodec.encode(F.Ping(ping_id=1))
     even = seal(plaintext(msg_id=msg_id, seq_no=2, body=request), from_client=True)
     assert server.receive(even) == []
-    ack = struct.pack("<IIiq", 0x62D6B459, 0x1CB5C415, 1, 5)
+    ack = struct.pack("<IIiq", MSGS_ACK_ID, VECTOR_ID, 1, 5)
     odd_ack = seal(plaintext(msg_id=msg_id + 4, seq_no=3, body=ack), from_client=True)
     assert server.receive(odd_ack) == []
     codes = []
     while (payload := server.pack()) is not None:
-        data = decrypt_payload(AUTH_KEY, payload, from_client=False)
+        data = session_build.decrypt_payload(AUTH_KEY, payload, from_client=False)
         codes += [c for c in _notification_codes(data)]
     assert codes == [35, 34]
 
@@ -806,7 +804,7 @@ def test_server_checks_seq_no_parity_against_content() -> None:
 def _notification_codes(data: bytes) -> list[int]:
     body = data[32 : 32 + struct.unpack_from("<i", data, 28)[0]]
     items = [body]
-    if body[:4] == struct.pack("<I", 0x73F1F8DC):
+    if body[:4] == struct.pack("<I", MSG_CONTAINER_ID):
         items = [item.body for item in _container_items(body)]
     return [struct.unpack_from("<qii", item, 4)[2] for item in items
             if item[:4] == struct.pack("<I", 0xA7EFF811)]
@@ -827,18 +825,24 @@ def _container_items(body: bytes) -> list[_Item]:
     return items
 
 
-def test_server_rejects_a_container_whose_items_are_not_below_its_id() -> None:
-    client, server, _ = make_pair()
+def test_server_rejects_a_container_whose_items_are_not_below_its_id(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     msg_id = int(T0 * 2**32) & ~3
     ping = tlcodec.encode(F.Ping(ping_id=1))
-    body = struct.pack("<Ii", 0x73F1F8DC, 1) + struct.pack("<qii", msg_id + 8, 1, len(ping)) + ping
+    item = struct.pack("<qii", msg_id + 8, 1, len(ping)) + ping
+    body = struct.pack("<Ii", MSG_CONTAINER_ID, 1) + item
     events = server.receive(seal(plaintext(msg_id=msg_id, seq_no=2, body=body), from_client=True))
     assert [e.reason for e in events] == ["bad_container"]
-    assert _notification_codes(decrypt_payload(AUTH_KEY, server.pack(), from_client=False)) == [64]
+    sent = session_build.decrypt_payload(AUTH_KEY, server.pack(), from_client=False)
+    assert _notification_codes(sent) == [64]
 
 
-def test_server_announces_a_new_session_once_and_answers_ping_with_pong() -> None:
-    client, server, _ = make_pair(server_knows_session=False)
+def test_server_announces_a_new_session_once_and_answers_ping_with_pong(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build, server_knows_session=False)
     ping = client.send(F.PingDelayDisconnect(ping_id=9, disconnect_delay=75))
     events = deliver(client, server)
     assert [type(e) for e in events] == [E.ClientSessionStarted, E.PingReceived]
@@ -853,8 +857,10 @@ def test_server_announces_a_new_session_once_and_answers_ping_with_pong() -> Non
     assert deliver(server, client)[-1].request is again
 
 
-def test_server_answers_get_future_salts_and_the_client_stores_them() -> None:
-    client, server, _ = make_pair()
+def test_server_answers_get_future_salts_and_the_client_stores_them(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.GetFutureSalts(num=1))
     deliver(client, server)
     (result,) = deliver(server, client)
@@ -867,8 +873,10 @@ def test_server_answers_get_future_salts_and_the_client_stores_them() -> None:
 # Service-message flows on the client
 
 
-def test_bad_server_salt_updates_the_salt_and_resends_the_same_request() -> None:
-    client, server, _ = make_pair(client_salt=1234)
+def test_bad_server_salt_updates_the_salt_and_resends_the_same_request(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build, client_salt=1234)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     assert server.receive(client.pack()) == [E.MessageDropped("server_salt")]
     first_msg_id = pending.msg_id
@@ -888,8 +896,10 @@ def test_bad_server_salt_updates_the_salt_and_resends_the_same_request() -> None
     assert result.request is pending and pending.state == "done"
 
 
-def test_bad_server_salt_for_a_container_resends_everything_in_it() -> None:
-    client, server, _ = make_pair(client_salt=1234)
+def test_bad_server_salt_for_a_container_resends_everything_in_it(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build, client_salt=1234)
     first = client.send(F.Ping(ping_id=1))
     second = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
@@ -901,8 +911,10 @@ def test_bad_server_salt_for_a_container_resends_everything_in_it() -> None:
     }
 
 
-def test_a_notification_about_a_partly_answered_container_resends_only_the_rest() -> None:
-    client, server, _ = make_pair()
+def test_a_notification_about_a_partly_answered_container_resends_only_the_rest(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     requests = [client.send(F.auth.ImportLoginToken(token=bytes([n]) * 8)) for n in range(3)]
     received = of_type(deliver(client, server), E.RequestReceived)
     container_id = requests[0].container_msg_id
@@ -916,10 +928,10 @@ def test_a_notification_about_a_partly_answered_container_resends_only_the_rest(
     assert [e.msg_id for e in resent] == [requests[0].msg_id, requests[2].msg_id]
 
 
-def test_the_session_keeps_no_answered_request() -> None:
+def test_the_session_keeps_no_answered_request(session_build: SessionBuild) -> None:
     # A container's record, kept for notifications about it, names its requests by msg_id: an
     # answered request (and its body) is held by the caller alone.
-    client, server, _ = make_pair()
+    client, server, _ = make_pair(session_build)
     requests = [client.send(F.Ping(ping_id=n)) for n in range(40)]
     received = deliver(client, server)
     assert len(of_type(received, E.PingReceived)) == 40 and requests[0].container_msg_id
@@ -934,8 +946,8 @@ def test_the_session_keeps_no_answered_request() -> None:
     assert client.pack() is not None  # the session goes on without them
 
 
-def test_notification_about_a_msg_id_we_never_sent_is_ignored() -> None:
-    client, server, _ = make_pair()
+def test_notification_about_a_msg_id_we_never_sent_is_ignored(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.Ping(ping_id=1))
     client.pack()
     notice = struct.pack("<Iqiiq", 0xEDAB447B, pending.msg_id + 4, 1, 48, 777)
@@ -945,15 +957,17 @@ def test_notification_about_a_msg_id_we_never_sent_is_ignored() -> None:
     assert client.server_salt == SALT_AS_READ and pending.state == "sent"
 
 
-def _send_notice(server: ServerSession, bad_msg_id: int, code: int) -> None:
+def _send_notice(server: Any, bad_msg_id: int, code: int) -> None:
     server.enqueue(struct.pack("<Iqii", 0xA7EFF811, bad_msg_id, 1, code), content_related=False)
 
 
 @pytest.mark.parametrize("skew", [-400, 100])
-def test_bad_msg_notification_16_17_corrects_the_clock_and_resends(skew: int) -> None:
-    server_clock = Clock()
-    client_clock = Clock(T0 + skew)
-    client, server, _ = make_pair(server_clock, client_clock=client_clock)
+def test_bad_msg_notification_16_17_corrects_the_clock_and_resends(
+    session_build: SessionBuild, skew: int
+) -> None:
+    server_clock = ManualClock()
+    client_clock = ManualClock(T0 + skew)
+    client, server, _ = make_pair(session_build, server_clock, client_clock=client_clock)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     server_events = deliver(client, server)
     bad_msg_id = pending.msg_id
@@ -967,8 +981,10 @@ def test_bad_msg_notification_16_17_corrects_the_clock_and_resends(skew: int) ->
     assert abs((pending.msg_id >> 32) - T0) <= 1
 
 
-def test_a_notification_about_someone_elses_msg_id_gets_no_time_exemption() -> None:
-    client, server, _ = make_pair()
+def test_a_notification_about_someone_elses_msg_id_gets_no_time_exemption(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     late_id = server_msg_id(T0 + 100)
     body = struct.pack("<Iqii", 0xA7EFF811, 0x1234 << 32, 1, 16)
     payload = seal(plaintext(msg_id=late_id, body=body, seq_no=0), from_client=False)
@@ -977,8 +993,8 @@ def test_a_notification_about_someone_elses_msg_id_gets_no_time_exemption() -> N
 
 
 @pytest.mark.parametrize("code", [20, 48])
-def test_bad_msg_notification_20_and_48_resend(code: int) -> None:
-    client, server, _ = make_pair()
+def test_bad_msg_notification_20_and_48_resend(session_build: SessionBuild, code: int) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     old = pending.msg_id
@@ -990,8 +1006,10 @@ def test_bad_msg_notification_20_and_48_resend(code: int) -> None:
 
 
 @pytest.mark.parametrize("code", [32, 33])
-def test_bad_msg_notification_32_33_starts_a_new_session_and_resends_pending(code: int) -> None:
-    client, server, _ = make_pair()
+def test_bad_msg_notification_32_33_starts_a_new_session_and_resends_pending(
+    session_build: SessionBuild, code: int
+) -> None:
+    client, server, _ = make_pair(session_build)
     answered = client.send(F.Ping(ping_id=1))
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
@@ -1009,8 +1027,10 @@ def test_bad_msg_notification_32_33_starts_a_new_session_and_resends_pending(cod
 
 
 @pytest.mark.parametrize("code", [18, 19, 34, 35, 64])
-def test_other_bad_msg_notification_codes_fail_the_request(code: int) -> None:
-    client, server, _ = make_pair()
+def test_other_bad_msg_notification_codes_fail_the_request(
+    session_build: SessionBuild, code: int
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     _send_notice(server, pending.msg_id, code)
@@ -1020,8 +1040,8 @@ def test_other_bad_msg_notification_codes_fail_the_request(code: int) -> None:
     assert pending.state == "done"
 
 
-def test_a_request_resent_too_often_fails() -> None:
-    client, server, _ = make_pair()
+def test_a_request_resent_too_often_fails(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     client.max_resends = 2
     pending = client.send(F.Ping(ping_id=1))
     failures = []
@@ -1034,8 +1054,10 @@ def test_a_request_resent_too_often_fails() -> None:
     assert client.pack() is None
 
 
-def test_new_session_created_resends_requests_the_server_never_saw() -> None:
-    client, server, _ = make_pair(server_knows_session=False)
+def test_new_session_created_resends_requests_the_server_never_saw(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build, server_knows_session=False)
     lost = client.send(F.Ping(ping_id=1))
     client.pack()  # never delivered
     seen = client.send(F.Ping(ping_id=2))
@@ -1047,8 +1069,8 @@ def test_new_session_created_resends_requests_the_server_never_saw() -> None:
     assert lost.state == "queued"
 
 
-def test_new_session_created_compares_by_container_like_tdlib() -> None:
-    client, server, _ = make_pair(server_knows_session=False)
+def test_new_session_created_compares_by_container_like_tdlib(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build, server_knows_session=False)
     first = client.send(F.Ping(ping_id=1))
     second = client.send(F.Ping(ping_id=2))
     deliver(client, server)  # one container; first_msg_id is the container's id
@@ -1057,8 +1079,8 @@ def test_new_session_created_compares_by_container_like_tdlib() -> None:
     assert {e.request for e in of_type(events, E.RpcResult)} == {first, second}
 
 
-def test_msgs_ack_marks_requests_acked() -> None:
-    client, server, _ = make_pair()
+def test_msgs_ack_marks_requests_acked(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server.flush_acks()
@@ -1067,8 +1089,10 @@ def test_msgs_ack_marks_requests_acked() -> None:
     assert pending.acked and pending.state == "sent"
 
 
-def test_detailed_info_acks_an_answer_we_have_and_asks_for_one_we_lack() -> None:
-    client, server, _ = make_pair()
+def test_detailed_info_acks_an_answer_we_have_and_asks_for_one_we_lack(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server._pending_acks.clear()
@@ -1081,15 +1105,15 @@ def test_detailed_info_acks_an_answer_we_have_and_asks_for_one_we_lack() -> None
         server.enqueue(info, content_related=False)
         assert deliver(server, client) == []
     assert list(client._pending_acks) == [have]
-    data = decrypt_payload(AUTH_KEY, client.pack(), from_client=True)
+    data = session_build.decrypt_payload(AUTH_KEY, client.pack(), from_client=True)
     items = _container_items(data[32:])
     resend = [i for i in items if i.body[:4] == struct.pack("<I", 0x7D861A08)]
     assert len(resend) == 1 and struct.unpack_from("<q", resend[0].body, 12)[0] == missing
     assert resend[0].seq_no % 2 == 0
 
 
-def test_pong_is_matched_to_its_ping_and_not_acknowledged() -> None:
-    client, server, _ = make_pair()
+def test_pong_is_matched_to_its_ping_and_not_acknowledged(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     other = client.send(F.Ping(ping_id=1))
     ping = client.send(F.Ping(ping_id=2))
     deliver(client, server)
@@ -1099,8 +1123,8 @@ def test_pong_is_matched_to_its_ping_and_not_acknowledged() -> None:
     assert not client._pending_acks
 
 
-def test_a_pong_for_no_ping_of_ours_is_skipped() -> None:
-    client, server, _ = make_pair()
+def test_a_pong_for_no_ping_of_ours_is_skipped(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     server.enqueue(T.Pong(msg_id=123456, ping_id=1), content_related=False)
     (skipped,) = deliver(server, client)
     assert skipped.reason == "unmatched_answer" and client.skipped == {"unmatched_answer": 1}
@@ -1110,18 +1134,18 @@ def test_a_pong_for_no_ping_of_ours_is_skipped() -> None:
 # Acks and containers on the way out
 
 
-def _push_updates(server: ServerSession, client: ClientSession, count: int) -> None:
+def _push_updates(server: Any, client: Any, count: int) -> None:
     for i in range(count):
         server.push(T.UpdateShort(update=T.UpdateLoginToken(), date=i))
         client.receive(server.pack())
 
 
-def test_acks_wait_for_a_batch_of_16() -> None:
-    client, server, _ = make_pair()
+def test_acks_wait_for_a_batch_of_16(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     _push_updates(server, client, 15)
     assert client.pack() is None and not client.has_outgoing
     _push_updates(server, client, 1)
-    data = decrypt_payload(AUTH_KEY, client.pack(), from_client=True)
+    data = session_build.decrypt_payload(AUTH_KEY, client.pack(), from_client=True)
     body = data[32 : 32 + struct.unpack_from("<i", data, 28)[0]]
     ack = tlcodec.decode(body)
     assert isinstance(ack, T.MsgsAck) and len(ack.msg_ids) == 16
@@ -1129,8 +1153,8 @@ def test_acks_wait_for_a_batch_of_16() -> None:
     assert client.pack() is None
 
 
-def test_acks_go_out_alone_after_the_ack_delay() -> None:
-    client, server, clock = make_pair(ack_delay=10.0)
+def test_acks_go_out_alone_after_the_ack_delay(session_build: SessionBuild) -> None:
+    client, server, clock = make_pair(session_build, ack_delay=10.0)
     _push_updates(server, client, 1)
     assert client.ack_deadline == clock.t + 10.0
     assert client.pack() is None
@@ -1140,8 +1164,8 @@ def test_acks_go_out_alone_after_the_ack_delay() -> None:
     assert client.ack_deadline is None
 
 
-def test_flush_acks_sends_them_on_demand() -> None:
-    client, server, _ = make_pair()
+def test_flush_acks_sends_them_on_demand(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     _push_updates(server, client, 2)
     client.flush_acks()
     assert len(tlcodec.decode(_body(client.pack())).msg_ids) == 2
@@ -1152,13 +1176,13 @@ def _body(payload: bytes, from_client: bool = True) -> bytes:
     return data[32 : 32 + struct.unpack_from("<i", data, 28)[0]]
 
 
-def test_acks_ride_with_the_next_request_in_one_container() -> None:
-    client, server, _ = make_pair()
+def test_acks_ride_with_the_next_request_in_one_container(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     _push_updates(server, client, 2)
     acked_ids = list(client._pending_acks)
     pending = client.send(F.Ping(ping_id=1))
     payload = client.pack()
-    data = decrypt_payload(AUTH_KEY, payload, from_client=True)
+    data = session_build.decrypt_payload(AUTH_KEY, payload, from_client=True)
     container_id = struct.unpack_from("<q", data, 16)[0]
     items = _container_items(_body(payload))
     assert [tlcodec.decode(i.body).msg_ids for i in items[:1]] == [acked_ids]
@@ -1168,12 +1192,14 @@ def test_acks_ride_with_the_next_request_in_one_container() -> None:
     assert [type(e) for e in events] == [E.MessagesAcked, E.PingReceived]
 
 
-def test_requests_queued_together_share_a_container_with_counted_seq_nos() -> None:
-    client, server, _ = make_pair()
+def test_requests_queued_together_share_a_container_with_counted_seq_nos(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     requests = [client.send(F.Ping(ping_id=i)) for i in range(3)]
     payload = client.pack()
     assert client.pack() is None
-    data = decrypt_payload(AUTH_KEY, payload, from_client=True)
+    data = session_build.decrypt_payload(AUTH_KEY, payload, from_client=True)
     container_seq_no = struct.unpack_from("<i", data, 24)[0]
     assert [r.seq_no for r in requests] == [1, 3, 5] and container_seq_no == 6
     ids = [r.msg_id for r in requests]
@@ -1182,8 +1208,8 @@ def test_requests_queued_together_share_a_container_with_counted_seq_nos() -> No
     assert [e.ping_id for e in of_type(events, E.PingReceived)] == [0, 1, 2]
 
 
-def test_container_size_bound_splits_the_batch() -> None:
-    client, server, _ = make_pair(max_container_bytes=300)  # two of the three fit
+def test_container_size_bound_splits_the_batch(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build, max_container_bytes=300)  # two of the three fit
     big = [client.send(F.auth.ImportLoginToken(token=bytes(100))) for _ in range(3)]
     payloads = []
     while (payload := client.pack()) is not None:
@@ -1193,8 +1219,10 @@ def test_container_size_bound_splits_the_batch() -> None:
     assert all(p.state == "sent" for p in big)
 
 
-def test_answered_requests_are_not_acked_separately_by_the_server() -> None:
-    client, server, _ = make_pair()
+def test_answered_requests_are_not_acked_separately_by_the_server(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server.answer(pending.msg_id, T.auth.LoginToken(expires=1, token=b"t"))
@@ -1202,20 +1230,21 @@ def test_answered_requests_are_not_acked_separately_by_the_server() -> None:
     assert [type(e) for e in deliver(server, client)] == [E.RpcResult]
 
 
-def test_padding_policy_is_chosen_by_the_caller() -> None:
+def test_padding_policy_is_chosen_by_the_caller(session_build: SessionBuild) -> None:
     lengths = set()
     for seed in range(8):
-        session = ClientSession(AUTH_KEY, server_salt=SALT, now=Clock(),
-                                   random_bytes=random.Random(seed).randbytes,
-                                   padding=random_padding(300))
+        session = session_build.ClientSession(AUTH_KEY, server_salt=SALT, now=ManualClock(),
+                                              random_bytes=random.Random(seed).randbytes,
+                                              padding=session_build.random_padding(300))
         session.send(F.Ping(ping_id=1))
         payload = session.pack()
-        data = decrypt_payload(AUTH_KEY, payload, from_client=True)
+        data = session_build.decrypt_payload(AUTH_KEY, payload, from_client=True)
         padding = len(data) - 32 - struct.unpack_from("<i", data, 28)[0]
         assert 12 <= padding <= 300 and len(data) % 16 == 0
         lengths.add(len(payload))
     assert len(lengths) > 1
-    bad = ClientSession(AUTH_KEY, server_salt=SALT, now=Clock(), padding=lambda n, r: 8)
+    bad = session_build.ClientSession(AUTH_KEY, server_salt=SALT, now=ManualClock(),
+                                      padding=lambda n, r: 8)
     bad.send(F.Ping(ping_id=1))
     with pytest.raises(ValueError, match="12..1024"):
         bad.pack()
@@ -1225,9 +1254,11 @@ def test_padding_policy_is_chosen_by_the_caller() -> None:
 # Identity, msg_id and seq_no rules
 
 
-def test_client_msg_ids_increase_strictly_and_never_have_a_zero_low_half() -> None:
-    clock = Clock(Fraction(1707425104))  # exactly on a second: the low half would be 0
-    session = ClientSession(AUTH_KEY, server_salt=SALT, now=clock)
+def test_client_msg_ids_increase_strictly_and_never_have_a_zero_low_half(
+    session_build: SessionBuild
+) -> None:
+    clock = ManualClock(Fraction(1707425104))  # exactly on a second: the low half would be 0
+    session = session_build.ClientSession(AUTH_KEY, server_salt=SALT, now=clock)
     ids = []
     for _ in range(5):
         session.send(F.Ping(ping_id=1))
@@ -1238,12 +1269,14 @@ def test_client_msg_ids_increase_strictly_and_never_have_a_zero_low_half() -> No
     assert all(i & 0xFFFFFFFF for i in ids)
 
 
-def test_msg_ids_of_lone_messages_and_containers_follow_one_rule_in_both_roles() -> None:
+def test_msg_ids_of_lone_messages_and_containers_follow_one_rule_in_both_roles(
+    session_build: SessionBuild
+) -> None:
     """A lone message, and the items of a container under one clock reading: strictly
     increasing ids, never a zero low half, the role's residue, also when the clock stands
     still exactly on a second."""
-    clock = Clock(Fraction(1707425104))
-    client, server, _ = make_pair(clock)
+    clock = ManualClock(Fraction(1707425104))
+    client, server, _ = make_pair(session_build, clock)
     ids: list[int] = []
     for batch in (4, 1, 3, 1):  # a container first: its first item meets the zero low half
         requests = [client.send(F.Ping(ping_id=i)) for i in range(batch)]
@@ -1268,21 +1301,23 @@ def test_msg_ids_of_lone_messages_and_containers_follow_one_rule_in_both_roles()
     assert sum(i % 4 == 3 for i in received) == 4
 
 
-def test_a_resend_keeps_the_pending_request_identity() -> None:
-    client, server, _ = make_pair()
+def test_a_resend_keeps_the_pending_request_identity(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.Ping(ping_id=1))
     client.pack()
     old = pending.msg_id
     _send_notice(server, old, 48)
     deliver(server, client)
     client.pack()
-    assert isinstance(pending, PendingRequest) and pending.msg_id != old
+    assert isinstance(pending, session_build.PendingRequest) and pending.msg_id != old
     assert pending.result_spec is tlcodec.bundled.result_spec(F.Ping(ping_id=1))
     assert client.pending_requests == [pending]
 
 
-def test_cancelled_request_is_not_sent_and_its_late_answer_is_skipped() -> None:
-    client, server, _ = make_pair()
+def test_cancelled_request_is_not_sent_and_its_late_answer_is_skipped(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     queued = client.send(F.Ping(ping_id=1))
     client.cancel(queued)
     assert client.pack() is None
@@ -1294,8 +1329,10 @@ def test_cancelled_request_is_not_sent_and_its_late_answer_is_skipped() -> None:
     assert skipped.reason == "unmatched_answer"
 
 
-def test_requeue_unanswered_resends_and_an_answer_to_the_old_id_still_resolves() -> None:
-    client, server, _ = make_pair()
+def test_requeue_unanswered_resends_and_an_answer_to_the_old_id_still_resolves(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     old = pending.msg_id
@@ -1307,8 +1344,8 @@ def test_requeue_unanswered_resends_and_an_answer_to_the_old_id_still_resolves()
     assert result.request is pending and client.pending_requests == []
 
 
-def test_new_session_on_request_restarts_seq_no() -> None:
-    client, server, _ = make_pair()
+def test_new_session_on_request_restarts_seq_no(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     first = client.send(F.Ping(ping_id=1))
     client.pack()
     events = client.new_session()
@@ -1324,8 +1361,10 @@ def test_new_session_on_request_restarts_seq_no() -> None:
 UNKNOWN_BODY = struct.pack("<Iq", 0xDEADBEEF, 42)
 
 
-def test_unknown_constructor_is_skipped_and_the_rest_of_the_container_processed() -> None:
-    client, server, _ = make_pair()
+def test_unknown_constructor_is_skipped_and_the_rest_of_the_container_processed(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     server.enqueue(UNKNOWN_BODY, content_related=True, is_reply=False)
     server.push(T.UpdateShort(update=T.UpdateLoginToken(), date=7))
     events = deliver(server, client)
@@ -1335,8 +1374,10 @@ def test_unknown_constructor_is_skipped_and_the_rest_of_the_container_processed(
     assert len(client._pending_acks) == 2  # both acknowledged: the server need not resend
 
 
-def test_unknown_constructor_alone_at_the_top_is_skipped_without_breaking_the_session() -> None:
-    client, server, _ = make_pair()
+def test_unknown_constructor_alone_at_the_top_is_skipped_without_breaking_the_session(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     server.enqueue(UNKNOWN_BODY, content_related=True, is_reply=False)
     (skipped,) = deliver(server, client)
     assert skipped.reason == "unknown_constructor"
@@ -1344,13 +1385,13 @@ def test_unknown_constructor_alone_at_the_top_is_skipped_without_breaking_the_se
     assert isinstance(deliver(server, client)[0], E.Update)
 
 
-def test_damaged_rpc_result_fails_only_its_request() -> None:
-    client, server, _ = make_pair()
+def test_damaged_rpc_result_fails_only_its_request(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     damaged = client.send(F.auth.ImportLoginToken(token=TOKEN))
     healthy = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     truncated = tlcodec.encode(T.auth.LoginToken(expires=1, token=bytes(40)))[:-8]
-    server.enqueue(struct.pack("<Iq", 0xF35C6D01, damaged.msg_id) + truncated,
+    server.enqueue(struct.pack("<Iq", RPC_RESULT_ID, damaged.msg_id) + truncated,
                    content_related=True)
     server.answer(healthy.msg_id, T.auth.LoginToken(expires=2, token=b"ok"))
     acked, failed, result = deliver(server, client)
@@ -1361,8 +1402,8 @@ def test_damaged_rpc_result_fails_only_its_request() -> None:
     assert damaged.state == healthy.state == "done"
 
 
-def test_result_of_the_wrong_type_fails_the_request() -> None:
-    client, server, _ = make_pair()
+def test_result_of_the_wrong_type_fails_the_request(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     server.answer(pending.msg_id, T.Pong(msg_id=1, ping_id=2))
@@ -1370,16 +1411,18 @@ def test_result_of_the_wrong_type_fails_the_request() -> None:
     assert isinstance(failed.error, tlcodec.DecodeError) and "auth.LoginToken" in str(failed.error)
 
 
-def test_damaged_container_is_skipped_as_a_whole() -> None:
-    client, _, _ = make_pair()
-    body = struct.pack("<Ii", 0x73F1F8DC, 1) + struct.pack("<qii", 1, 1, 400) + UPDATE_BODY
+def test_damaged_container_is_skipped_as_a_whole(session_build: SessionBuild) -> None:
+    client, _, _ = make_pair(session_build)
+    body = struct.pack("<Ii", MSG_CONTAINER_ID, 1) + struct.pack("<qii", 1, 1, 400) + UPDATE_BODY
     payload = seal(plaintext(msg_id=GOOD_MSG_ID, seq_no=2, body=body), from_client=False)
     (skipped,) = client.receive(payload)
     assert skipped.reason == "bad_container"
 
 
-def test_service_messages_the_session_does_not_handle_are_handed_over() -> None:
-    client, server, _ = make_pair()
+def test_service_messages_the_session_does_not_handle_are_handed_over(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     state_req = T.MsgsStateReq(msg_ids=[1, 2])
     server.enqueue(state_req, content_related=False)
     (event,) = deliver(server, client)
@@ -1412,10 +1455,12 @@ def _telethon_encrypt(state: Any, request: Any) -> bytes:
     return state.encrypt_message_data(buffer.getvalue())
 
 
-def test_telethon_client_message_is_decrypted_by_our_server(telethon_state: Any) -> None:
+def test_telethon_client_message_is_decrypted_by_our_server(
+    session_build: SessionBuild, telethon_state: Any
+) -> None:
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    server = ServerSession(AUTH_KEY, server_salt=SALT)  # real clock
+    server = session_build.ServerSession(AUTH_KEY, server_salt=SALT)  # real clock
     events = server.receive(_telethon_encrypt(telethon_state,
                                               ImportLoginTokenRequest(token=TOKEN)))
     started, received = events
@@ -1423,20 +1468,24 @@ def test_telethon_client_message_is_decrypted_by_our_server(telethon_state: Any)
     assert received.request == F.auth.ImportLoginToken(token=TOKEN)
 
 
-def test_telethon_gzipped_request_is_inflated_by_our_server(telethon_state: Any) -> None:
+def test_telethon_gzipped_request_is_inflated_by_our_server(
+    session_build: SessionBuild, telethon_state: Any
+) -> None:
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    server = ServerSession(AUTH_KEY, server_salt=SALT)
+    server = session_build.ServerSession(AUTH_KEY, server_salt=SALT)
     token = bytes(600)  # Telethon gzips content-related data over 512 bytes
     events = server.receive(_telethon_encrypt(telethon_state, ImportLoginTokenRequest(token=token)))
     assert of_type(events, E.RequestReceived)[0].request.token == token
 
 
-def test_our_server_answer_passes_telethons_checks(telethon_state: Any) -> None:
+def test_our_server_answer_passes_telethons_checks(
+    session_build: SessionBuild, telethon_state: Any
+) -> None:
     from telethon.extensions import BinaryReader
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    server = ServerSession(AUTH_KEY, server_salt=SALT)
+    server = session_build.ServerSession(AUTH_KEY, server_salt=SALT)
     events = server.receive(_telethon_encrypt(telethon_state, ImportLoginTokenRequest(token=TOKEN)))
     request_msg_id = of_type(events, E.RequestReceived)[0].msg_id
     server.answer(request_msg_id, login_token_success())
@@ -1455,7 +1504,7 @@ def test_our_server_answer_passes_telethons_checks(telethon_state: Any) -> None:
     assert telethon_state.decrypt_message_data(update) is None
 
 
-def test_our_client_message_decrypts_with_telethons_primitives() -> None:
+def test_our_client_message_decrypts_with_telethons_primitives(session_build: SessionBuild) -> None:
     """Telethon has no server role; its key derivation, IGE and reader still check the
     client->server direction (x = 0) independently of our code."""
     pytest.importorskip("telethon")
@@ -1466,8 +1515,8 @@ def test_our_client_message_decrypts_with_telethons_primitives() -> None:
     from telethon.network.mtprotostate import MTProtoState
     from telethon.tl.functions.auth import ImportLoginTokenRequest
 
-    client = ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=Clock(),
-                              random_bytes=random.Random(5).randbytes)
+    client = session_build.ClientSession(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID,
+                                         now=ManualClock(), random_bytes=random.Random(5).randbytes)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     payload = client.pack()
     msg_key = payload[8:24]
@@ -1484,7 +1533,9 @@ def test_our_client_message_decrypts_with_telethons_primitives() -> None:
     assert isinstance(request, ImportLoginTokenRequest) and request.token == TOKEN
 
 
-def test_server_message_built_with_telethons_primitives_is_read_by_our_client() -> None:
+def test_server_message_built_with_telethons_primitives_is_read_by_our_client(
+    session_build: SessionBuild
+) -> None:
     pytest.importorskip("telethon")
     from hashlib import sha256
 
@@ -1500,7 +1551,7 @@ def test_server_message_built_with_telethons_primitives_is_read_by_our_client() 
     aes_key, aes_iv = MTProtoState._calc_key(AUTH_KEY, msg_key, False)
     key_id = struct.pack("<Q", AuthKey(AUTH_KEY).key_id)
     payload = key_id + msg_key + AES.encrypt_ige(data, aes_key, aes_iv)
-    client, _ = _client_with_spy()
+    client, _ = _client_with_spy(session_build)
     (event,) = client.receive(payload)
     assert event.update == T.UpdateShort(update=T.UpdateLoginToken(), date=1707425120)
 
@@ -1509,8 +1560,10 @@ def test_server_message_built_with_telethons_primitives_is_read_by_our_client() 
 # Edges of the API
 
 
-def test_an_answer_to_the_old_id_of_a_requeued_request_takes_it_out_of_the_queue() -> None:
-    client, server, _ = make_pair()
+def test_an_answer_to_the_old_id_of_a_requeued_request_takes_it_out_of_the_queue(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     deliver(client, server)
     old = pending.msg_id
@@ -1521,8 +1574,10 @@ def test_an_answer_to_the_old_id_of_a_requeued_request_takes_it_out_of_the_queue
     assert client.pack() is None  # not sent again
 
 
-def test_a_bad_salt_for_a_requeued_request_does_not_queue_it_twice() -> None:
-    client, server, _ = make_pair()
+def test_a_bad_salt_for_a_requeued_request_does_not_queue_it_twice(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.auth.ImportLoginToken(token=TOKEN))
     client.pack()
     old = pending.msg_id
@@ -1533,8 +1588,8 @@ def test_a_bad_salt_for_a_requeued_request_does_not_queue_it_twice() -> None:
     assert list(client._queue) == [pending]
 
 
-def test_each_role_has_only_its_own_methods() -> None:
-    client, server, _ = make_pair()
+def test_each_role_has_only_its_own_methods(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     for client_only in ("send", "cancel", "requeue_unanswered", "new_session", "pending_requests"):
         assert hasattr(client, client_only) and not hasattr(server, client_only)
     for server_only in ("answer", "answer_error", "push"):
@@ -1542,18 +1597,20 @@ def test_each_role_has_only_its_own_methods() -> None:
     with pytest.raises(TypeError, match="function call"):
         client.send(T.Pong(msg_id=1, ping_id=1))
     with pytest.raises(ValueError, match="256 bytes, got 255"):
-        ClientSession(AUTH_KEY[:255], server_salt=1)
+        session_build.ClientSession(AUTH_KEY[:255], server_salt=1)
     with pytest.raises(ValueError, match="256 bytes, got 255"):
-        ServerSession(AUTH_KEY[:255], server_salt=1)
+        session_build.ServerSession(AUTH_KEY[:255], server_salt=1)
 
 
-def test_the_shared_core_is_not_a_session_of_its_own() -> None:
+def test_the_shared_core_is_not_a_session_of_its_own(session_build: SessionBuild) -> None:
     with pytest.raises(TypeError, match="ClientSession or a ServerSession"):
-        EncryptedSession(AUTH_KEY, server_salt=1)
+        session_build.EncryptedSession(AUTH_KEY, server_salt=1)
 
 
-def test_server_without_a_session_sends_nothing_until_the_client_speaks() -> None:
-    client, server, _ = make_pair(server_knows_session=False)
+def test_server_without_a_session_sends_nothing_until_the_client_speaks(
+    session_build: SessionBuild
+) -> None:
+    client, server, _ = make_pair(session_build, server_knows_session=False)
     server.push(T.UpdateShort(update=T.UpdateLoginToken(), date=1))
     assert server.pack() is None
     client.send(F.auth.ImportLoginToken(token=TOKEN))
@@ -1562,8 +1619,8 @@ def test_server_without_a_session_sends_nothing_until_the_client_speaks() -> Non
     assert kinds == [E.MessagesAcked, E.NewSessionCreated, E.Update]  # acks go first
 
 
-def test_destroy_session_answer_resolves_its_request() -> None:
-    client, server, _ = make_pair()
+def test_destroy_session_answer_resolves_its_request(session_build: SessionBuild) -> None:
+    client, server, _ = make_pair(session_build)
     pending = client.send(F.DestroySession(session_id=0x55))
     deliver(client, server)
     server.enqueue(T.DestroySessionOk(session_id=0x55), content_related=False)
@@ -1571,41 +1628,45 @@ def test_destroy_session_answer_resolves_its_request() -> None:
     assert result.request is pending and result.result == T.DestroySessionOk(session_id=0x55)
 
 
-def test_client_rejects_a_container_whose_items_are_not_below_its_id() -> None:
-    client, _, _ = make_pair()
-    body = (struct.pack("<Ii", 0x73F1F8DC, 1)
+def test_client_rejects_a_container_whose_items_are_not_below_its_id(
+    session_build: SessionBuild
+) -> None:
+    client, _, _ = make_pair(session_build)
+    body = (struct.pack("<Ii", MSG_CONTAINER_ID, 1)
             + struct.pack("<qii", GOOD_MSG_ID + 4, 1, len(UPDATE_BODY)) + UPDATE_BODY)
     payload = seal(plaintext(msg_id=GOOD_MSG_ID, seq_no=2, body=body), from_client=False)
     (skipped,) = client.receive(payload)
     assert skipped.reason == "bad_container" and "not below" in str(skipped.error)
 
 
-def test_duplicate_inner_message_is_acked_again_but_processed_once() -> None:
-    client, _, _ = make_pair()
+def test_duplicate_inner_message_is_acked_again_but_processed_once(
+    session_build: SessionBuild
+) -> None:
+    client, _, _ = make_pair(session_build)
     inner_id = GOOD_MSG_ID - 8
     item = struct.pack("<qii", inner_id, 1, len(UPDATE_BODY)) + UPDATE_BODY
     for outer in (GOOD_MSG_ID, GOOD_MSG_ID + 4):
-        body = struct.pack("<Ii", 0x73F1F8DC, 1) + item
+        body = struct.pack("<Ii", MSG_CONTAINER_ID, 1) + item
         events = client.receive(seal(plaintext(msg_id=outer, seq_no=2, body=body),
                                      from_client=False))
     assert [e.reason for e in events] == ["duplicate"]
     assert list(client._pending_acks) == [inner_id]
 
 
-def test_memoryview_and_bytearray_payloads_are_accepted() -> None:
-    session, _ = _client_with_spy()
+def test_memoryview_and_bytearray_payloads_are_accepted(session_build: SessionBuild) -> None:
+    session, _ = _client_with_spy(session_build)
     assert isinstance(session.receive(bytearray(_good()))[0], E.Update)
-    session, _ = _client_with_spy()
+    session, _ = _client_with_spy(session_build)
     assert isinstance(session.receive(memoryview(_good()))[0], E.Update)
 
 
-def test_peek_session_id_routes_a_client_payload() -> None:
-    client, _, _ = make_pair()
+def test_peek_session_id_routes_a_client_payload(session_build: SessionBuild) -> None:
+    client, _, _ = make_pair(session_build)
     client.send(F.Ping(ping_id=1))
     payload = client.pack()
-    assert peek_session_id(AUTH_KEY, payload) == SESSION_ID
+    assert session_build.peek_session_id(AUTH_KEY, payload) == SESSION_ID
     with pytest.raises(crypto.SecurityError) as info:
-        peek_session_id(AUTH_KEY, _flip(payload, 30))
+        session_build.peek_session_id(AUTH_KEY, _flip(payload, 30))
     assert info.value.check == "msg_key"
 
 

@@ -3,7 +3,8 @@ session.py) run as Python (the twin), and the same files compiled by Cython with
 their .pxd (tlcodec.mtproto._client_session_c on _session_c).
 
 - (test_smoke checks that the compiled build is the one in use unless TLCODEC_NO_EXTENSIONS
-  asks for the twin.)
+  asks for the twin; the other session tests run over both builds through conftest's
+  `session_build`.)
 - Differential: both builds get the same client session history and the same server messages,
   well-formed or hostile (random containers, damaged lengths and counts, truncated answers,
   extreme ids, random bytes), and must give the same events, counters, acks and replay window.
@@ -13,63 +14,44 @@ their .pxd (tlcodec.mtproto._client_session_c on _session_c).
 
 from __future__ import annotations
 
-import functools
 import random
 import struct
-from types import ModuleType
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tlcodec
-from tlcodec import _runtime, functions, types
-from tlcodec import _runtime
+from tlcodec import functions, types
 from tlcodec.mtproto.client_session import ClientSession
 from tlcodec.mtproto.session import minimal_padding
 
-TWIN_RUN = "session" in _runtime.PLAIN_REQUESTED
+from support import (
+    GZIP_PACKED_ID,
+    MSG_CONTAINER_ID,
+    MSGS_ACK_ID,
+    RPC_ERROR_ID,
+    RPC_RESULT_ID,
+    SAMPLE_TIME,
+    VECTOR_ID,
+    ManualClock,
+    both_session_builds,
+)
+
 AUTH_KEY = bytes(range(256))
 SALT = 0x0123456789ABCDEF
 SESSION_ID = 0x1122334455667788
-T0 = 1707425104.25
+T0 = SAMPLE_TIME
 REQUESTS = 6
-
-RPC_RESULT = 0xF35C6D01
-RPC_ERROR = 0x2144CA19
-MSG_CONTAINER = 0x73F1F8DC
-GZIP_PACKED = 0x3072CFA1
-MSGS_ACK = 0x62D6B459
-VECTOR = 0x1CB5C415
-
-
-@functools.cache
-def _load_twin() -> ModuleType:
-    """client_session.py (and the core under it) run as plain Python, with classes of their own
-    even where the compiled build runs."""
-    return _runtime.plain_build("session")["tlcodec.mtproto.client_session"]
-
-
-needs_compiled = pytest.mark.skipif(
-    TWIN_RUN, reason="this run uses the pure-Python twin: no compiled session to compare")
 
 
 # ----------------------------------------------------------------------------------------------
 # One client history, replayed in each build
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def _client(session_class: type) -> tuple[Any, list[int]]:
     """A client session that sent REQUESTS calls in one container; their msg_ids."""
-    clock = _Clock()
+    clock = ManualClock(T0)
     client = session_class(AUTH_KEY, server_salt=SALT, session_id=SESSION_ID, now=clock,
                            random_bytes=random.Random(7).randbytes, received_window=8)
     sent = [client.send(functions.auth.ImportLoginToken(token=bytes([i]) * 8))
@@ -131,28 +113,29 @@ def _body(draw: Any, request_ids: list[int]) -> bytes:
     req_msg_id = draw(st.sampled_from(request_ids)) if request_ids else 0
     if kind == "result":
         result = types.auth.LoginToken(expires=draw(_INTS), token=draw(st.binary(max_size=40)))
-        return struct.pack("<Iq", RPC_RESULT, req_msg_id) + tlcodec.encode(result)
+        return struct.pack("<Iq", RPC_RESULT_ID, req_msg_id) + tlcodec.encode(result)
     if kind == "error":
         message = draw(st.sampled_from([b"AUTH_TOKEN_EXPIRED", b"FLOOD_WAIT_7", b"X"]))
         tl_message = bytes([len(message)]) + message
         tl_message += bytes(-len(tl_message) % 4)
-        return struct.pack("<Iqii", RPC_RESULT, req_msg_id, RPC_ERROR, draw(_INTS)) + tl_message
+        head = struct.pack("<Iqii", RPC_RESULT_ID, req_msg_id, RPC_ERROR_ID, draw(_INTS))
+        return head + tl_message
     if kind == "truncated":
-        return struct.pack("<Iq", RPC_RESULT, req_msg_id)[: draw(st.sampled_from([4, 8]))]
+        return struct.pack("<Iq", RPC_RESULT_ID, req_msg_id)[: draw(st.sampled_from([4, 8]))]
     if kind == "unmatched":
-        return struct.pack("<Iq", RPC_RESULT, draw(_LONGS)) + tlcodec.encode(
+        return struct.pack("<Iq", RPC_RESULT_ID, draw(_LONGS)) + tlcodec.encode(
             types.auth.LoginToken(expires=1, token=b""))
     if kind == "damaged":
-        return struct.pack("<IqI", RPC_RESULT, req_msg_id, draw(st.integers(0, 2**32 - 1)))
+        return struct.pack("<IqI", RPC_RESULT_ID, req_msg_id, draw(st.integers(0, 2**32 - 1)))
     if kind == "ack":
         ids = draw(st.lists(_LONGS, max_size=3))
-        return struct.pack(f"<IIi{len(ids)}q", MSGS_ACK, VECTOR, len(ids), *ids)
+        return struct.pack(f"<IIi{len(ids)}q", MSGS_ACK_ID, VECTOR_ID, len(ids), *ids)
     if kind == "nested":
-        return struct.pack("<Ii", MSG_CONTAINER, 0)
+        return struct.pack("<Ii", MSG_CONTAINER_ID, 0)
     if kind == "gzip":
         data = draw(st.binary(max_size=12))
         tl_data = bytes([len(data)]) + data
-        return struct.pack("<I", GZIP_PACKED) + tl_data + bytes(-len(tl_data) % 4)
+        return struct.pack("<I", GZIP_PACKED_ID) + tl_data + bytes(-len(tl_data) % 4)
     if kind == "unknown":
         return struct.pack("<I", draw(st.integers(0, 2**32 - 1))) + bytes(4)
     data = draw(st.binary(min_size=4, max_size=24))
@@ -171,7 +154,7 @@ def _container(draw: Any, request_ids: list[int]) -> bytes:
         length = draw(st.one_of(st.just(len(body)), _INTS))
         parts.append(struct.pack("<qii", msg_id, seq_no, length) + body)
     declared = draw(st.one_of(st.just(count), _INTS))
-    data = struct.pack("<Ii", MSG_CONTAINER, declared) + b"".join(parts)
+    data = struct.pack("<Ii", MSG_CONTAINER_ID, declared) + b"".join(parts)
     if draw(st.booleans()):  # a cut or a flipped byte somewhere
         at = draw(st.integers(0, len(data)))
         if draw(st.booleans()):
@@ -192,12 +175,11 @@ def _messages(data: Any, request_ids: list[int]) -> list[bytes]:
     return plaintexts
 
 
-@needs_compiled
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_both_builds_give_the_same_outcome_for_any_server_messages(data: Any) -> None:
-    twin = _load_twin()
-    compiled_client, request_ids = _client(ClientSession)
+    compiled, twin = both_session_builds()
+    compiled_client, request_ids = _client(compiled.ClientSession)
     twin_client, twin_request_ids = _client(twin.ClientSession)
     assert request_ids == twin_request_ids  # one clock, one rng: one history
     for payload in _messages(data, request_ids):
@@ -210,6 +192,7 @@ def test_both_builds_give_the_same_outcome_for_any_server_messages(data: Any) ->
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_hostile_server_messages_never_raise(data: Any) -> None:
+    # In the build this run uses; where both run, the test above runs both on the same input.
     client, request_ids = _client(ClientSession)
     for payload in _messages(data, request_ids):
         events = client.receive_opened(payload)
@@ -217,18 +200,17 @@ def test_hostile_server_messages_never_raise(data: Any) -> None:
         client.pack()
 
 
-@needs_compiled
 def test_integers_are_read_alike_at_every_boundary() -> None:
     """Container item headers with the int32/int64 boundary values, in both builds."""
-    twin = _load_twin()
+    compiled, twin = both_session_builds()
     for msg_id in (-(2**63), -1, 0, 1, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**63 - 1):
         for seq_no in (-(2**31), -1, 0, 1, 2**31 - 1):
             for length in (-(2**31), -4, 0, 4, 12, 2**31 - 4):
-                body = struct.pack("<Iiqii", MSG_CONTAINER, 1, msg_id, seq_no, length)
-                body += struct.pack("<Iq", RPC_RESULT, msg_id)
+                body = struct.pack("<Iiqii", MSG_CONTAINER_ID, 1, msg_id, seq_no, length)
+                body += struct.pack("<Iq", RPC_RESULT_ID, msg_id)
                 payload = _plaintext(_server_id(1.0), 0, body)
                 outcomes = []
-                for session_class in (ClientSession, twin.ClientSession):
+                for session_class in (compiled.ClientSession, twin.ClientSession):
                     client, _ = _client(session_class)
                     outcomes.append(_outcome(client, client.receive_opened(payload)))
                 assert outcomes[0] == outcomes[1], (msg_id, seq_no, length)

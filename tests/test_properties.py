@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 
 import tlcodec
 from tlcodec import DecodeError
-from tlcodec.schema import Schema
-from tlcodec.types import GzipPacked, RpcResult
 
-from conftest import convert
+from support import CodecBuild, convert
 from tl_strategies import (
     GZIP_PACKED_ID,
     Builder,
@@ -49,31 +47,29 @@ PER_CONSTRUCTOR = settings(
 by_constructor = pytest.mark.parametrize("key", sorted(CLASSES))
 
 
-@pytest.fixture(scope="module")
-def other_schema(request: pytest.FixtureRequest) -> Schema:
-    """The bundled definitions compiled by the implementation this run does not use."""
-    name = "twin_schema" if tlcodec.IS_COMPILED else "compiled_schema"
-    return request.getfixturevalue(name)
-
-
 @by_constructor
-def test_every_field_can_be_passed_by_keyword(key: str) -> None:
+def test_every_field_can_be_passed_by_keyword(tl: CodecBuild, key: str) -> None:
     # Fields keep their TL names, including `self` (user.self): `User(self=True, id=1)` must
     # work with both implementations, not collide with the constructor's own `self`.
-    cls = CLASSES[key]
-    obj = BUILDER.object(cls.__tl_plan__, RandomSource(random.Random(key), optional_present=True))
+    plan = CLASSES[key].__tl_plan__
+    obj = convert(BUILDER.object(plan, RandomSource(random.Random(key), optional_present=True)),
+                  tl.bundled)
+    cls = type(obj)
     again = cls(**{attr: getattr(obj, attr) for attr in cls.__tl_plan__.attrs})
     assert same_tl(again, obj)
-    assert tlcodec.encode(again) == tlcodec.encode(obj)
+    assert tl.encode(again) == tl.encode(obj)
 
 
 @by_constructor
 @PER_CONSTRUCTOR
 @given(data=st.data())
-def test_round_trip_gives_back_the_same_object_and_bytes(key: str, data: st.DataObject) -> None:
-    cls = CLASSES[key]
-    obj = data.draw(objects_of(BUILDER, cls.__tl_plan__), label="object")
-    encoded = tlcodec.encode(obj)
+def test_round_trip_gives_back_the_same_object_and_bytes(
+    tl: CodecBuild, key: str, data: st.DataObject
+) -> None:
+    drawn = data.draw(objects_of(BUILDER, CLASSES[key].__tl_plan__), label="object")
+    obj = convert(drawn, tl.bundled)
+    cls = type(obj)
+    encoded = tl.encode(obj)
     assert len(encoded) % 4 == 0, "a TL value is always whole 32-bit words"
     assert encoded[:4] == cls.CONSTRUCTOR_ID.to_bytes(4, "little")
     assert bytes(obj) == encoded
@@ -85,19 +81,19 @@ def test_round_trip_gives_back_the_same_object_and_bytes(key: str, data: st.Data
     # ... and `==` agrees wherever `==` can (nan is unequal to itself).
     if not has_nan(obj):
         assert decoded == obj
-    assert tlcodec.encode(decoded) == encoded
+    assert tl.encode(decoded) == encoded
 
     if cls.CONSTRUCTOR_ID != GZIP_PACKED_ID:
         # Where any object (or `Object`) is accepted, gzip_packed means "inflate me": its own
         # bytes round-trip only where exactly gzip_packed is asked for (above).
-        assert same_tl(tlcodec.decode(encoded), obj)
+        assert same_tl(tl.decode(encoded), obj)
         if not cls.__tl_plan__.is_function:
-            assert same_tl(tlcodec.decode(encoded, cls.TL_TYPE), obj)
+            assert same_tl(tl.decode(encoded, cls.TL_TYPE), obj)
 
     # Decoding from the other buffer types sees the same bytes.
-    assert same_tl(tlcodec.decode(bytearray(encoded), cls), obj)
-    assert same_tl(tlcodec.decode(memoryview(encoded), cls), obj)
-    reader = tlcodec.Reader(encoded + encoded)
+    assert same_tl(tl.decode(bytearray(encoded), cls), obj)
+    assert same_tl(tl.decode(memoryview(encoded), cls), obj)
+    reader = tl.Reader(encoded + encoded)
     assert same_tl(reader.read_object(cls), obj)
     assert reader.position == len(encoded)
     assert same_tl(reader.read_object(cls), obj)
@@ -108,8 +104,9 @@ def test_round_trip_gives_back_the_same_object_and_bytes(key: str, data: st.Data
 @PER_CONSTRUCTOR
 @given(data=st.data())
 def test_compiled_and_twin_agree_byte_for_byte(
-    key: str, data: st.DataObject, other_schema: Schema
+    key: str, data: st.DataObject, other_tl: CodecBuild
 ) -> None:
+    other_schema = other_tl.bundled
     cls = CLASSES[key]
     obj = data.draw(objects_of(BUILDER, cls.__tl_plan__), label="object")
     ours = tlcodec.encode(obj)
@@ -152,19 +149,21 @@ def test_every_truncation_raises_decode_error(key: str, data: st.DataObject) -> 
 
 @settings(PER_CONSTRUCTOR, max_examples=60)
 @given(obj=any_object(BUILDER))
-def test_gzip_packed_decodes_to_the_object_it_wraps(obj: Any) -> None:
+def test_gzip_packed_decodes_to_the_object_it_wraps(tl: CodecBuild, obj: Any) -> None:
     # A server may send gzip_packed in place of any value: it is transparent wherever the
     # expected type is not gzip_packed itself.
-    inner = tlcodec.encode(obj)
+    obj = convert(obj, tl.bundled)
+    GzipPacked, RpcResult = tl.types.GzipPacked, tl.types.RpcResult  # noqa: N806
+    inner = tl.encode(obj)
     packed = GzipPacked(packed_data=gzip.compress(inner, mtime=0))
-    wrapped = tlcodec.encode(packed)
-    assert same_tl(tlcodec.decode(wrapped), obj)
-    assert same_tl(tlcodec.decode(wrapped, type(obj)), obj)
+    wrapped = tl.encode(packed)
+    assert same_tl(tl.decode(wrapped), obj)
+    assert same_tl(tl.decode(wrapped, type(obj)), obj)
     if not type(obj).__tl_plan__.is_function:
-        assert same_tl(tlcodec.decode(wrapped, type(obj).TL_TYPE), obj)
+        assert same_tl(tl.decode(wrapped, type(obj).TL_TYPE), obj)
     # Inside an Object field as well, and still itself when exactly gzip_packed is asked for.
-    result = tlcodec.encode(RpcResult(req_msg_id=1, result=packed))
-    assert same_tl(tlcodec.decode(result).result, obj)
+    result = tl.encode(RpcResult(req_msg_id=1, result=packed))
+    assert same_tl(tl.decode(result).result, obj)
     assert same_tl(GzipPacked.from_bytes(wrapped), packed)
 
 

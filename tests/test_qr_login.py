@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from typing import Any
 
 import pytest
@@ -27,17 +26,7 @@ from tlcodec.mtproto.errors import (
 )
 from tlcodec.testing import DataCentres
 
-from support import API_HASH, API_ID, client_for, cluster, run_scenario
-
-
-class ShiftedClock:
-    """The test DCs' clock: real time plus a shift the test moves forward."""
-
-    def __init__(self) -> None:
-        self.shift = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.shift
+from support import API_HASH, API_ID, ShiftedClock, client_for, cluster, run_scenario
 
 
 def _accept_soon(dcs: DataCentres, qr: QRLogin, account: Any, delay: float = 0.05) -> asyncio.Task:

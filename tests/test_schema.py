@@ -12,6 +12,7 @@ import re
 import struct
 import zlib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,13 +24,12 @@ from tlcodec import types as T
 from tlcodec.schema import Schema, compute_id, parse_schema
 from tlcodec.schema.generate import generated_files
 
-from conftest import reference_file
+from support import VECTOR_ID, reference_file
 
 PACKAGE_DIR = Path(tlcodec.__file__).resolve().parent
 BUNDLED_DATA = PACKAGE_DIR / "schema" / "data"
 HAND_ADDED = {"rpc_result", "message", "msg_container", "msg_copy", "gzip_packed"}
 KNOWN_MISMATCHES = {"ipPortSecret", "accessPointRule", "help.configSimple"}  # PROTOCOL.md 2.3
-VECTOR_ID = 0x1CB5C415
 
 
 def u32(value: int) -> bytes:
@@ -81,8 +81,9 @@ FEATURES = "\n".join(
 
 
 @pytest.fixture(scope="module")
-def features() -> Schema:
-    return Schema.from_tl(FEATURES, strict_ids=True)
+def features(codec: ModuleType) -> Schema:
+    """FEATURES over each codec in turn."""
+    return Schema.from_tl(FEATURES, strict_ids=True, codec=codec)
 
 
 def test_parser_reads_sections_and_skips_comments_builtins_and_id_less_lines() -> None:
@@ -105,10 +106,10 @@ def test_short_hex_id_is_an_integer(features: Schema) -> None:
     assert definition.id == definition.computed_id == 0x068E9916
     cls = features.get("auth.loginTokenMigrateTo")
     assert cls.CONSTRUCTOR_ID == 0x068E9916
-    assert tlcodec.encode(cls(dc_id=4, token=b""))[:4] == bytes.fromhex("16998e06")
+    assert features.codec.encode(cls(dc_id=4, token=b""))[:4] == bytes.fromhex("16998e06")
 
 
-def test_flags_flags2_and_flag_true_fields(features: Schema, codec: Any) -> None:
+def test_flags_flags2_and_flag_true_fields(features: Schema) -> None:
     (definition,) = [d for d in parse_schema(FEATURES).definitions if d.name == "profile"]
     params = {p.name: p for p in definition.params}
     assert params["flags"].is_flag_word and params["flags2"].is_flag_word
@@ -121,9 +122,9 @@ def test_flags_flags2_and_flag_true_fields(features: Schema, codec: Any) -> None
     profile, point = features.get("profile"), features.get("point")
     assert profile.__slots__ == ("verified", "name", "tags", "home")  # no flag words
     kinds = {f[0]: f[1].kind for f in profile.__tl_plan__.fields}
-    assert kinds["verified"] == codec.K_TRUE and kinds["flags2"] == codec.K_FLAGS
+    assert kinds["verified"] == features.codec.K_TRUE and kinds["flags2"] == features.codec.K_FLAGS
     obj = profile(verified=True, tags=["a"], home=point(x=1, y=2))
-    data = tlcodec.encode(obj)
+    data = features.codec.encode(obj)
     assert data == (
         u32(profile.CONSTRUCTOR_ID)
         + u32(1 << 0)  # flags: verified, name absent
@@ -134,16 +135,17 @@ def test_flags_flags2_and_flag_true_fields(features: Schema, codec: Any) -> None
     decoded = features.decode(data)
     assert decoded == obj
     assert decoded.name is None and decoded.verified is True
-    assert features.decode(tlcodec.encode(profile())) == profile(verified=False)
+    assert features.decode(features.codec.encode(profile())) == profile(verified=False)
 
 
-def test_boxed_vector_and_bare_vector_of_bare_constructors(features: Schema, codec: Any) -> None:
+def test_boxed_vector_and_bare_vector_of_bare_constructors(features: Schema) -> None:
     salts = features.get("future_salts")
     salt = features.get("future_salt")
     (_, _, field) = [f for f in salts.__tl_plan__.fields]
-    assert field[1].kind == codec.K_BARE_VECTOR and field[1].elem.kind == codec.K_BARE
+    kinds = features.codec
+    assert field[1].kind == kinds.K_BARE_VECTOR and field[1].elem.kind == kinds.K_BARE
     obj = salts(req_msg_id=1, now=2, salts=[salt(valid_since=3, valid_until=4, salt=5)])
-    data = tlcodec.encode(obj)
+    data = features.codec.encode(obj)
     # vector<future_salt>: no vector id, and no id before each element either.
     assert data == (
         u32(0xAE500895)
@@ -153,22 +155,22 @@ def test_boxed_vector_and_bare_vector_of_bare_constructors(features: Schema, cod
     )
     assert features.decode(data) == obj
     ack = features.get("msgs_ack")
-    assert ack.__tl_plan__.fields[0][1].kind == codec.K_VECTOR
-    assert tlcodec.encode(ack(msg_ids=[7]))[4:8] == u32(VECTOR_ID)
+    assert ack.__tl_plan__.fields[0][1].kind == features.codec.K_VECTOR
+    assert features.codec.encode(ack(msg_ids=[7]))[4:8] == u32(VECTOR_ID)
 
 
-def test_percent_marks_a_bare_field(features: Schema, codec: Any) -> None:
+def test_percent_marks_a_bare_field(features: Schema) -> None:
     (definition,) = [d for d in parse_schema(FEATURES).definitions if d.name == "segment"]
     assert all(p.type.bare and p.type.name == "Point" for p in definition.params)
     segment, point = features.get("segment"), features.get("point")
-    assert {f[1].kind for f in segment.__tl_plan__.fields} == {codec.K_BARE}
+    assert {f[1].kind for f in segment.__tl_plan__.fields} == {features.codec.K_BARE}
     obj = segment(a=point(x=1, y=2), b=point(x=3, y=4))
-    data = tlcodec.encode(obj)
+    data = features.codec.encode(obj)
     assert data == u32(segment.CONSTRUCTOR_ID) + struct.pack("<iiii", 1, 2, 3, 4)
     assert features.decode(data) == obj
 
 
-def test_generic_query_and_its_result(features: Schema, codec: Any) -> None:
+def test_generic_query_and_its_result(features: Schema) -> None:
     (definition,) = [d for d in parse_schema(FEATURES).definitions if d.name == "invokeWithLayer"]
     assert definition.generics == ("X",)
     query = definition.params[-1]
@@ -176,14 +178,14 @@ def test_generic_query_and_its_result(features: Schema, codec: Any) -> None:
     assert definition.result.name == "X"
     invoke, ping, pong = features.get("invokeWithLayer"), features.get("ping"), features.get("pong")
     assert invoke.RESULT_TYPE == "X"
-    assert invoke.__tl_plan__.fields[-1][1].kind == codec.K_QUERY
+    assert invoke.__tl_plan__.fields[-1][1].kind == features.codec.K_QUERY
     request = invoke(layer=7, query=ping(ping_id=9))
-    data = tlcodec.encode(request)
+    data = features.codec.encode(request)
     assert data == u32(0xDA9B0D0D) + struct.pack("<i", 7) + u32(0x7ABE77EC) + struct.pack("<q", 9)
     assert features.decode(data) == request
     assert features.result_spec(request).name == "Pong"
     answer = pong(msg_id=1, ping_id=9)
-    assert features.decode_result(request, tlcodec.encode(answer)) == answer
+    assert features.decode_result(request, features.codec.encode(answer)) == answer
 
 
 def test_layer_comment_sets_the_layer(features: Schema) -> None:
@@ -591,10 +593,10 @@ def export_request() -> Any:
     )
 
 
-def test_result_spec_sees_through_generic_wrappers(codec: Any) -> None:
+def test_result_spec_sees_through_generic_wrappers() -> None:
     spec = tlcodec.bundled.result_spec(export_request())
     assert spec.name == "auth.LoginToken"
-    assert spec.kind == codec.K_BOXED
+    assert spec.kind == tlcodec.bundled.codec.K_BOXED
     assert tlcodec.bundled.result_spec(F.auth.ImportLoginToken(token=b"")).name == "auth.LoginToken"
     assert tlcodec.bundled.result_spec(F.users.GetUsers(id=[])).name == "Vector<User>"
     with pytest.raises(TypeError):

@@ -1,7 +1,7 @@
 """Schemas the codec cannot serve are refused at load, with a SchemaError naming the line.
 
-Every case runs over both codecs (`Schema(..., codec=...)`, like conftest's twin_schema and
-compiled_schema): a schema loads in both builds or in neither, and one that loads round-trips.
+Every case runs over both codecs (conftest's `codec`, given to `Schema(..., codec=...)`): a schema
+loads in both builds or in neither, and one that loads round-trips.
 The property test at the end throws random small schema texts at the loader.
 """
 
@@ -21,21 +21,8 @@ from tlcodec import functions as F
 from tlcodec import types as T
 from tlcodec.schema import MAX_FIELDS, MAX_FLAG_WORDS, Schema, compute_id
 
+from support import codec_module
 from tl_strategies import Builder, RandomSource, same_tl
-
-
-def compiled_codec() -> Any:
-    try:
-        from tlcodec import _codec
-    except ImportError:
-        pytest.skip("the compiled module is not built")
-    return _codec
-
-
-@pytest.fixture(params=["twin", "compiled"])
-def codec(request: pytest.FixtureRequest) -> Any:
-    """Each codec in turn (shadows conftest's `codec`, which is only the one this run uses)."""
-    return _codec_py if request.param == "twin" else compiled_codec()
 
 
 def declare(body: str) -> str:
@@ -181,9 +168,7 @@ def test_one_field_too_many_is_refused_in_both_builds(codec: Any) -> None:
 
 def test_the_limits_are_exactly_the_compiled_codecs() -> None:
     """Plan.set_fields of the compiled build refuses one past each limit; the twin never does."""
-    codec = compiled_codec()
-    if codec is _codec_py:
-        pytest.skip("TLCODEC_NO_EXTENSIONS: the compiled module is not used")
+    codec = codec_module("compiled")
     int_spec, flags_spec = codec.TypeSpec(codec.K_INT, "int"), codec.TypeSpec(codec.K_FLAGS, "#")
     fields = [(f"f{i}", int_spec, -1, 0, 0) for i in range(MAX_FIELDS)]
     codec.Plan(1, "holder", 0, False, fields)
@@ -300,7 +285,7 @@ def load_or_refusal(text: str, codec: Any) -> Schema | str:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=schema_text(), seed=st.integers(0, 2**32))
 def test_a_random_schema_loads_and_round_trips_or_is_refused(text: str, seed: int) -> None:
-    codecs = [_codec_py, compiled_codec()]
+    codecs = [codec_module("plain"), codec_module("compiled")]
     outcomes = [load_or_refusal(text, codec) for codec in codecs]
     if isinstance(outcomes[0], str) or isinstance(outcomes[1], str):
         assert outcomes[0] == outcomes[1]  # the same refusal from both builds

@@ -26,10 +26,7 @@ import pytest
 from tlcodec.client import Client, DcAuth, Session, SessionFileError
 from tlcodec.client import storage as storage_module
 
-from support import rsa_key, run_scenario
-
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from support import API_HASH, API_ID, rsa_key, run_scenario
 
 
 def _key(seed: int) -> bytes:

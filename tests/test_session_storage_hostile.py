@@ -36,8 +36,7 @@ from hypothesis import strategies as st
 
 from tlcodec.client import Client, DcAuth, Session, SessionFileError
 
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from support import API_HASH, API_ID
 
 
 def _key(seed: int) -> bytes:

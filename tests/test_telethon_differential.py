@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime
 import gzip
 import inspect
-import json
 import keyword
 import random
 from functools import cache
@@ -43,7 +42,7 @@ import tlcodec
 from tlcodec._runtime import codec
 from tlcodec.schema import parse_schema
 
-from conftest import TEST_VECTORS, reference_file
+from support import reference_vectors
 from tl_strategies import Builder, any_object, same_tl
 
 pytest.importorskip("telethon", reason="Telethon is the differential peer of these tests")
@@ -496,8 +495,7 @@ def test_invoke_with_layer_init_connection_vector_matches_telethon() -> None:
     from tlcodec.functions import InitConnection, InvokeWithLayer
     from tlcodec.functions.auth import ExportLoginToken
 
-    text = reference_file(TEST_VECTORS).read_text("utf-8")
-    vectors = json.loads(text)["tl_serialization_examples"]
+    vectors = reference_vectors("tl_serialization_examples")
     golden = bytes.fromhex(
         vectors["invokeWithLayer228_initConnection_PC_Linux_1.0_en_empty_en_exportLoginToken"]
     )
@@ -609,7 +607,7 @@ def test_gzip_packed_written_by_telethon_decodes_as_gzip_packed() -> None:
 
 def test_official_res_pq_sample_decodes_like_telethon() -> None:
     # core.telegram.org's auth-key sample: pq's bytes 25 65 95 ed... are not valid UTF-8.
-    sample = json.loads(reference_file(TEST_VECTORS).read_text("utf-8"))["auth_key_creation_sample"]
+    sample = reference_vectors("auth_key_creation_sample")
     payload = bytes.fromhex(sample["resPQ_payload"])[20:]  # after auth_key_id, msg_id, length
     theirs = telethon_read(payload)
     ours = tlcodec.decode(payload)

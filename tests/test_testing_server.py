@@ -4,7 +4,7 @@ server over loopback driven by our own sans-IO client pieces, and Telethon 1.45'
 
 Every test runs its coroutine with `run_scenario()`: bounded by a timeout, and failing if a
 task is left behind. Servers bind ephemeral ports on 127.0.0.1 only. Token expiry is tested by moving the
-world's clock (`WorldClock`), never by waiting.
+world's clock (support.ShiftedClock), never by waiting.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from tlcodec.testing import UNSUPPORTED_METHOD, DataCentres, KeyRef, World
 from tlcodec.testing.thumbnails import stripped_thumb
 from tlcodec.testing.world import Caller
 
-from support import API_HASH, API_ID, rsa_key, run_scenario
+from support import API_HASH, API_ID, ShiftedClock, rsa_key, run_scenario
 
 TIMEOUT = 20.0
 
@@ -56,16 +56,6 @@ TIMEOUT = 20.0
 def server_key() -> RSAPrivateKey:
     """The test DCs' key (tests/support.py: generated once per process)."""
     return rsa_key()
-
-
-class WorldClock:
-    """The world's time: the real clock plus an offset a test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 def init(query: Any) -> Any:
@@ -143,7 +133,7 @@ def test_token_accepted_on_the_accounts_own_dc_logs_in_directly() -> None:
 
 
 def test_accepting_checks_the_token_and_the_accepting_device() -> None:
-    clock = WorldClock()
+    clock = ShiftedClock()
     world, pushed = new_world(clock=clock, token_ttl=30.0)
     carol = world.create_account("Carol", "15550003333", dc_id=1)
     scanner = caller(1, b"scanner", world)
@@ -158,7 +148,7 @@ def test_accepting_checks_the_token_and_the_accepting_device() -> None:
     with pytest.raises(AuthTokenInvalidError):
         world.invoke(scanner, F.auth.AcceptLoginToken(token=token[:-1]))
 
-    clock.offset = 30.0  # exactly the token's lifetime: expired
+    clock.shift = 30.0  # exactly the token's lifetime: expired
     with pytest.raises(AuthTokenExpiredError):
         world.invoke(scanner, F.auth.AcceptLoginToken(token=token))
     fresh = export(world, new_app)
@@ -170,13 +160,13 @@ def test_accepting_checks_the_token_and_the_accepting_device() -> None:
 
 
 def test_migration_token_expires_like_a_login_token() -> None:
-    clock = WorldClock()
+    clock = ShiftedClock()
     world, _ = new_world(clock=clock, token_ttl=5.0)
     dave = world.create_account("Dave", "15550004444", dc_id=3)
     new_app = caller(2, b"new", world)
     world.accept_login_token(export(world, new_app).token, dave)
     migrate = export(world, new_app)
-    clock.offset = 5.0
+    clock.shift = 5.0
     with pytest.raises(AuthTokenExpiredError):
         world.invoke(caller(3, b"dc3", world), F.auth.ImportLoginToken(token=migrate.token))
     with pytest.raises(AuthTokenInvalidError):
@@ -804,7 +794,7 @@ def test_telethon_qr_login_with_a_password_raises_session_password_needed(
 @needs_telethon
 def test_telethon_second_device_accepts_and_gets_every_token_error(
         server_key: RSAPrivateKey) -> None:
-    clock = WorldClock()
+    clock = ShiftedClock()
 
     async def scenario() -> None:
         async with DataCentres(dc_ids=(1, 2), rsa_key=server_key, clock=clock) as dcs:
@@ -821,7 +811,7 @@ def test_telethon_second_device_accepts_and_gets_every_token_error(
                     with pytest.raises(telethon_errors.AuthTokenInvalidError):
                         await phone(TF.auth.AcceptLoginTokenRequest(token=b"\x01" * 32))
                     qr = await new_app.qr_login()
-                    clock.offset = 31.0
+                    clock.shift = 31.0
                     with pytest.raises(telethon_errors.AuthTokenExpiredError):
                         await phone(TF.auth.AcceptLoginTokenRequest(token=qr.token))
                     with pytest.raises(telethon_errors.AuthTokenInvalidError):

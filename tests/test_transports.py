@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import random
 import struct
 import zlib
@@ -45,7 +44,7 @@ from tlcodec.mtproto.transports import (
     detect_server_transport,
 )
 
-from conftest import TEST_VECTORS, reference_file
+from support import reference_vectors
 
 # ---------------------------------------------------------------------------------------------
 # Transports under test, payloads, helpers
@@ -106,7 +105,7 @@ def encrypted_message(blocks: int, seed: int = 7) -> bytes:
 
 
 def vectors(group: str) -> dict[str, Any]:
-    data = json.loads(reference_file(TEST_VECTORS).read_text(encoding="utf-8"))[group]
+    data = reference_vectors(group)
     assert data["_source"].startswith("self-computed"), "regression values, not official ones"
     return data
 

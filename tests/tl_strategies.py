@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from tlcodec._runtime import codec as kinds  # the K_* numbers (the same in both implementations)
 
+from support import GZIP_PACKED_ID
+
 K_INT, K_LONG, K_DOUBLE = kinds.K_INT, kinds.K_LONG, kinds.K_DOUBLE
 K_INT128, K_INT256 = kinds.K_INT128, kinds.K_INT256
 K_STRING, K_BYTES, K_BOOL, K_TRUE, K_FLAGS = (
@@ -32,7 +34,6 @@ K_STRING, K_BYTES, K_BOOL, K_TRUE, K_FLAGS = (
 K_BOXED, K_QUERY, K_BARE = kinds.K_BOXED, kinds.K_QUERY, kinds.K_BARE
 K_VECTOR, K_BARE_VECTOR = kinds.K_VECTOR, kinds.K_BARE_VECTOR
 
-GZIP_PACKED_ID = 0x3072CFA1
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 _INFINITE = float("inf")
