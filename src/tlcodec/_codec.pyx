@@ -166,8 +166,8 @@ cdef enum:
     STACK_BUFFER = 256     # objects encoded smaller than this never touch the heap twice
 
 VECTOR_ID = VECTOR_ID_
-BOOL_TRUE_ID = BOOL_TRUE_ID_
-BOOL_FALSE_ID = BOOL_FALSE_ID_
+BOOL_TRUE_ID = <uint32_t>BOOL_TRUE_ID_  # the enum is a C int: above 2^31 it reads negative
+BOOL_FALSE_ID = <uint32_t>BOOL_FALSE_ID_
 GZIP_PACKED_ID = GZIP_PACKED_ID_
 MAX_DEPTH = MAX_DEPTH_
 DEFAULT_MAX_INFLATED = DEFAULT_MAX_INFLATED_  # one decode inflates at most this much gzip_packed
