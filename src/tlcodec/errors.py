@@ -33,6 +33,13 @@ __all__ = [
     "MigrationLoopError",
     "NetworkMigrateError",
     "PhoneMigrateError",
+    "ProxyAuthError",
+    "ProxyConnectionError",
+    "ProxyError",
+    "ProxyProtocolError",
+    "ProxyRefusedError",
+    "ProxyTimeoutError",
+    "ProxyURLError",
     "RPCError",
     "RemoteError",
     "SchemaError",
@@ -267,3 +274,54 @@ class LoginTimeoutError(Error, TimeoutError):
 
 class MigrationLoopError(RemoteError, RuntimeError):
     """The servers sent the same login to another data centre too many times in a row."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Proxies (tlcodec.client.proxies parses them, tlcodec.client.proxy_stream connects through them)
+
+
+class ProxyURLError(LocalError, ValueError):
+    """A proxy URL or MTProxy link that cannot be used: the message names the part at fault
+    (scheme, host, port, credentials, secret) and never repeats a password or secret."""
+
+
+class ProxyError(RemoteError, ConnectionError):
+    """Connecting through a proxy failed. `proxy` names the proxy (scheme, host and port, no
+    credentials), `reason` says what failed; the subclasses say whose answer it was."""
+
+    def __init__(self, proxy: str, reason: str) -> None:
+        super().__init__(f"proxy {proxy}: {reason}")
+        self.proxy = proxy
+        self.reason = reason
+
+    def __reduce__(self):  # type: ignore[override]
+        return type(self), (self.proxy, self.reason)
+
+
+class ProxyConnectionError(ProxyError):
+    """The proxy itself could not be reached (connection refused, no route, unknown host)."""
+
+
+class ProxyAuthError(ProxyError):
+    """The proxy refused our credentials, or wants some and none were given."""
+
+
+class ProxyRefusedError(ProxyError):
+    """The proxy answered with its own error: it would not or could not reach the data centre
+    (`code`: the SOCKS reply code or HTTP status, None when the proxy gave none)."""
+
+    def __init__(self, proxy: str, reason: str, code: int | None = None) -> None:
+        super().__init__(proxy, reason)
+        self.code = code
+
+    def __reduce__(self):  # type: ignore[override]
+        return type(self), (self.proxy, self.reason, self.code)
+
+
+class ProxyProtocolError(ProxyError):
+    """The proxy answered something that is not its protocol (garbage, a wrong fake-TLS
+    handshake, a connection closed halfway through the handshake)."""
+
+
+class ProxyTimeoutError(ProxyError, TimeoutError):
+    """The proxy did not finish its handshake within the client's `connect_timeout`."""

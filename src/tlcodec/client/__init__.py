@@ -7,6 +7,8 @@
 - `Session` (storage.py): what is kept between runs (file, string or memory) and the
   Telethon/Pyrogram exports.
 - `QRLogin` (qr.py): the QR-code login flow.
+- `parse_proxy`, `Proxy`, `MTProxy` (proxies.py): proxy URLs and MTProxy links; proxy_stream.py
+  connects through them.
 
 Everything below this package is sans-IO (`tlcodec.mtproto`, `tlcodec.crypto`).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from .client import BOOTSTRAP_DCS, Client
 from .connection import TRANSPORTS, ClientClosedError, DcConnection
+from .proxies import MTProxy, Proxy, parse_proxy
 from .qr import QRLogin, SignUpRequiredError, login_url
 from .storage import DcAuth, Session, SessionFileError
 
@@ -25,9 +28,12 @@ __all__ = [
     "ClientClosedError",
     "DcAuth",
     "DcConnection",
+    "MTProxy",
+    "Proxy",
     "QRLogin",
     "Session",
     "SessionFileError",
     "SignUpRequiredError",
     "login_url",
+    "parse_proxy",
 ]

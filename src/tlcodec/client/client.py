@@ -32,10 +32,11 @@ from .connection import (
     parse_transport,
     public_keys,
 )
+from .proxies import MTProxy, Proxy, parse_proxy
 from .qr import QRLogin
 from .storage import Session
 
-__all__ = ["BOOTSTRAP_DCS", "Client"]
+__all__ = ["BOOTSTRAP_DCS", "BOOTSTRAP_DCS_IPV6", "Client"]
 
 logger = logging.getLogger("tlcodec.client")
 
@@ -53,6 +54,21 @@ BOOTSTRAP_DCS: dict[bool, dict[int, tuple[str, int]]] = {
         1: ("149.154.175.10", 443),
         2: ("149.154.167.40", 443),
         3: ("149.154.175.117", 443),
+    },
+}
+
+BOOTSTRAP_DCS_IPV6: dict[bool, dict[int, tuple[str, int]]] = {
+    False: {
+        1: ("2001:b28:f23d:f001::a", 443),
+        2: ("2001:67c:4e8:f002::a", 443),
+        3: ("2001:b28:f23d:f003::a", 443),
+        4: ("2001:67c:4e8:f004::a", 443),
+        5: ("2001:b28:f23f:f005::a", 443),
+    },
+    True: {
+        1: ("2001:b28:f23d:f001::e", 443),
+        2: ("2001:67c:4e8:f002::e", 443),
+        3: ("2001:b28:f23d:f003::e", 443),
     },
 }
 
@@ -75,6 +91,11 @@ class Client:
     "full", optionally prefixed "obfuscated-" (not "full"). `connect_timeout` bounds one
     connection attempt (TCP + auth key), `request_timeout` one call (per `invoke`, overridable
     with `timeout=`). `ping_interval`: seconds between keepalive pings (None: none).
+    `proxy`: what every connection goes through (reconnections too): a URL (`socks5://user:
+    pass@host:port`, `socks5h://`, `socks4://`, `http://`), an MTProxy link (`tg://proxy?...`,
+    `https://t.me/proxy?...`), or a `tlcodec.client.proxies.Proxy` / `MTProxy`; the session
+    keeps nothing of it. `ipv6`: prefer the DCs' IPv6 addresses (from `help.getConfig`, and
+    the bootstrap list) to their IPv4 ones.
     """
 
     def __init__(
@@ -92,6 +113,8 @@ class Client:
         ping_interval: float | None = 60.0,
         reconnect_delay: float = 0.1,
         max_reconnect_delay: float = 10.0,
+        proxy: str | Proxy | MTProxy | None = None,
+        ipv6: bool = False,
         device_model: str | None = None,
         system_version: str | None = None,
         app_version: str | None = None,
@@ -103,7 +126,11 @@ class Client:
             raise ValueError(f"api_id is the positive number from my.telegram.org, got {api_id!r}")
         if not isinstance(api_hash, str) or not api_hash:
             raise ValueError("api_hash is the non-empty string from my.telegram.org")
-        parse_transport(transport)  # fail here, not at the first connection
+        transport_cls, _ = parse_transport(transport)  # fail here, not at the first connection
+        proxy_spec = None if proxy is None else parse_proxy(proxy)
+        if isinstance(proxy_spec, MTProxy) and transport_cls.OBFUSCATED_TAG is None:
+            raise ValueError(f"an MTProxy carries abridged, intermediate or padded framing, "
+                             f"not {transport!r}")
         trusted_keys = _load_server_keys(rsa_keys)  # likewise
         self.api_id = api_id
         self.api_hash = api_hash
@@ -126,6 +153,7 @@ class Client:
         if self._session.home_dc is None:
             self._session.home_dc = default_dc
         self.test_mode = test_mode
+        self.ipv6 = ipv6
         self.lang_code = lang_code
         self.system_lang_code = system_lang_code
         self.lang_pack = lang_pack
@@ -143,6 +171,7 @@ class Client:
             ping_interval=ping_interval,
             reconnect_delay=reconnect_delay,
             max_reconnect_delay=max_reconnect_delay,
+            proxy=proxy_spec,
         )
         self._connections: dict[int, DcConnection] = {}
         self._starting: dict[int, DcConnection] = {}
@@ -178,6 +207,11 @@ class Client:
     @property
     def transport(self) -> str:
         return self._settings.transport
+
+    @property
+    def proxy(self) -> Proxy | MTProxy | None:
+        """What the connections go through (parsed), or None."""
+        return self._settings.proxy
 
     def connection(self, dc_id: int) -> DcConnection | None:
         """The open connection to `dc_id`, if any (for inspection and tests)."""
@@ -393,7 +427,7 @@ class Client:
         if found is not None:
             return found
         stored = self._session.dc(dc_id)
-        if stored is not None:
+        if stored is not None and (":" in stored.host) == self.ipv6:
             return stored.host, stored.port
         for connection in list(self._connections.values()):
             try:
@@ -405,9 +439,11 @@ class Client:
             if found is not None:
                 return found
         if not self._custom_server:
-            bootstrap = BOOTSTRAP_DCS[self.test_mode].get(dc_id)
+            bootstrap = (BOOTSTRAP_DCS_IPV6 if self.ipv6 else BOOTSTRAP_DCS)[self.test_mode].get(dc_id)
             if bootstrap is not None:
                 return bootstrap
+        if stored is not None:  # of the other family, but all there is
+            return stored.host, stored.port
         raise ValueError(f"no address is known for DC {dc_id}: not in help.getConfig's "
                          "dc_options, the session or the bootstrap list")
 
@@ -417,7 +453,8 @@ class Client:
             if option.id == dc_id and not option.media_only and not option.cdn
             and not option.tcpo_only
         ]
-        candidates.sort(key=lambda option: option.ipv6)  # IPv4 first
+        # The family asked for first (IPv4 unless ipv6=True), the other if it is all there is.
+        candidates.sort(key=lambda option: option.ipv6 != self.ipv6)
         if not candidates:
             return None
         return candidates[0].ip_address, candidates[0].port

@@ -55,7 +55,8 @@ from ..mtproto.transports import (
     PaddedIntermediate,
     Transport,
 )
-from . import _plumbing, calls
+from . import _plumbing, calls, proxy_stream
+from .proxies import MTProxy
 
 __all__ = [
     "TRANSPORTS",
@@ -112,6 +113,8 @@ class ConnectionSettings:
     ping_interval: float | None = 60.0
     reconnect_delay: float = 0.1
     max_reconnect_delay: float = 10.0
+    # What every connection goes through (tlcodec.client.proxies.Proxy or MTProxy), or None.
+    proxy: Any = None
 
 
 class _Protocol(asyncio.Protocol):
@@ -347,12 +350,17 @@ class DcConnection(calls.DcCalls):
         protocol = _Protocol(self)
         self._protocol = protocol
         timeout = self.settings.connect_timeout
-        try:
-            tcp, _ = await asyncio.wait_for(
-                loop.create_connection(lambda: protocol, self.host, self.port), timeout)
-        except asyncio.TimeoutError:
-            raise ConnectTimeoutError(f"DC {self.dc_id}: no TCP connection to {self.host}:{self.port} "
-                               f"within {timeout} s") from None
+        proxy = self.settings.proxy
+        if proxy is not None:
+            tcp = await proxy_stream.open_stream(loop, lambda: protocol, proxy, self.host,
+                                                 self.port, timeout)
+        else:
+            try:
+                tcp, _ = await asyncio.wait_for(
+                    loop.create_connection(lambda: protocol, self.host, self.port), timeout)
+            except asyncio.TimeoutError:
+                raise ConnectTimeoutError(f"DC {self.dc_id}: no TCP connection to "
+                                          f"{self.host}:{self.port} within {timeout} s") from None
         assert isinstance(tcp, asyncio.Transport)
         self._tcp = tcp
         try:
@@ -363,8 +371,12 @@ class DcConnection(calls.DcCalls):
                     raise ConnectTimeoutError(f"DC {self.dc_id}: the auth-key exchange did not finish "
                                        f"within {timeout} s") from None
             self._begin_session()
-        except BaseException:
+        except BaseException as exc:
             tcp.abort()
+            if proxy is not None:
+                blamed = proxy_stream.blame_proxy(proxy, self.dc_id, exc)
+                if blamed is not exc:
+                    raise blamed from exc
             raise
         self.connections_made += 1
         self._answered = False
@@ -375,9 +387,11 @@ class DcConnection(calls.DcCalls):
 
     def _new_framing(self) -> Transport:
         inner = self._transport_cls("client")
+        dc = self.dc_id + TEST_DC_OFFSET if self.settings.test_mode else self.dc_id
+        if isinstance(self.settings.proxy, MTProxy):
+            return proxy_stream.mtproxy_framing(self.settings.proxy, inner, dc)
         if not self._obfuscated:
             return inner
-        dc = self.dc_id + TEST_DC_OFFSET if self.settings.test_mode else self.dc_id
         return Obfuscated(inner, dc_id=dc)
 
     async def _create_auth_key(self) -> None:
