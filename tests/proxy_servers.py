@@ -59,13 +59,17 @@ def _running(command: list[str], port: int, what: str) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def pproxy(scheme: str, credentials: str | None = None) -> Iterator[int]:
+def pproxy(scheme: str, credentials: str | None = None,
+           block_rules: str | None = None) -> Iterator[int]:
     """pproxy listening for `scheme` (socks5, socks4, http) on a loopback port (yielded);
-    `credentials` "user:password" makes it require them."""
+    `credentials` "user:password" makes it require them; `block_rules` is a file of regular
+    expressions of destinations it refuses."""
     port = free_port()
     uri = f"{scheme}://127.0.0.1:{port}" + (f"#{credentials}" if credentials else "")
     # --auth 0: pproxy otherwise trusts an address for 30 days once it authenticated.
     command = [sys.executable, "-m", "pproxy", "-l", uri, "--auth", "0"]
+    if block_rules is not None:
+        command += ["-b", block_rules]
     with _running(command, port, f"pproxy {scheme}") as bound:
         yield bound
 

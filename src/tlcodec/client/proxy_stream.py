@@ -97,6 +97,19 @@ async def _socks_connect(loop: asyncio.AbstractEventLoop, proxy: Proxy, host: st
         reason = _os_reason(cause) if isinstance(cause, OSError) else str(exc)
         raise ProxyConnectionError(name, f"cannot connect: {reason}") from exc
     except python_socks.ProxyError as exc:
+        # The proxy closed halfway (python-socks has a class for it since 2.x; () before).
+        closed = getattr(python_socks._errors, "IncompleteReadError", ())
+        if closed and isinstance(exc.__cause__, closed):
+            if proxy.kind == "socks5":
+                # A SOCKS5 server names a refused destination in its reply; closing during the
+                # handshake is about us: servers such as pproxy answer wrong credentials, or
+                # none where they want some, that way.
+                raise ProxyAuthError(name, "it closed the connection during the handshake "
+                                     + (f"instead of accepting the user {proxy.username!r} and "
+                                        "password" if proxy.username is not None else
+                                        "(it wants a user and password)")) from exc
+            raise ProxyRefusedError(name, f"it closed the connection instead of answering "
+                                    f"(it refuses us or {target})") from exc
         raise _classify_reply(name, proxy, target, exc) from exc
     except asyncio.CancelledError:
         raise
@@ -111,6 +124,10 @@ def _classify_reply(name: str, proxy: Proxy, target: str, exc: Exception) -> Pro
     message = str(exc)
     lowered = message.lower()
     if code is None:
+        if proxy.kind == "http" and "invalid proxy response" in lowered:
+            # python-socks' words for an empty answer: the proxy closed the connection.
+            return ProxyRefusedError(name, f"it closed the connection instead of answering "
+                                     f"(it refuses us or {target})")
         if "authentication" in lowered or "auth " in lowered:
             return ProxyAuthError(name, f"{message} (user {proxy.username!r})"
                                   if proxy.username else f"{message} (it wants credentials)")
@@ -151,18 +168,22 @@ def mtproxy_framing(proxy: MTProxy, inner: Transport, dc_id: int, *,
 
 
 def blame_proxy(proxy: ProxySpec, dc_id: int, exc: BaseException) -> BaseException:
-    """What failed in the first exchange through an MTProxy, as the proxy's error; other
-    errors (and those through a SOCKS or HTTP proxy, whose handshake is done) as they are."""
-    if not isinstance(proxy, MTProxy) or isinstance(exc, ProxyError):
+    """What failed in the first exchange with a DC through `proxy` (after the proxy's own
+    handshake, if it has one), as a `ProxyError` naming it; other errors as they are. Silence,
+    garbage and a connection closed before the DC said a word are what a proxy that cannot or
+    will not relay produces (an MTProxy holds a client it does not accept silently; a SOCKS
+    proxy may report success, then fail to reach the DC), so the proxy is named first."""
+    if isinstance(exc, ProxyError):
         return exc
     name = proxy.describe()
     if isinstance(exc, ConnectTimeoutError):
-        return ProxyTimeoutError(name, f"no answer from DC {dc_id} through it ({exc}); an "
-                                 "MTProxy keeps a connection it does not accept open and "
-                                 "silent: is the secret right?")
+        hint = (" an MTProxy keeps a connection it does not accept open and silent: is the "
+                "secret right?" if isinstance(proxy, MTProxy) else
+                " the proxy relays nothing, or the DC is silent")
+        return ProxyTimeoutError(name, f"no answer from DC {dc_id} through it ({exc});{hint}")
     if isinstance(exc, FrameError):
-        return ProxyProtocolError(name, f"its answer is not MTProto: {exc}")
+        return ProxyProtocolError(name, f"what came back through it is not MTProto: {exc}")
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, EOFError)):
-        return ProxyRefusedError(name, f"it closed the connection before DC {dc_id} answered "
-                                 "(it cannot reach that DC, or refuses us)")
+        return ProxyRefusedError(name, f"the connection through it closed before DC {dc_id} "
+                                 "answered (the proxy cannot reach that DC, or refuses to)")
     return exc
