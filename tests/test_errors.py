@@ -35,6 +35,9 @@ BUILTIN_BASES = {
     errors.CallTimeoutError: TimeoutError,
     errors.LoginTimeoutError: TimeoutError,
     errors.MigrationLoopError: RuntimeError,
+    errors.ProxyURLError: ValueError,
+    errors.ProxyError: ConnectionError,
+    errors.ProxyTimeoutError: TimeoutError,
 }
 
 
@@ -62,8 +65,11 @@ def test_the_errors_of_the_peer_and_of_the_caller() -> None:
               errors.FrameError, errors.BadMessageError, errors.RPCError,
               errors.FloodWaitError, errors.SignUpRequiredError, errors.ConnectTimeoutError,
               errors.CallTimeoutError,
-              errors.MigrationLoopError}
-    local = {errors.SchemaError, errors.SessionFileError, errors.ClientClosedError}
+              errors.MigrationLoopError, errors.ProxyError, errors.ProxyConnectionError,
+              errors.ProxyAuthError, errors.ProxyRefusedError, errors.ProxyProtocolError,
+              errors.ProxyTimeoutError}
+    local = {errors.SchemaError, errors.SessionFileError, errors.ClientClosedError,
+             errors.ProxyURLError}
     assert all(issubclass(cls, RemoteError) for cls in remote)
     assert all(issubclass(cls, LocalError) for cls in local)
 
@@ -114,6 +120,12 @@ EXAMPLES: list[Exception] = [
     errors.SignUpRequiredError("no account"),
     errors.LoginTimeoutError("not accepted"),
     errors.MigrationLoopError("3 times"),
+    errors.ProxyURLError("the proxy URL has no port"),
+    errors.ProxyConnectionError("socks5://127.0.0.1:1080", "connection refused"),
+    errors.ProxyAuthError("socks5://alice@127.0.0.1:1080", "wrong password"),
+    errors.ProxyRefusedError("http://127.0.0.1:3128", "403 Forbidden", 403),
+    errors.ProxyProtocolError("MTProxy 127.0.0.1:443 (obfuscated)", "garbage"),
+    errors.ProxyTimeoutError("socks4://127.0.0.1:1080", "no answer within 10 s"),
 ]
 
 

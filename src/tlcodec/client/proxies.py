@@ -192,8 +192,23 @@ def _parse_link(rest: str, prefix: str) -> ProxySpec:
         return Proxy("socks5", host, port, username, password, remote_dns=False)
     if "secret" not in params:
         raise ProxyURLError(f"the {prefix}proxy link has no secret")
-    secret = _decode_secret(params["secret"])
+    # A query turns a base64 "+" into a space (links rarely escape it); the URL itself has
+    # no spaces (refused above), so every space here was a "+".
+    text = params["secret"].replace(" ", "+")
+    secret = _decode_secret(text)
+    if _HEX.match(text) and not _is_secret_shape(secret) and _BASE64.match(text):
+        # Hex digits only, yet not a secret as hex: base64 can be made of hex digits too.
+        try:
+            return _mtproxy(host, port, _decode_base64_secret(text))
+        except ProxyURLError:
+            pass
     return _mtproxy(host, port, secret)
+
+
+def _is_secret_shape(secret: bytes) -> bool:
+    return (len(secret) == _SECRET_SIZE
+            or (len(secret) == _SECRET_SIZE + 1 and secret[0] == _PADDED_MARK)
+            or (len(secret) > _SECRET_SIZE + 1 and secret[0] == _FAKE_TLS_MARK))
 
 
 def _mtproxy(host: str, port: int, secret: bytes) -> MTProxy:
@@ -226,6 +241,10 @@ def _decode_secret(text: str) -> bytes:
         return bytes.fromhex(text)
     if not _BASE64.match(text):
         raise ProxyURLError("the MTProxy secret is neither hex nor base64")
+    return _decode_base64_secret(text)
+
+
+def _decode_base64_secret(text: str) -> bytes:
     body = text.rstrip("=").replace("-", "+").replace("_", "/")
     if len(body) % 4 == 1:
         raise ProxyURLError("the MTProxy secret is not valid base64 (wrong length)")
