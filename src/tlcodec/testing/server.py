@@ -118,6 +118,8 @@ class _DataCentre:
         self.dc_id = dc_id
         self.server: asyncio.Server | None = None
         self.address: tuple[str, int] | None = None
+        self.server_v6: asyncio.Server | None = None
+        self.address_v6: tuple[str, int] | None = None
         self.keys: dict[bytes, _AuthKey] = {}
         self.connections: set[_Connection] = set()
 
@@ -134,7 +136,9 @@ class DataCentres(FaultInjection):
     must be given). Ports are ephemeral unless `ports` maps DC ids to fixed ones. `token_ttl`:
     seconds a login token lives. `home_dc`: where accounts live by default (DC 2 if there is
     one, else the first). `test_mode`: what `config.test_mode` says, and whether the handshake
-    expects Telegram's test-DC ids (10000 + n) in `p_q_inner_data_dc`. `clock`: the world's time
+    expects Telegram's test-DC ids (10000 + n) in `p_q_inner_data_dc`. `ipv6_host` (e.g. "::1"):
+    each DC also listens there, on the same port, and `help.getConfig` advertises both
+    addresses (`address_v6(dc_id)`). `clock`: the world's time
     (token expiry, dates); MTProto itself always uses the real clock.
 
     Everything runs on the event loop that called `start()`; call the methods from it.
@@ -153,6 +157,7 @@ class DataCentres(FaultInjection):
         home_dc: int | None = None,
         *,
         ports: Mapping[int, int] | None = None,
+        ipv6_host: str | None = None,
         test_mode: bool = False,
         clock: Callable[[], float] = time.time,
         random_bytes: Callable[[int], bytes] = os.urandom,
@@ -167,6 +172,7 @@ class DataCentres(FaultInjection):
         )
         self.world.deliver = self._deliver
         self.host = host
+        self.ipv6_host = ipv6_host
         self.ports = dict(ports or {})
         unknown = set(self.ports) - set(dc_ids)
         if unknown:
@@ -207,6 +213,11 @@ class DataCentres(FaultInjection):
                 advertised = "127.0.0.1" if self.host in _WILDCARD_HOSTS else self.host
                 dc.address = (advertised, bound[1])
                 self.world.dc_addresses[dc.dc_id] = dc.address
+                if self.ipv6_host is not None:
+                    dc.server_v6 = await loop.create_server(
+                        functools.partial(_Connection, self, dc), self.ipv6_host, bound[1])
+                    dc.address_v6 = (self.ipv6_host, bound[1])
+                    self.world.dc_addresses_v6[dc.dc_id] = dc.address_v6
         except BaseException:
             await self._shut_down()
             raise
@@ -225,14 +236,16 @@ class DataCentres(FaultInjection):
 
     async def _shut_down(self) -> None:
         for dc in self._dcs.values():
-            if dc.server is not None:
-                dc.server.close()
+            for server in (dc.server, dc.server_v6):
+                if server is not None:
+                    server.close()
             for connection in list(dc.connections):
                 connection.abort()
         for dc in self._dcs.values():
-            if dc.server is not None:
-                await dc.server.wait_closed()
-                dc.server = None
+            for server in (dc.server, dc.server_v6):
+                if server is not None:
+                    await server.wait_closed()
+            dc.server = dc.server_v6 = None
         # Let the aborted transports run connection_lost before the caller's loop moves on.
         await asyncio.sleep(0)
 
@@ -274,6 +287,13 @@ class DataCentres(FaultInjection):
         if dc.address is None:
             raise RuntimeError(f"DC {dc_id} has no address yet: start() the data centres first")
         return dc.address
+
+    def address_v6(self, dc_id: int) -> tuple[str, int]:
+        """(host, port) of a DC on `ipv6_host`; only known once started with one."""
+        dc = self._dc(dc_id)
+        if dc.address_v6 is None:
+            raise RuntimeError(f"DC {dc_id} has no IPv6 address: give ipv6_host and start()")
+        return dc.address_v6
 
     def describe(self) -> str:
         """A few lines for a person: every DC's address, the RSA key (fingerprint and PEM),

@@ -182,8 +182,9 @@ class _LoginToken:
 class World:
     """The shared state of all test DCs, and the RPC handlers (see the module doc).
 
-    `dc_addresses` ({dc_id: (host, port)}) is what `help.getConfig` advertises; the server fills
-    it in when it has bound its ports. `deliver(key, update)` sends an update to every session of
+    `dc_addresses` ({dc_id: (host, port)}) is what `help.getConfig` advertises, with the IPv6
+    addresses of `dc_addresses_v6` beside them; the server fills both in when it has bound its
+    ports. `deliver(key, update)` sends an update to every session of
     an auth key (the server installs it; until then pushes are dropped with a log line).
     """
 
@@ -212,6 +213,7 @@ class World:
         self.clock = clock
         self.random_bytes = random_bytes
         self.dc_addresses: dict[int, tuple[str, int]] = {}
+        self.dc_addresses_v6: dict[int, tuple[str, int]] = {}
         self.deliver: Callable[[KeyRef, Any], None] | None = None
 
         self.accounts: dict[int, Account] = {}
@@ -380,7 +382,8 @@ class World:
             this_dc=caller.key.dc_id,
             dc_options=[
                 types.DcOption(ipv6=":" in host, id=dc_id, ip_address=host, port=port)
-                for dc_id, (host, port) in sorted(self.dc_addresses.items())
+                for addresses in (self.dc_addresses, self.dc_addresses_v6)
+                for dc_id, (host, port) in sorted(addresses.items())
             ],
             dc_txt_domain_name="tlcodec-test-dc.invalid",
             chat_size_max=200,
