@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             "  python -m tlcodec qr-login --api-id 12345 --api-hash 0123abcd... --session me.session\n"
+            "  python -m tlcodec qr-login --api-id 12345 --api-hash 0123abcd... \\\n"
+            "      --proxy 'tg://proxy?server=proxy.example&port=443&secret=ee...'\n"
             "  python -m tlcodec serve --account Alice:15550001111:3 --rsa-key-file dc.pem &\n"
             "  python -m tlcodec qr-login --api-id 1 --api-hash any --server 127.0.0.1:4432 \\\n"
             "      --rsa-key-file dc.pem"),
@@ -133,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
                           metavar="SECONDS", help="for connecting to a DC (default: 10)")
     qr_login.add_argument("--invert-qr", action="store_true",
                           help="draw the QR code for dark text on a light background")
+    qr_login.add_argument("--proxy", metavar="URL",
+                          help="connect through a proxy: socks5://[user:pass@]host:port, "
+                               "socks5h://, socks4://, http://, or an MTProxy link "
+                               "(tg://proxy?server=...&port=...&secret=..., "
+                               "https://t.me/proxy?...)")
+    qr_login.add_argument("--ipv6", action="store_true",
+                          help="prefer the DCs' IPv6 addresses")
     advanced = qr_login.add_argument_group(
         "another server (e.g. `python -m tlcodec serve`)")
     advanced.add_argument("--server", metavar="HOST:PORT",

@@ -84,15 +84,16 @@ async def run_qr_login(args: argparse.Namespace, output: Output) -> int:
         client = NarratedClient(
             args.api_id, args.api_hash, session=args.session, dc=dc, test_mode=args.test_dc,
             rsa_keys=rsa_keys, transport=args.transport, connect_timeout=args.connect_timeout,
-            output=output,
+            proxy=args.proxy, ipv6=args.ipv6, output=output,
         )
     except (OSError, ValueError, SessionFileError) as exc:
         output.error(str(exc))
         return EXIT_USAGE
 
     home = client.home_dc
+    via = f" through {client.proxy.describe()}" if client.proxy is not None else ""
     say(f"Connecting to DC {home} ({_where(client, server, args)}, {client.transport} "
-        "transport) ...")
+        f"transport){via} ...")
     try:
         try:
             await client.connect()
