@@ -19,7 +19,8 @@ factors are printed). The cold-import row is the median of `import <module>` tim
 interpreters (see test_bench_import.py), not the subprocess wall time. Standard library only:
 it does not import tlcodec or Telethon.
 
-The client rows (test_bench_client.py) are round trips against the test DCs in their own process:
+The client rows (test_bench_client.py; test_bench_proxy.py through a SOCKS5 proxy) are round
+trips against the test DCs in their own process:
 "rate" rows show round trips per second of the median round (best round beside it), "latency"
 rows the p50/p99 of every call, "extra" rows one figure the benchmark recorded in `extra_info`,
 the "ceiling" row the server's CPU per call and the rate that allows on one core, and the
@@ -100,6 +101,14 @@ ROWS = [
         "test_client_import_login_token_pipelined", kind="ceiling"),
     Row("test DC (own process): CPU per `ping`, answered by its session layer -> its ceiling",
         "test_client_ping_pipelined", kind="ceiling"),
+    Row("client through a SOCKS5 proxy (pproxy): `importLoginToken` round trips, sequential",
+        "test_socks5_import_login_token_sequential", kind="rate"),
+    Row("client through a SOCKS5 proxy: latency, sequential",
+        "test_socks5_import_login_token_sequential", kind="latency"),
+    Row("client through a SOCKS5 proxy (pproxy): `importLoginToken` round trips, 200 in flight",
+        "test_socks5_import_login_token_pipelined", kind="rate"),
+    Row("client through a SOCKS5 proxy: latency, 200 in flight",
+        "test_socks5_import_login_token_pipelined", kind="latency"),
     Row("asyncio alone: 200 workers awaiting a future set by `call_soon` (in every client row)",
         "test_client_harness_floor", kind="rate"),
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,10 @@ async def open_stream(
         return await _connect_tcp(loop, protocol_factory, proxy, timeout)
     sock = await _socks_connect(loop, proxy, host, port, timeout)
     try:
+        # As on a direct connection: asyncio sets TCP_NODELAY only on sockets whose protocol
+        # number says TCP, and python-socks makes its socket with protocol 0. Without it, a
+        # request written while the previous one is unacknowledged waits for a delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport, _ = await loop.create_connection(protocol_factory, sock=sock)
     except BaseException:
         sock.close()
