@@ -245,6 +245,7 @@ class DestroySession(TLRequest):
         def __init__(self, *, session_id: int) -> None: ...
 
 
+from . import account  # noqa: E402  (namespaces load with the root)
 from . import auth  # noqa: E402  (namespaces load with the root)
 from . import help  # noqa: E402  (namespaces load with the root)
 from . import updates  # noqa: E402  (namespaces load with the root)

@@ -8,7 +8,26 @@ from .._runtime import TLRequest
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs time
 
-__all__ = ["AcceptLoginToken", "ExportLoginToken", "ImportLoginToken"]
+if TYPE_CHECKING:
+    import tlcodec.types
+
+__all__ = ["AcceptLoginToken", "CheckPassword", "ExportLoginToken", "ImportLoginToken"]
+
+
+class CheckPassword(TLRequest):
+    """`auth.checkPassword#d18b4d16 password:InputCheckPasswordSRP = auth.Authorization;`"""
+
+    __slots__ = ("password",)
+    CONSTRUCTOR_ID = 0xd18b4d16
+    TL_NAME = "auth.checkPassword"
+    TL_TYPE = "auth.Authorization"
+    RESULT_TYPE = "auth.Authorization"
+
+    password: tlcodec.types.TypeInputCheckPasswordSRP
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, password: tlcodec.types.TypeInputCheckPasswordSRP) -> None: ...
 
 
 class ExportLoginToken(TLRequest):

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import tlcodec
     import tlcodec.types
 
-__all__ = ["Authorization", "BadMsgNotification", "BadServerSalt", "ClientDHInnerData", "Config", "DataJSON", "DcOption", "DestroyAuthKeyFail", "DestroyAuthKeyNone", "DestroyAuthKeyOk", "DestroySessionNone", "DestroySessionOk", "DhGenFail", "DhGenOk", "DhGenRetry", "EmojiStatus", "EmojiStatusCollectible", "EmojiStatusEmpty", "FutureSalt", "FutureSalts", "GzipPacked", "HttpWait", "InputClientProxy", "InputEmojiStatusCollectible", "InputMessageEntityMentionName", "InputPeerChannel", "InputPeerChannelFromMessage", "InputPeerChat", "InputPeerColorCollectible", "InputPeerEmpty", "InputPeerSelf", "InputPeerUser", "InputPeerUserFromMessage", "InputUser", "InputUserEmpty", "InputUserFromMessage", "InputUserSelf", "JsonArray", "JsonBool", "JsonNull", "JsonNumber", "JsonObject", "JsonObjectValue", "JsonString", "Message", "MessageEntityBankCard", "MessageEntityBlockquote", "MessageEntityBold", "MessageEntityBotCommand", "MessageEntityCashtag", "MessageEntityCode", "MessageEntityCustomEmoji", "MessageEntityDiffDelete", "MessageEntityDiffInsert", "MessageEntityDiffReplace", "MessageEntityEmail", "MessageEntityFormattedDate", "MessageEntityHashtag", "MessageEntityItalic", "MessageEntityMention", "MessageEntityMentionName", "MessageEntityPhone", "MessageEntityPre", "MessageEntitySpoiler", "MessageEntityStrike", "MessageEntityTextUrl", "MessageEntityUnderline", "MessageEntityUnknown", "MessageEntityUrl", "MsgContainer", "MsgCopy", "MsgDetailedInfo", "MsgNewDetailedInfo", "MsgResendReq", "MsgsAck", "MsgsAllInfo", "MsgsStateInfo", "MsgsStateReq", "NewSessionCreated", "PQInnerData", "PQInnerDataDc", "PQInnerDataTemp", "PQInnerDataTempDc", "PeerColor", "PeerColorCollectible", "Pong", "ReactionCustomEmoji", "ReactionEmoji", "ReactionEmpty", "ReactionPaid", "RecentStory", "ResPQ", "RestrictionReason", "RpcAnswerDropped", "RpcAnswerDroppedRunning", "RpcAnswerUnknown", "RpcError", "RpcResult", "ServerDHInnerData", "ServerDHParamsFail", "ServerDHParamsOk", "UpdateLoginToken", "UpdateShort", "UpdatesTooLong", "User", "UserEmpty", "UserProfilePhoto", "UserProfilePhotoEmpty", "UserStatusEmpty", "UserStatusLastMonth", "UserStatusLastWeek", "UserStatusOffline", "UserStatusOnline", "UserStatusRecently", "Username"]
+__all__ = ["Authorization", "BadMsgNotification", "BadServerSalt", "ClientDHInnerData", "Config", "DataJSON", "DcOption", "DestroyAuthKeyFail", "DestroyAuthKeyNone", "DestroyAuthKeyOk", "DestroySessionNone", "DestroySessionOk", "DhGenFail", "DhGenOk", "DhGenRetry", "EmojiStatus", "EmojiStatusCollectible", "EmojiStatusEmpty", "FutureSalt", "FutureSalts", "GzipPacked", "HttpWait", "InputCheckPasswordEmpty", "InputCheckPasswordSRP", "InputClientProxy", "InputEmojiStatusCollectible", "InputMessageEntityMentionName", "InputPeerChannel", "InputPeerChannelFromMessage", "InputPeerChat", "InputPeerColorCollectible", "InputPeerEmpty", "InputPeerSelf", "InputPeerUser", "InputPeerUserFromMessage", "InputUser", "InputUserEmpty", "InputUserFromMessage", "InputUserSelf", "JsonArray", "JsonBool", "JsonNull", "JsonNumber", "JsonObject", "JsonObjectValue", "JsonString", "Message", "MessageEntityBankCard", "MessageEntityBlockquote", "MessageEntityBold", "MessageEntityBotCommand", "MessageEntityCashtag", "MessageEntityCode", "MessageEntityCustomEmoji", "MessageEntityDiffDelete", "MessageEntityDiffInsert", "MessageEntityDiffReplace", "MessageEntityEmail", "MessageEntityFormattedDate", "MessageEntityHashtag", "MessageEntityItalic", "MessageEntityMention", "MessageEntityMentionName", "MessageEntityPhone", "MessageEntityPre", "MessageEntitySpoiler", "MessageEntityStrike", "MessageEntityTextUrl", "MessageEntityUnderline", "MessageEntityUnknown", "MessageEntityUrl", "MsgContainer", "MsgCopy", "MsgDetailedInfo", "MsgNewDetailedInfo", "MsgResendReq", "MsgsAck", "MsgsAllInfo", "MsgsStateInfo", "MsgsStateReq", "NewSessionCreated", "PQInnerData", "PQInnerDataDc", "PQInnerDataTemp", "PQInnerDataTempDc", "PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow", "PasswordKdfAlgoUnknown", "PeerColor", "PeerColorCollectible", "Pong", "ReactionCustomEmoji", "ReactionEmoji", "ReactionEmpty", "ReactionPaid", "RecentStory", "ResPQ", "RestrictionReason", "RpcAnswerDropped", "RpcAnswerDroppedRunning", "RpcAnswerUnknown", "RpcError", "RpcResult", "SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000", "SecurePasswordKdfAlgoSHA512", "SecurePasswordKdfAlgoUnknown", "ServerDHInnerData", "ServerDHParamsFail", "ServerDHParamsOk", "UpdateLoginToken", "UpdateShort", "UpdatesTooLong", "User", "UserEmpty", "UserProfilePhoto", "UserProfilePhotoEmpty", "UserStatusEmpty", "UserStatusLastMonth", "UserStatusLastWeek", "UserStatusOffline", "UserStatusOnline", "UserStatusRecently", "Username"]
 
 
 class InputPeerEmpty(TLObject):
@@ -1145,6 +1145,110 @@ class InputClientProxy(TLObject):
         def __init__(self, *, address: str, port: int) -> None: ...
 
 
+class PasswordKdfAlgoUnknown(TLObject):
+    """`passwordKdfAlgoUnknown#d45ab096 = PasswordKdfAlgo;`"""
+
+    __slots__ = ()
+    CONSTRUCTOR_ID = 0xd45ab096
+    TL_NAME = "passwordKdfAlgoUnknown"
+    TL_TYPE = "PasswordKdfAlgo"
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+
+class PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow(TLObject):
+    """`passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow#3a912d4a salt1:bytes salt2:bytes g:int p:bytes = PasswordKdfAlgo;`"""
+
+    __slots__ = ("salt1", "salt2", "g", "p")
+    CONSTRUCTOR_ID = 0x3a912d4a
+    TL_NAME = "passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow"
+    TL_TYPE = "PasswordKdfAlgo"
+
+    salt1: bytes
+    salt2: bytes
+    g: int
+    p: bytes
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, salt1: bytes, salt2: bytes, g: int, p: bytes) -> None: ...
+
+
+class SecurePasswordKdfAlgoUnknown(TLObject):
+    """`securePasswordKdfAlgoUnknown#4a8537 = SecurePasswordKdfAlgo;`"""
+
+    __slots__ = ()
+    CONSTRUCTOR_ID = 0x004a8537
+    TL_NAME = "securePasswordKdfAlgoUnknown"
+    TL_TYPE = "SecurePasswordKdfAlgo"
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+
+class SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000(TLObject):
+    """`securePasswordKdfAlgoPBKDF2HMACSHA512iter100000#bbf2dda0 salt:bytes = SecurePasswordKdfAlgo;`"""
+
+    __slots__ = ("salt",)
+    CONSTRUCTOR_ID = 0xbbf2dda0
+    TL_NAME = "securePasswordKdfAlgoPBKDF2HMACSHA512iter100000"
+    TL_TYPE = "SecurePasswordKdfAlgo"
+
+    salt: bytes
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, salt: bytes) -> None: ...
+
+
+class SecurePasswordKdfAlgoSHA512(TLObject):
+    """`securePasswordKdfAlgoSHA512#86471d92 salt:bytes = SecurePasswordKdfAlgo;`"""
+
+    __slots__ = ("salt",)
+    CONSTRUCTOR_ID = 0x86471d92
+    TL_NAME = "securePasswordKdfAlgoSHA512"
+    TL_TYPE = "SecurePasswordKdfAlgo"
+
+    salt: bytes
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, salt: bytes) -> None: ...
+
+
+class InputCheckPasswordEmpty(TLObject):
+    """`inputCheckPasswordEmpty#9880f658 = InputCheckPasswordSRP;`"""
+
+    __slots__ = ()
+    CONSTRUCTOR_ID = 0x9880f658
+    TL_NAME = "inputCheckPasswordEmpty"
+    TL_TYPE = "InputCheckPasswordSRP"
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+
+class InputCheckPasswordSRP(TLObject):
+    """`inputCheckPasswordSRP#d27ff082 srp_id:long A:bytes M1:bytes = InputCheckPasswordSRP;`"""
+
+    __slots__ = ("srp_id", "A", "M1")
+    CONSTRUCTOR_ID = 0xd27ff082
+    TL_NAME = "inputCheckPasswordSRP"
+    TL_TYPE = "InputCheckPasswordSRP"
+
+    srp_id: int
+    A: bytes
+    M1: bytes
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, srp_id: int, A: bytes, M1: bytes) -> None: ...
+
+
 class JsonObjectValue(TLObject):
     """`jsonObjectValue#c0de1bd9 key:string value:JSONValue = JSONObjectValue;`"""
 
@@ -2239,6 +2343,9 @@ if TYPE_CHECKING:
     TypeMessageEntity = Union["tlcodec.types.MessageEntityUnknown", "tlcodec.types.MessageEntityMention", "tlcodec.types.MessageEntityHashtag", "tlcodec.types.MessageEntityBotCommand", "tlcodec.types.MessageEntityUrl", "tlcodec.types.MessageEntityEmail", "tlcodec.types.MessageEntityBold", "tlcodec.types.MessageEntityItalic", "tlcodec.types.MessageEntityCode", "tlcodec.types.MessageEntityPre", "tlcodec.types.MessageEntityTextUrl", "tlcodec.types.MessageEntityMentionName", "tlcodec.types.InputMessageEntityMentionName", "tlcodec.types.MessageEntityPhone", "tlcodec.types.MessageEntityCashtag", "tlcodec.types.MessageEntityUnderline", "tlcodec.types.MessageEntityStrike", "tlcodec.types.MessageEntityBankCard", "tlcodec.types.MessageEntitySpoiler", "tlcodec.types.MessageEntityCustomEmoji", "tlcodec.types.MessageEntityBlockquote", "tlcodec.types.MessageEntityFormattedDate", "tlcodec.types.MessageEntityDiffInsert", "tlcodec.types.MessageEntityDiffReplace", "tlcodec.types.MessageEntityDiffDelete"]
     TypeDataJSON = tlcodec.types.DataJSON
     TypeInputClientProxy = tlcodec.types.InputClientProxy
+    TypePasswordKdfAlgo = Union["tlcodec.types.PasswordKdfAlgoUnknown", "tlcodec.types.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow"]
+    TypeSecurePasswordKdfAlgo = Union["tlcodec.types.SecurePasswordKdfAlgoUnknown", "tlcodec.types.SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000", "tlcodec.types.SecurePasswordKdfAlgoSHA512"]
+    TypeInputCheckPasswordSRP = Union["tlcodec.types.InputCheckPasswordEmpty", "tlcodec.types.InputCheckPasswordSRP"]
     TypeJSONObjectValue = tlcodec.types.JsonObjectValue
     TypeJSONValue = Union["tlcodec.types.JsonNull", "tlcodec.types.JsonBool", "tlcodec.types.JsonNumber", "tlcodec.types.JsonString", "tlcodec.types.JsonArray", "tlcodec.types.JsonObject"]
     TypeRestrictionReason = tlcodec.types.RestrictionReason
@@ -2276,6 +2383,7 @@ if TYPE_CHECKING:
     TypeHttpWait = tlcodec.types.HttpWait
 
 
+from . import account  # noqa: E402  (namespaces load with the root)
 from . import auth  # noqa: E402  (namespaces load with the root)
 from . import help  # noqa: E402  (namespaces load with the root)
 from . import updates  # noqa: E402  (namespaces load with the root)
