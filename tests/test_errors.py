@@ -103,6 +103,12 @@ def test_no_error_class_is_defined_outside_the_errors_module() -> None:
     assert elsewhere == []
 
 
+def _with_hint(error: errors.RPCError, hint: str) -> errors.RPCError:
+    assert isinstance(error, errors.SessionPasswordNeededError)
+    error.hint = hint
+    return error
+
+
 EXAMPLES: list[Exception] = [
     errors.DecodeError("truncated: int needs 4 bytes, 1 left", 7),
     errors.SecurityError("nonce", "the nonce does not match ours"),
@@ -111,6 +117,11 @@ EXAMPLES: list[Exception] = [
     errors.RPCError.from_message(400, "AUTH_TOKEN_INVALID"),
     errors.RPCError.from_message(420, "FLOOD_WAIT_17"),
     errors.RPCError.from_message(303, "USER_MIGRATE_4"),
+    errors.RPCError.from_message(400, "PASSWORD_HASH_INVALID"),
+    errors.RPCError.from_message(400, "SRP_ID_INVALID"),
+    errors.RPCError.from_message(400, "SRP_PASSWORD_CHANGED"),
+    errors.RPCError.from_message(401, "SESSION_PASSWORD_NEEDED"),
+    _with_hint(errors.RPCError.from_message(401, "SESSION_PASSWORD_NEEDED"), "my cat"),
     errors.FrameError("frame of 3 bytes"),
     errors.SchemaError("line 3: no type"),
     errors.SessionFileError("not JSON"),

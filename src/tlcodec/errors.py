@@ -32,6 +32,7 @@ __all__ = [
     "MigrateError",
     "MigrationLoopError",
     "NetworkMigrateError",
+    "PasswordHashInvalidError",
     "PhoneMigrateError",
     "ProxyAuthError",
     "ProxyConnectionError",
@@ -47,6 +48,8 @@ __all__ = [
     "SessionFileError",
     "SessionPasswordNeededError",
     "SignUpRequiredError",
+    "SrpIdInvalidError",
+    "SrpPasswordChangedError",
     "TransportError",
     "UserMigrateError",
 ]
@@ -218,7 +221,31 @@ class AuthTokenAlreadyAcceptedError(RPCError):
 
 
 class SessionPasswordNeededError(RPCError):
-    """SESSION_PASSWORD_NEEDED: the account has a 2FA password (auth.checkPassword next)."""
+    """SESSION_PASSWORD_NEEDED: the account has a 2FA password (`Client.check_password` next).
+
+    `hint` is the password's hint as the server gave it (None when it has none, or before the
+    client asked `account.getPassword`).
+    """
+
+    hint: str | None = None
+
+    def __reduce__(self):  # type: ignore[override]
+        return RPCError.from_message, (self.code, self.message), {"hint": self.hint}
+
+
+class PasswordHashInvalidError(RPCError):
+    """PASSWORD_HASH_INVALID: the 2FA password is wrong; asking again is fine (a few times:
+    repeated wrong passwords bring a FLOOD_WAIT_X)."""
+
+
+class SrpIdInvalidError(RPCError):
+    """SRP_ID_INVALID: the srp_id of the check is unknown or used; get the password
+    parameters again (`account.getPassword`)."""
+
+
+class SrpPasswordChangedError(RPCError):
+    """SRP_PASSWORD_CHANGED: the password changed after `account.getPassword`; get the
+    parameters again."""
 
 
 class AuthKeyUnregisteredError(RPCError):
@@ -237,6 +264,9 @@ _BY_MESSAGE: dict[str, type[RPCError]] = {
     "AUTH_TOKEN_ALREADY_ACCEPTED": AuthTokenAlreadyAcceptedError,
     "SESSION_PASSWORD_NEEDED": SessionPasswordNeededError,
     "AUTH_KEY_UNREGISTERED": AuthKeyUnregisteredError,
+    "PASSWORD_HASH_INVALID": PasswordHashInvalidError,
+    "SRP_ID_INVALID": SrpIdInvalidError,
+    "SRP_PASSWORD_CHANGED": SrpPasswordChangedError,
 }
 
 

@@ -10,7 +10,7 @@ the `help.getConfig` of a connected DC, the session, or the built-in bootstrap l
         result = await client.invoke(functions.help.GetConfig())
         qr = await client.qr_login()
         print(qr.url)
-        user = await qr.wait(timeout=120)
+        user = await qr.wait(timeout=120, password=ask_password)  # ask_password(hint)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .connection import (
     parse_transport,
     public_keys,
 )
+from .password import check_password
 from .proxies import MTProxy, Proxy, parse_proxy
 from .qr import QRLogin
 from .storage import Session
@@ -327,6 +328,12 @@ class Client:
             if isinstance(authorization, types.auth.Authorization):
                 self._record_login(target, authorization.user)
         return result
+
+    async def check_password(self, password: str) -> Any:
+        """Finish a login that raised `SessionPasswordNeededError` with the account's two-step
+        verification password (SRP, client/password.py); returns the logged-in user. A wrong
+        password raises `PasswordHashInvalidError` and can be tried again."""
+        return await check_password(self, password)
 
     async def qr_login(self, except_ids: Iterable[int] = ()) -> QRLogin:
         """Start a QR-code login: exports a login token on the home DC and returns a

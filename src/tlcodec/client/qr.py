@@ -11,8 +11,10 @@ expires, and what to do with each answer of `auth.exportLoginToken`:
 - `auth.loginTokenMigrateTo(dc_id, token)`: the account lives on `dc_id`: the client connects
   there (its own auth key) and calls `auth.importLoginToken(token)`; if that token expired in
   between (`AUTH_TOKEN_EXPIRED`) it exports again there.
-- `SESSION_PASSWORD_NEEDED` (401) from either call: `SessionPasswordNeededError` reaches the
-  caller; the DC that said so becomes the home DC (the password check happens there).
+- `SESSION_PASSWORD_NEEDED` (401) from either call: the DC that said so becomes the home DC
+  (the password check happens there) and the QR flow is over: `wait(password=...)` goes on
+  with the two-step verification (client/password.py), else `SessionPasswordNeededError`
+  reaches the caller with the password's `hint`, for `Client.check_password`.
 
 A reconnect of the DC holding the token also triggers an export (an update pushed while the
 connection was down would otherwise be missed). Calls and connections are the client's.
@@ -34,9 +36,11 @@ from ..errors import (
     AuthTokenExpiredError,
     LoginTimeoutError,
     MigrationLoopError,
+    RPCError,
     SessionPasswordNeededError,
     SignUpRequiredError,
 )
+from .password import PasswordSource, check_password_from, password_hint
 
 __all__ = ["QRLogin", "SignUpRequiredError"]
 
@@ -111,7 +115,8 @@ class QRLogin:
         return await self._handle(result, self.dc_id, None)
 
     async def wait(self, timeout: float | None = None, *,
-                   on_refresh: RefreshHandler | None = None) -> Any:
+                   on_refresh: RefreshHandler | None = None,
+                   password: PasswordSource | None = None) -> Any:
         """Wait until another device accepts the token; return the logged-in `User`.
 
         The token is refreshed by itself when it expires; `on_refresh(qr)` (a function or a
@@ -119,15 +124,26 @@ class QRLogin:
         `timeout` bounds the wait for the other device (None: no limit); a call already under
         way when it passes finishes first (each call is bounded by the client's
         `request_timeout`). Raises `LoginTimeoutError` (a `TimeoutError`),
-        `SessionPasswordNeededError` for an account with a password, the typed `RPCError` of a
-        failing call, or `SignUpRequiredError` if there is no account. After a
-        `LoginTimeoutError` the same object can be waited on again.
+        `SessionPasswordNeededError` (with `.hint`) for an account with a password when no
+        `password` is given, the typed `RPCError` of a failing call, or `SignUpRequiredError`
+        if there is no account. After a `LoginTimeoutError` the same object can be waited on
+        again.
+
+        `password`: the two-step verification password, or an async function asked with the
+        hint (`await password(hint) -> str`, asked again after a wrong password, three times
+        in all); a wrong one raises `PasswordHashInvalidError`.
         """
         if self.user is not None:
             return self.user
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        return await self._wait(on_refresh, deadline, timeout)
+        try:
+            return await self._wait(on_refresh, deadline, timeout)
+        except SessionPasswordNeededError as needed:
+            if password is None:
+                raise
+            self.user = await check_password_from(self._client, password, needed)
+            return self.user
 
     async def _wait(self, on_refresh: RefreshHandler | None, deadline: float | None,
                     timeout: float | None) -> Any:
@@ -173,17 +189,27 @@ class QRLogin:
             return await self._client.invoke(functions.auth.ExportLoginToken(
                 api_id=self._client.api_id, api_hash=self._client.api_hash,
                 except_ids=self.except_ids), dc_id=dc_id)
-        except SessionPasswordNeededError:
-            self._client._set_home_dc(dc_id)
+        except SessionPasswordNeededError as needed:
+            await self._password_needed(needed, dc_id)
             raise
 
     async def _import(self, dc_id: int, token: bytes) -> Any:
         try:
             return await self._client.invoke(functions.auth.ImportLoginToken(token=token),
                                              dc_id=dc_id)
-        except SessionPasswordNeededError:
-            self._client._set_home_dc(dc_id)
+        except SessionPasswordNeededError as needed:
+            await self._password_needed(needed, dc_id)
             raise
+
+    async def _password_needed(self, needed: SessionPasswordNeededError, dc_id: int) -> None:
+        """The token was accepted by an account with a password: the login goes on on `dc_id`
+        with the password; the QR flow is over. The error learns the password's hint."""
+        self._client._set_home_dc(dc_id)
+        self.close()
+        try:
+            needed.hint = await password_hint(self._client, dc_id)
+        except RPCError as exc:  # the hint is a courtesy: the login can go on without it
+            logger.info("QR login: account.getPassword failed (%s); no hint", exc)
 
     async def _handle(self, result: Any, dc_id: int, on_refresh: RefreshHandler | None,
                       hops: int = 0) -> Any:

@@ -311,12 +311,14 @@ class DataCentres(FaultInjection):
         password: str | None = None,
         username: str | None = None,
         last_name: str | None = None,
+        password_hint: str | None = None,
     ) -> Account:
         """A new account on `dc_id` (the home DC by default); `account.user` is what its owner
-        gets from `users.getUsers([inputUserSelf])`."""
+        gets from `users.getUsers([inputUserSelf])`. `password`: a two-step verification
+        password (kept as an SRP verifier, with `password_hint`)."""
         return self.world.create_account(
             first_name, phone, dc_id=dc_id, password=password, username=username,
-            last_name=last_name,
+            last_name=last_name, password_hint=password_hint,
         )
 
     def accept_login_token(self, token: bytes, account: Account) -> Any:

@@ -4,8 +4,10 @@ keys are logged in as whom, login tokens and their expiry, and the RPC handlers 
 This layer owns the API semantics of the local test DCs (PROTOCOL.md 3.8 and 5): the
 `invokeWithLayer`/`initConnection` wrappers, `help.getConfig`, the QR-login methods
 (`auth.exportLoginToken`, `auth.acceptLoginToken`, `auth.importLoginToken`, with
-`loginTokenMigrateTo` when the account lives on another DC), `users.getUsers`, and the two
-`updates.*` calls a client makes right after a login. It owns no socket, no auth key bytes and no
+`loginTokenMigrateTo` when the account lives on another DC), two-step verification
+(`account.getPassword`, `auth.checkPassword`: the server's half of SRP in
+`tlcodec.testing.passwords`), `users.getUsers`, and the two `updates.*` calls a client makes
+right after a login. It owns no socket, no auth key bytes and no
 MTProto session: the server (`tlcodec.testing.server`) decrypts a request, hands the decoded
 object to `World.invoke(caller, request)` and sends back what it returns, or the `RPCError` it
 raises, as an `rpc_error`. Pushes (the `updateLoginToken` a token's creator gets when another
@@ -27,6 +29,7 @@ from typing import Any, Callable, Iterable
 
 from .. import types
 from ..mtproto.errors import RPCError
+from .passwords import PasswordChecks, StoredPassword
 from .thumbnails import stripped_thumb
 
 __all__ = [
@@ -98,7 +101,9 @@ class ClientInfo:
 
 
 class Account:
-    """A user of the test DCs. `user` is the `user` object its owner sees (self=True)."""
+    """A user of the test DCs. `user` is the `user` object its owner sees (self=True);
+    `password` is the two-step verification password as the DCs keep it (a `StoredPassword`:
+    an SRP verifier, never the password) or None."""
 
     __slots__ = (
         "user_id", "access_hash", "dc_id", "first_name", "last_name", "username", "phone",
@@ -106,7 +111,8 @@ class Account:
     )
 
     def __init__(self, *, user_id: int, access_hash: int, dc_id: int, first_name: str,
-                 last_name: str | None, username: str | None, phone: str, password: str | None,
+                 last_name: str | None, username: str | None, phone: str,
+                 password: StoredPassword | None,
                  photo_id: int, stripped_thumb: bytes, clock: Clock) -> None:
         self.user_id = user_id
         self.access_hash = access_hash
@@ -223,12 +229,15 @@ class World:
         self._clients: dict[KeyRef, ClientInfo] = {}
         self._tokens: dict[bytes, _LoginToken] = {}
         self._tokens_by_creator: dict[KeyRef, list[_LoginToken]] = {}
+        self._passwords = PasswordChecks(clock, random_bytes)
 
         self._handlers: dict[str, Callable[[Caller, Any], Any]] = {
             "help.getConfig": self._get_config,
             "auth.exportLoginToken": self._export_login_token,
             "auth.acceptLoginToken": self._accept_login_token,
             "auth.importLoginToken": self._import_login_token,
+            "account.getPassword": self._get_password,
+            "auth.checkPassword": self._check_password,
             "users.getUsers": self._get_users,
             "updates.getState": self._get_state,
             "updates.getDifference": self._get_difference,
@@ -245,8 +254,10 @@ class World:
         password: str | None = None,
         username: str | None = None,
         last_name: str | None = None,
+        password_hint: str | None = None,
     ) -> Account:
-        """A new account living on `dc_id` (the home DC by default)."""
+        """A new account living on `dc_id` (the home DC by default); with `password` (and its
+        `password_hint`), a two-step verification password, kept as an SRP verifier."""
         dc_id = self.home_dc if dc_id is None else dc_id
         if dc_id not in self.dc_ids:
             raise ValueError(f"dc_id {dc_id} is not one of the DCs {self.dc_ids}")
@@ -275,7 +286,8 @@ class World:
             last_name=last_name,
             username=username,
             phone=digits,
-            password=password,
+            password=None if password is None else StoredPassword.create(
+                password, password_hint, self.random_bytes),
             photo_id=self._random_long(positive=True),
             stripped_thumb=stripped_thumb(user_id),
             clock=self.clock,
@@ -294,6 +306,17 @@ class World:
             account, self._random_long(positive=True), int(self.clock())
         )
         logger.info("test DC: %r logged in as user %d", key, account.user_id)
+
+    def set_password(self, account: Account, password: str | None,
+                     hint: str | None = None) -> None:
+        """Set, change or (None) remove `account`'s two-step verification password, as its
+        owner would from a logged-in device: challenges handed out before answer
+        `SRP_PASSWORD_CHANGED`."""
+        self._check_account(account)
+        account.password = (
+            None if password is None
+            else StoredPassword.create(password, hint, self.random_bytes)
+        )
 
     def logged_in_as(self, key: KeyRef) -> Account | None:
         login = self._logins.get(key)
@@ -484,6 +507,18 @@ class World:
             # leaves out users it cannot resolve.
         return users
 
+    def _get_password(self, caller: Caller, request: Any) -> Any:
+        login = self._logins.get(caller.key)
+        account = login.account if login is not None else self._passwords.pending.get(caller.key)
+        if account is None:
+            raise _error(401, "AUTH_KEY_UNREGISTERED")
+        return self._passwords.get_password(caller.key, account)
+
+    def _check_password(self, caller: Caller, request: Any) -> types.auth.Authorization:
+        account = self._passwords.check(caller.key, request.password)
+        self.authorize(caller.key, account)
+        return types.auth.Authorization(user=account.user)
+
     def _get_state(self, caller: Caller, request: Any) -> types.updates.State:
         me = self._require_login(caller)
         return types.updates.State(
@@ -546,8 +581,8 @@ class World:
 
     def _log_in(self, caller: Caller, account: Account) -> types.auth.LoginTokenSuccess:
         if account.password is not None:
-            # 2FA: the key stays logged out until auth.checkPassword (not implemented here).
-            raise _error(401, "SESSION_PASSWORD_NEEDED")
+            # 2FA: the key stays logged out until auth.checkPassword proves the password.
+            raise self._passwords.password_needed(caller.key, account)
         self.authorize(caller.key, account)
         return types.auth.LoginTokenSuccess(
             authorization=types.auth.Authorization(user=account.user)
