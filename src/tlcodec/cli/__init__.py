@@ -101,8 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Shows a QR code to scan with a logged-in Telegram app (Settings > Devices >\n"
             "Link Desktop Device), redraws it when it expires, follows the account to its DC,\n"
             "and saves the session (--session), or prints it.\n\n"
+            "An account with a two-step verification password: the password is asked for\n"
+            "(not shown, with its hint, three tries), or read from $TLCODEC_PASSWORD\n"
+            "(--password-env) for scripts.\n\n"
             "exit status: 0 logged in (or already was), 1 failed, 2 bad arguments,\n"
-            "3 the account has a two-step verification password (not supported yet)"),
+            "3 the two-step verification password was wrong or could not be read"),
         epilog=(
             "examples:\n"
             "  python -m tlcodec qr-login --api-id 12345 --api-hash 0123abcd... --session me.session\n"
@@ -142,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "https://t.me/proxy?...)")
     qr_login.add_argument("--ipv6", action="store_true",
                           help="prefer the DCs' IPv6 addresses")
+    qr_login.add_argument("--password-env", default="TLCODEC_PASSWORD", metavar="VAR",
+                          help="the environment variable holding the two-step verification "
+                               "password, if any (default: TLCODEC_PASSWORD; else it is "
+                               "asked for)")
     advanced = qr_login.add_argument_group(
         "another server (e.g. `python -m tlcodec serve`)")
     advanced.add_argument("--server", metavar="HOST:PORT",

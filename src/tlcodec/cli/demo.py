@@ -1,10 +1,12 @@
 """`python -m tlcodec demo`: the whole QR-code login on this machine, as a user would see it.
 
 Starts the test data centres in this process (`tlcodec.testing.DataCentres`, loopback only),
-makes an account living on DC 3, logs a second client ("the phone") in to it, and then runs the
-login of a new device connecting to DC 2 with the same code as `qr-login` (`NarratedClient`,
-`QRScreen`): the QR code, the phone scanning it (`auth.acceptLoginToken`), the migration to
-DC 3, `auth.importLoginToken` there, the user, and the session strings. Needs no network and
+makes an account living on DC 3 with a two-step verification password, logs a second client
+("the phone") in to it, and then runs the login of a new device connecting to DC 2 with the
+same code as `qr-login` (`NarratedClient`, `QRScreen`): the QR code, the phone scanning it
+(`auth.acceptLoginToken`), the migration to DC 3, `auth.importLoginToken` there, the password
+asked for with its hint and checked by SRP (`auth.checkPassword`), the user, and the session
+strings. Needs no network and
 no account; everything it made is gone when it ends.
 """
 
@@ -31,6 +33,9 @@ DEMO_API_HASH = "0123456789abcdef0123456789abcdef"
 DEMO_DCS = (1, 2, 3)
 NEW_DEVICE_DC = 2  # where the new device connects first
 ACCOUNT_DC = 3  # where the account lives: the login has to migrate there
+# Shown on purpose: it is the demo's test account, gone when the demo ends.
+DEMO_PASSWORD = "through the looking-glass"
+DEMO_PASSWORD_HINT = "what Alice went through"
 
 
 async def run_demo(output: Output, *, scan_delay: float = 1.0, invert_qr: bool = False,
@@ -56,9 +61,12 @@ async def _demo(output: Output, scan_delay: float, invert_qr: bool) -> int:
                                for dc_id in dcs.dc_ids for host, port in [dcs.address(dc_id)]))
         say(f"  RSA key fingerprint {dcs.public_key.fingerprint:016x} (given to the clients)")
         account = dcs.create_account("Alice", "15550001111", dc_id=ACCOUNT_DC,
-                                     username="alice", last_name="Liddell")
+                                     username="alice", last_name="Liddell",
+                                     password=DEMO_PASSWORD, password_hint=DEMO_PASSWORD_HINT)
         say(f"Created a test account living on DC {ACCOUNT_DC}:")
         say(f"  {describe_user(account.user)}")
+        say(f"  with a two-step verification password, {DEMO_PASSWORD!r} (the DCs keep only "
+            "its SRP verifier)")
 
         phone = _client(Client, dcs, ACCOUNT_DC, device_model="Alice's phone",
                         app_version="tlcodec demo (phone)")
@@ -82,7 +90,8 @@ async def _demo(output: Output, scan_delay: float, invert_qr: bool) -> int:
                 screen.show(qr)
                 scanning = asyncio.create_task(_scan(phone, qr, output, scan_delay))
                 try:
-                    user = await qr.wait(timeout=30.0, on_refresh=screen.refresh)
+                    user = await qr.wait(timeout=30.0, on_refresh=screen.refresh,
+                                         password=_type_password(output))
                 except BaseException:
                     scanning.cancel()
                     await asyncio.gather(scanning, return_exceptions=True)
@@ -116,6 +125,17 @@ async def _scan(phone: Client, qr: QRLogin, output: Output, delay: float) -> Non
     authorization = await phone.invoke(functions.auth.AcceptLoginToken(token=token))
     output.say(f"  the phone now lists the new device: \"{authorization.device_model}\", "
                f"{authorization.app_version}")
+
+
+def _type_password(output: Output) -> Any:
+    """Alice types her password where `qr-login` would ask for it."""
+
+    async def ask(hint: str | None) -> str:
+        output.say(f"The account has a two-step verification password (hint: {hint}); "
+                   "Alice types it ...")
+        return DEMO_PASSWORD
+
+    return ask
 
 
 def _client(cls: type[Any], dcs: DataCentres, dc_id: int, **options: Any) -> Any:

@@ -4,7 +4,8 @@ token changes.
 
 `NarratedClient` is a `Client` whose `invoke` also reports the steps of the login it carries
 (the answer of each `auth.exportLoginToken`, each `auth.importLoginToken`, the pushed
-`updateLoginToken`); it changes nothing in what is sent. `QRScreen` draws the code and its URL.
+`updateLoginToken`, the two-step verification's `account.getPassword` and
+`auth.checkPassword`); it changes nothing in what is sent. `QRScreen` draws the code and its URL.
 `demo` and `qr-login` share both, so the demo shows exactly what a user of `qr-login` sees.
 """
 
@@ -38,6 +39,9 @@ class NarratedClient(Client):
                        else "a new auth key there: keys are per DC")
                 say(f"Connecting to DC {target} ({why}) ...")
             say(f"Calling auth.importLoginToken on DC {target} ...")
+        elif isinstance(request, functions.auth.CheckPassword):
+            say(f"Calling auth.checkPassword on DC {dc_id or self.home_dc} (an SRP proof: the "
+                "password itself is not sent) ...")
         result = await super().invoke(request, dc_id=dc_id, timeout=timeout)
         if isinstance(request, functions.auth.ExportLoginToken):
             if isinstance(result, types.auth.LoginTokenMigrateTo):
@@ -48,6 +52,11 @@ class NarratedClient(Client):
         elif isinstance(request, functions.auth.ImportLoginToken):
             if isinstance(result, types.auth.LoginTokenSuccess):
                 say(f"DC {dc_id or self.home_dc} accepted the import: logged in.")
+        elif isinstance(request, functions.account.GetPassword) and result.has_password:
+            say(f"account.getPassword on DC {dc_id or self.home_dc}: SRP parameters "
+                f"(srp_id {result.srp_id})")
+        elif isinstance(request, functions.auth.CheckPassword):
+            say(f"DC {dc_id or self.home_dc} accepted the password: logged in.")
         return result
 
     def _on_update(self, update: Any, dc_id: int) -> None:

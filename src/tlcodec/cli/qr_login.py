@@ -4,27 +4,35 @@ Connects to the given DC (Telegram's, or its test DCs with `--test-dc`, or any s
 `--server HOST:PORT --rsa-key-file PEM`, e.g. `python -m tlcodec serve`), shows the QR code of
 the login token, redraws it when the token expires, follows the migration to the account's DC,
 and saves the session (`--session PATH`; without it the session strings are printed, since
-nothing else would keep the login). The steps are `tlcodec.client`'s (`Client.qr_login()`,
-`QRLogin.wait()`); this module is the glue to a terminal, and owns the exit statuses:
+nothing else would keep the login). An account with a two-step verification password: the
+password comes from the environment variable `--password-env` names (TLCODEC_PASSWORD by
+default; one try, for scripts), or is asked for on the terminal without echo, with its hint,
+up to three times. The steps are `tlcodec.client`'s (`Client.qr_login()`, `QRLogin.wait()`);
+this module is the glue to a terminal, and owns the exit statuses:
 
     0 logged in (or the session already was), 1 the login failed, 2 bad arguments,
-    3 the account has a two-step verification password (not supported yet).
+    3 the account's two-step verification password was wrong, or could not be asked for.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import ipaddress
+import os
 import re
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import SecurityError
 from ..client import BOOTSTRAP_DCS, ClientClosedError, SessionFileError, SignUpRequiredError
 from ..crypto import RSAPrivateKey, RSAPublicKey
 from ..mtproto.errors import (
     AuthKeyUnregisteredError,
+    FloodWaitError,
+    PasswordHashInvalidError,
     RPCError,
     SessionPasswordNeededError,
     TransportError,
@@ -32,11 +40,20 @@ from ..mtproto.errors import (
 from .login import NarratedClient, QRScreen
 from .terminal import Output, describe_user
 
-__all__ = ["EXIT_PASSWORD_NEEDED", "load_public_keys", "parse_server", "run_qr_login"]
+__all__ = [
+    "DEFAULT_PASSWORD_ENV",
+    "EXIT_PASSWORD_NEEDED",
+    "load_public_keys",
+    "parse_server",
+    "password_source",
+    "run_qr_login",
+]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_PASSWORD_NEEDED = 3
+
+DEFAULT_PASSWORD_ENV = "TLCODEC_PASSWORD"
 
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
 
@@ -70,6 +87,57 @@ def load_public_keys(path: str | Path) -> list[RSAPublicKey]:
     if not keys:
         raise ValueError(f"{path}: no PEM-encoded RSA key in it")
     return keys
+
+
+def password_source(env_name: str, output: Output,
+                    prompt: Callable[[str], str] = getpass.getpass) -> Any:
+    """What `QRLogin.wait(password=...)` gets: the value of `$env_name` if set (one try), else
+    an async function asking on the terminal (`prompt`, no echo) with the hint. No password
+    to be read (no terminal, end of input, an empty answer) is an EOFError: exit 3."""
+    from_env = os.environ.get(env_name)
+    if from_env:
+        return from_env
+
+    async def ask(hint: str | None) -> str:
+        output.say("This account has a two-step verification password"
+                   + (f" (hint: {hint})." if hint else " (no hint)."))
+        password = await _in_a_thread(prompt, "Password (not shown as you type): ")
+        if not password:
+            raise EOFError("no password was given")
+        return password
+
+    return ask
+
+
+async def _in_a_thread(function: Callable[[str], str], argument: str) -> str:
+    """`function(argument)` in a daemon thread: the connections keep running while the user
+    types, and Ctrl-C ends the program even though the thread still waits for the terminal."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[str] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result: Any = function(argument)
+        except BaseException as exc:  # EOFError without a terminal, and the like
+            loop.call_soon_threadsafe(_settle, done, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, done, result, None)
+
+    threading.Thread(target=run, name="tlcodec password prompt", daemon=True).start()
+    try:
+        return await done
+    except (EOFError, OSError) as exc:
+        raise EOFError(f"the password could not be read ({type(exc).__name__})") from None
+
+
+def _settle(future: asyncio.Future[str], result: str | None,
+            error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
 
 
 async def run_qr_login(args: argparse.Namespace, output: Output) -> int:
@@ -138,13 +206,25 @@ async def _log_in(client: NarratedClient, args: argparse.Namespace, output: Outp
         screen = QRScreen(output, invert=args.invert_qr)
         screen.show(qr)
         say(f"Waiting for a device to accept it (up to {args.timeout:g} s; Ctrl-C stops) ...")
-        user = await qr.wait(timeout=args.timeout, on_refresh=screen.refresh)
-    except SessionPasswordNeededError:
-        output.error("this account has a two-step verification password "
-                     "(SESSION_PASSWORD_NEEDED); logging in with a password is not supported "
-                     "yet (2FA is a later step of tlcodec). The QR code was accepted, but this "
-                     "device is not logged in.")
+        user = await qr.wait(timeout=args.timeout, on_refresh=screen.refresh,
+                             password=password_source(args.password_env, output))
+    except PasswordHashInvalidError:
+        output.error("the two-step verification password was wrong (PASSWORD_HASH_INVALID). "
+                     "The QR code was accepted, but this device is not logged in.")
         return EXIT_PASSWORD_NEEDED
+    except EOFError as exc:
+        output.error(f"this account has a two-step verification password and {exc}: run in a "
+                     f"terminal, or set ${args.password_env}. The QR code was accepted, but "
+                     "this device is not logged in.")
+        return EXIT_PASSWORD_NEEDED
+    except SessionPasswordNeededError:  # not expected: wait() asks for the password
+        output.error("this account has a two-step verification password "
+                     "(SESSION_PASSWORD_NEEDED) that was not checked.")
+        return EXIT_PASSWORD_NEEDED
+    except FloodWaitError as exc:
+        output.error(f"too many attempts: the server asks to wait {exc.seconds} s "
+                     f"({exc.message}) before trying again")
+        return EXIT_FAILED
     except (TimeoutError, asyncio.TimeoutError) as exc:
         output.error(str(exc) or "the server did not answer in time")
         return EXIT_FAILED
