@@ -177,6 +177,8 @@ def client_proof(params: SrpParameters, x: int,
     check_dh_value(t, p, "srp_B")
     for _ in range(_MAX_DRAWS):
         a = int.from_bytes(random_bytes(SIZE), "big")
+        if a < 2:  # g^0 and g^1 are no secrets (and modexp wants a positive exponent)
+            continue
         g_a = modexp(g, a, p)
         if not _in_range(g_a, p):
             continue
@@ -219,6 +221,8 @@ def server_challenge(algo: Any, v: int, random_bytes: RandomBytes = os.urandom) 
     k_v = _k(p, g) * v % p
     for _ in range(_MAX_DRAWS):
         b = int.from_bytes(random_bytes(SIZE), "big")
+        if b < 2:
+            continue
         g_b = modexp(g, b, p)
         srp_B = (k_v + g_b) % p
         if _in_range(g_b, p) and _in_range(srp_B, p):
