@@ -227,7 +227,10 @@ class SessionPasswordNeededError(RPCError):
     client asked `account.getPassword`).
     """
 
-    hint: str | None = None
+    def __init__(self, code: int, message: str, request: object | None = None, *,
+                 hint: str | None = None) -> None:
+        super().__init__(code, message, request)
+        self.hint = hint
 
     def __reduce__(self):  # type: ignore[override]
         return RPCError.from_message, (self.code, self.message), {"hint": self.hint}
