@@ -768,8 +768,12 @@ def test_telethon_qr_login_on_the_accounts_own_dc_needs_no_migration(
 
 @needs_telethon
 @pytest.mark.parametrize("account_dc", [2, 3], ids=["same-dc", "other-dc"])
-def test_telethon_qr_login_with_a_password_raises_session_password_needed(
+def test_telethon_qr_login_with_a_password_completes_with_its_own_sign_in_password(
         account_dc: int, server_key: RSAPrivateKey) -> None:
+    """Telethon's SRP code (telethon.password) is independent of ours: its `sign_in(password=)`
+    after the QR login checks the test DCs' half of SRP; a wrong password first is its typed
+    error and the retry logs in."""
+
     async def scenario() -> None:
         async with DataCentres(dc_ids=(2, 3), rsa_key=server_key) as dcs:
             carol = dcs.create_account("Carol", "15550003333", dc_id=account_dc, password="pw")
@@ -785,6 +789,13 @@ def test_telethon_qr_login_with_a_password_raises_session_password_needed(
                         await waiting
                     assert client.session.dc_id == account_dc
                     assert not await client.is_user_authorized()
+                    with pytest.raises(telethon_errors.PasswordHashInvalidError):
+                        await client.sign_in(password="not pw")
+                    assert not await client.is_user_authorized()
+                    me = await client.sign_in(password="pw")
+                    assert me.id == carol.user_id
+                    assert await client.is_user_authorized()
+                    assert (await client.get_me()).id == carol.user_id
                 finally:
                     await client.disconnect()
 
