@@ -10,7 +10,9 @@ read as it streams.
 - `qr-login` against a `serve` process (`--server`, `--rsa-key-file`: the path a user of a
   private server takes): the test plays the phone with the logged-in device session `serve`
   prints, accepting the token read from `qr-login`'s output; the migration, the saved session,
-  an expired code replaced, a 2FA account (exit 3), nobody scanning (exit 1), no server.
+  an expired code replaced, a 2FA account (the password from the environment; wrong: exit 3;
+  no terminal: exit 3; typed in a real pseudo-terminal, not echoed, after a wrong one), nobody
+  scanning (exit 1), no server.
 - `decode` and `encode-example`; argument parsing.
 
 Every process has a deadline and is killed if the test ends first. Only 127.0.0.1 is used.
@@ -63,6 +65,7 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONIOENCODING"] = "utf-8"  # the QR blocks, whatever this machine's locale
     env.pop("COLUMNS", None)
+    env.pop("TLCODEC_PASSWORD", None)  # a test gives it when it means to
     return env
 
 
@@ -77,12 +80,14 @@ def run_cli(*args: str, timeout: float = 60.0, stdin: str | None = None
 class CliProcess:
     """`python -m tlcodec ARGS` running; its stdout read line by line as it comes."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None,
+                 no_terminal: bool = False) -> None:
         self.args = args
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tlcodec", *args], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-            env=_env(),
+            env={**_env(), **(env or {})},
+            start_new_session=no_terminal,  # no controlling terminal: /dev/tty cannot open
         )
         self.lines: list[str] = []
         self._new_lines: queue.Queue[str | None] = queue.Queue()
@@ -284,6 +289,9 @@ def test_demo_prints_the_steps_of_the_login_in_order(demo_run: Any) -> None:
         "Token accepted; the account lives on DC 3: migrating ...",
         "Connecting to DC 3 (a new auth key there",
         "Calling auth.importLoginToken on DC 3 ...",
+        "The account has a two-step verification password (hint: what Alice went through)",
+        "Calling auth.checkPassword on DC 3 (an SRP proof: the password itself is not sent)",
+        "DC 3 accepted the password: logged in.",
         "Logged in as Alice Liddell (@alice), phone +15550001111, user id ",
         "Session string for tlcodec",
         "Telethon StringSession (DC 3 only):",
@@ -463,11 +471,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServeInfo
         assert process.wait(30) == 0
 
 
-def qr_login_to(info: ServeInfo, key_file: Path, *args: str, dc: int = 2) -> CliProcess:
+def qr_login_args(info: ServeInfo, key_file: Path, *args: str, dc: int = 2) -> list[str]:
     host, port = info.addresses[dc]
-    return CliProcess("qr-login", "--api-id", str(API_ID), "--api-hash", API_HASH,
-                      "--server", f"{host}:{port}", "--dc", str(dc),
-                      "--rsa-key-file", str(key_file), *args)
+    return ["qr-login", "--api-id", str(API_ID), "--api-hash", API_HASH,
+            "--server", f"{host}:{port}", "--dc", str(dc), "--rsa-key-file", str(key_file),
+            *args]
+
+
+def qr_login_to(info: ServeInfo, key_file: Path, *args: str, dc: int = 2,
+                **options: Any) -> CliProcess:
+    return CliProcess(*qr_login_args(info, key_file, *args, dc=dc), **options)
 
 
 def test_qr_login_against_serve_migrates_to_the_accounts_dc_and_saves_the_session(
@@ -502,17 +515,114 @@ def test_qr_login_against_serve_migrates_to_the_accounts_dc_and_saves_the_sessio
         assert "tg://login" not in again.stdout
 
 
-def test_qr_login_of_an_account_with_a_password_exits_3_saying_2fa_is_not_supported(
+def test_qr_login_of_an_account_with_a_password_takes_it_from_the_environment(
         served: Any) -> None:
     info, key_file = served
-    with qr_login_to(info, key_file, "--timeout", "30") as login:
+    with qr_login_to(info, key_file, "--timeout", "30",
+                     env={"TLCODEC_PASSWORD": "hunter2"}) as login:
+        url = login.expect(URL_LINE).group(0)
+        accept_login(info, "Bob", url)
+        assert login.wait(30) == 0, login.stderr
+        out = login.stdout
+        assert "Calling auth.checkPassword on DC 3 (an SRP proof" in out
+        assert "DC 3 accepted the password: logged in." in out
+        user_id = info.devices["Bob"][0]
+        assert f"Logged in as Bob, phone +15550002222, user id {user_id}" in out
+        assert "hunter2" not in out and "hunter2" not in login.stderr
+        assert login.stderr == ""
+
+
+def test_qr_login_with_a_wrong_password_in_the_environment_exits_3(served: Any) -> None:
+    info, key_file = served
+    with qr_login_to(info, key_file, "--timeout", "30", "--password-env", "BOBS_PASSWORD",
+                     env={"BOBS_PASSWORD": "hunter3"}) as login:
         url = login.expect(URL_LINE).group(0)
         accept_login(info, "Bob", url)
         assert login.wait(30) == 3
-        assert "two-step verification password (SESSION_PASSWORD_NEEDED)" in login.stderr
-        assert "not supported yet" in login.stderr
+        assert "password was wrong (PASSWORD_HASH_INVALID)" in login.stderr
         assert TRACEBACK not in login.stderr
         assert "Logged in" not in login.stdout
+
+
+def test_qr_login_with_no_terminal_and_no_password_variable_exits_3_saying_so(
+        served: Any) -> None:
+    info, key_file = served
+    with qr_login_to(info, key_file, "--timeout", "30", no_terminal=True) as login:
+        url = login.expect(URL_LINE).group(0)
+        accept_login(info, "Bob", url)
+        assert login.wait(30) == 3
+        assert "This account has a two-step verification password (no hint)." in login.stdout
+        assert "the password could not be read" in login.stderr
+        assert "set $TLCODEC_PASSWORD" in login.stderr
+        assert TRACEBACK not in login.stderr
+
+
+def test_qr_login_asks_for_the_password_on_the_terminal_without_echo(served: Any) -> None:
+    """A real terminal (a pseudo-terminal the command runs in): the hint line, the prompt, a
+    wrong password then the right one, typed as a person would; neither is echoed."""
+    import pty
+
+    info, key_file = served
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the command, in the terminal
+        try:
+            os.execve(sys.executable, [sys.executable, "-m", "tlcodec",
+                                       *qr_login_args(info, key_file, "--timeout", "30")],
+                      _env())
+        finally:
+            os._exit(127)
+    screen = PtyScreen(terminal)
+    try:
+        url = screen.expect(r"tg://login\?token=[A-Za-z0-9_-]+").group(0)
+        accept_login(info, "Bob", url)
+        screen.expect(r"two-step verification password \(no hint\)")
+        screen.expect(r"Password \(not shown as you type\): ")
+        os.write(terminal, b"not-bobs-password\n")
+        screen.expect(r"Password \(not shown as you type\): ")
+        os.write(terminal, b"hunter2\n")
+        screen.expect(r"Logged in as Bob, phone \+15550002222")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, screen.text
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(terminal)
+    assert "not-bobs-password" not in screen.text and "hunter2" not in screen.text
+    assert TRACEBACK not in screen.text
+
+
+class PtyScreen:
+    """What a command running in a pseudo-terminal has written, read as it comes."""
+
+    def __init__(self, terminal: int) -> None:
+        self.terminal = terminal
+        self.text = ""
+        self._searched = 0
+
+    def expect(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        import select
+
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.text, self._searched)
+            if match is not None:
+                self._searched = match.end()
+                return match
+            remaining = deadline - time.monotonic()
+            readable, _, _ = select.select([self.terminal], [], [], max(remaining, 0))
+            if not readable:
+                raise AssertionError(f"no {pattern!r} within {timeout} s in:\n{self.text}")
+            try:
+                chunk = os.read(self.terminal, 65536)
+            except OSError:  # the command ended: the terminal is closed
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"the command ended before {pattern!r}:\n{self.text}")
+            self.text += chunk.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 def test_qr_login_nobody_scans_exits_1_after_its_timeout(served: Any) -> None:
