@@ -78,6 +78,8 @@ ROWS = [
         "test_receive_rpc_result_login_token_success", max_seconds=8e-6, min_ratio=3),
     Row("mtproto: full auth-key exchange, client + server in memory (Telethon column: "
         "Telethon's client against our server)", "test_auth_key_exchange", max_seconds=50e-3),
+    Row("2FA: SRP check, `account.password` -> `inputCheckPasswordSRP` (PBKDF2 100,000 "
+        "rounds + three 2048-bit modexps)", "test_srp_check"),
     Row("transport: intermediate pack (120 B)", "test_intermediate_pack"),
     Row("transport: intermediate read one frame (120 B)", "test_intermediate_read"),
     Row("transport: full pack (120 B)", "test_full_pack"),
