@@ -410,11 +410,7 @@ def test_repeated_wrong_passwords_bring_a_flood_wait_then_the_password_works() -
     async def scenario() -> None:
         async with cluster(clock=clock) as dcs, client_for(dcs, 2) as client:
             carol = dcs.create_account("Carol", "15550003333", dc_id=2, password="hunter2")
-            qr = await client.qr_login()
-            accepting = _accept_soon(dcs, qr, carol)
-            with pytest.raises(errors.SessionPasswordNeededError):
-                await qr.wait(timeout=10)
-            await accepting
+            await _password_needed(dcs, client, carol)
             for _ in range(FLOOD_LIMIT):
                 with pytest.raises(errors.PasswordHashInvalidError):
                     await client.check_password("wrong")
