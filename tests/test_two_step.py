@@ -3,7 +3,8 @@ golden vector and against Telethon's independent `telethon.password.compute_chec
 same randomness), hostile server parameters (always a typed `SecurityError`, never a crash), and
 the whole login of a password-protected account against the test DCs: the hint, a wrong password
 then a retry, the password callback, SRP_ID_INVALID, SRP_PASSWORD_CHANGED, the flood wait, the
-event loop kept free during the PBKDF2, and no trace of the password in the DCs or the logs.
+event loop kept free during the PBKDF2, no trace of the password in the DCs or the logs, and
+a DC sending hostile parameters (refused before any proof is sent).
 (Telethon's and Kurigram's own logins against the test DCs: test_testing_server.py and
 test_kurigram_login.py; the CLI: test_cli.py.)
 """
@@ -541,3 +542,51 @@ def test_nothing_of_the_password_reaches_the_logs(caplog: pytest.LogCaptureFixtu
         run_scenario(scenario)
     assert caplog.records  # the flow does log
     assert not any(secret in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("field, value, check", [
+    ("srp_B", bytes(256), "srp_B"),
+    ("srp_B", P_BYTES, "srp_B"),
+    ("g", 2, "srp_g"),
+    ("p", (KNOWN_DH_PRIME + 2).to_bytes(256, "big"), "srp_p"),
+    ("salt1", b"", "salt1"),
+], ids=["B-zero", "B-is-p", "g-2", "p-composite", "salt1-empty"])
+def test_a_dc_sending_hostile_parameters_gets_a_security_error_and_no_proof(
+        field: str, value: Any, check: str) -> None:
+    """The test DCs turned hostile for one account.getPassword: the client refuses with the
+    typed error before sending anything, and the next (honest) parameters log in."""
+
+    async def scenario() -> None:
+        async with cluster() as dcs, client_for(dcs, 2) as client:
+            carol = dcs.create_account("Carol", "15550003333", dc_id=2, password="hunter2")
+            await _password_needed(dcs, client, carol)
+            handlers = dcs.world._handlers
+            honest = handlers["account.getPassword"]
+            checks_seen: list[Any] = []
+
+            def hostile(caller: Any, request: Any) -> Any:
+                info = honest(caller, request)
+                if field == "srp_B":
+                    info.srp_B = value
+                else:  # a new algorithm object: the stored password's own stays as it is
+                    algo = info.current_algo
+                    fields = {name: getattr(algo, name) for name in algo.__slots__}
+                    info.current_algo = srp.ALGORITHM(**{**fields, field: value})
+                return info
+
+            def count_checks(request: Any) -> bool:
+                if request.request.TL_NAME == "auth.checkPassword":
+                    checks_seen.append(request.request)
+                return False
+
+            handlers["account.getPassword"] = hostile
+            dcs.request_hook = count_checks
+            with pytest.raises(errors.SecurityError) as caught:
+                await client.check_password("hunter2")
+            assert caught.value.check == check
+            assert checks_seen == []  # nothing was sent for the hostile parameters
+            handlers["account.getPassword"] = honest
+            assert (await client.check_password("hunter2")).id == carol.user_id
+            assert len(checks_seen) == 1
+
+    run_scenario(scenario)
