@@ -67,12 +67,14 @@ def kurigram_trusts_the_test_dcs(monkeypatch: pytest.MonkeyPatch) -> Any:
     return trust
 
 
+@pytest.mark.parametrize("account_dc", [2, 3], ids=["same-dc", "other-dc"])
 def test_kurigram_check_password_finishes_its_qr_login_against_the_test_dcs(
-        tmp_path: Path, kurigram_trusts_the_test_dcs: Any) -> None:
+        account_dc: int, tmp_path: Path, kurigram_trusts_the_test_dcs: Any) -> None:
     async def scenario() -> None:
         async with cluster(dc_ids=(2, 3)) as dcs:
             kurigram_trusts_the_test_dcs(dcs)
-            carol = dcs.create_account("Carol", "15550003333", dc_id=2, password="kuri pw",
+            carol = dcs.create_account("Carol", "15550003333", dc_id=account_dc,
+                                       password="kuri pw",
                                        password_hint="the oracle")
             client = await kurigram_client(dcs, 2, tmp_path)
             try:
@@ -93,7 +95,7 @@ def test_kurigram_check_password_finishes_its_qr_login_against_the_test_dcs(
                     id=[pyrogram.raw.types.InputUserSelf()]))
                 assert me[0].id == carol.user_id
                 assert dcs.world.logged_in_as(
-                    _key_ref(dcs, 2, client.session.auth_key)) is carol
+                    _key_ref(dcs, account_dc, client.session.auth_key)) is carol
             finally:
                 await client.disconnect()
 
