@@ -594,6 +594,40 @@ def test_qr_login_asks_for_the_password_on_the_terminal_without_echo(served: Any
     assert TRACEBACK not in screen.text
 
 
+def test_ctrl_c_at_the_password_prompt_exits_130_and_gives_the_terminal_its_echo_back(
+        served: Any) -> None:
+    import pty
+    import termios
+
+    info, key_file = served
+    pid, terminal = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(sys.executable, [sys.executable, "-m", "tlcodec",
+                                       *qr_login_args(info, key_file, "--timeout", "30")],
+                      _env())
+        finally:
+            os._exit(127)
+    screen = PtyScreen(terminal)
+    try:
+        url = screen.expect(r"tg://login\?token=[A-Za-z0-9_-]+").group(0)
+        accept_login(info, "Bob", url)
+        screen.expect(r"Password \(not shown as you type\): ")
+        assert not termios.tcgetattr(terminal)[3] & termios.ECHO  # getpass turned it off
+        os.write(terminal, b"\x03")  # Ctrl-C, as the terminal sends it
+        screen.expect(r"interrupted")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 130, screen.text
+        assert termios.tcgetattr(terminal)[3] & termios.ECHO, "the terminal was left without echo"
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(terminal)
+
+
 class PtyScreen:
     """What a command running in a pseudo-terminal has written, read as it comes."""
 

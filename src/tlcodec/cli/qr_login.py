@@ -111,23 +111,71 @@ def password_source(env_name: str, output: Output,
 
 async def _in_a_thread(function: Callable[[str], str], argument: str) -> str:
     """`function(argument)` in a daemon thread: the connections keep running while the user
-    types, and Ctrl-C ends the program even though the thread still waits for the terminal."""
+    types, and Ctrl-C ends the program even though the thread still waits for the terminal
+    (whose settings, echo off for a password, are put back then: the thread cannot)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[str] = loop.create_future()
+    answered = threading.Event()
 
     def run() -> None:
         try:
             result: Any = function(argument)
         except BaseException as exc:  # EOFError without a terminal, and the like
-            loop.call_soon_threadsafe(_settle, done, None, exc)
+            outcome: tuple[Any, BaseException | None] = (None, exc)
         else:
-            loop.call_soon_threadsafe(_settle, done, result, None)
+            outcome = (result, None)
+        answered.set()
+        try:
+            loop.call_soon_threadsafe(_settle, done, *outcome)
+        except RuntimeError:  # the loop is gone: the program ended while the prompt waited
+            pass
 
+    terminal = _TerminalSettings.save()
     threading.Thread(target=run, name="tlcodec password prompt", daemon=True).start()
     try:
         return await done
     except (EOFError, OSError) as exc:
         raise EOFError(f"the password could not be read ({type(exc).__name__})") from None
+    finally:
+        if not answered.is_set():  # cancelled (Ctrl-C) while the prompt still waits
+            terminal.restore()
+        terminal.close()
+
+
+class _TerminalSettings:
+    """The controlling terminal's settings (termios), to put back after an abandoned prompt."""
+
+    def __init__(self, fd: int | None, attributes: Any) -> None:
+        self.fd = fd
+        self.attributes = attributes
+
+    @classmethod
+    def save(cls) -> _TerminalSettings:
+        try:
+            import termios
+
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        except (ImportError, OSError):  # Windows, or no controlling terminal
+            return cls(None, None)
+        try:
+            return cls(fd, termios.tcgetattr(fd))
+        except termios.error:
+            os.close(fd)
+            return cls(None, None)
+
+    def restore(self) -> None:
+        if self.fd is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(self.fd, termios.TCSAFLUSH, self.attributes)
+            except termios.error:
+                pass
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _settle(future: asyncio.Future[str], result: str | None,
