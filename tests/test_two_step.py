@@ -147,9 +147,11 @@ def test_a_fresh_a_for_each_attempt_and_a_redraw_for_an_unusable_one() -> None:
     first = srp.client_proof(params, x)
     second = srp.client_proof(params, x)
     assert first.A != second.A and first.M1 != second.M1
-    # a = 0 gives g^a = 1, a = 1 gives g^a = g: both outside the range, so a is drawn again.
+    # a = 0 gives g^a = 1, a = 1 gives g^a = g, a = (p-1)/2 gives g^a = 1 (g generates the
+    # subgroup of that order): all outside the range, so a is drawn again.
     a = bytes.fromhex(VECTOR["a"])
-    unusable = (0).to_bytes(256, "big") + (1).to_bytes(256, "big")
+    order = (KNOWN_DH_PRIME - 1) // 2
+    unusable = b"".join(n.to_bytes(256, "big") for n in (0, 1, order, 2 * order))
     redrawn = srp.client_proof(params, x, replay(unusable + a))
     assert redrawn.A.hex() == VECTOR["A"] and redrawn.M1.hex() == VECTOR["M1"]
     with pytest.raises(RuntimeError, match="random source"):
@@ -216,8 +218,9 @@ def test_a_p_that_is_not_a_2048_bit_safe_prime_is_refused(p: bytes) -> None:
 @pytest.mark.parametrize("srp_B", [
     b"", bytes(256), (1).to_bytes(256, "big"), (KNOWN_DH_PRIME - 1).to_bytes(256, "big"),
     P_BYTES, b"\xff" * 256, b"\x01" * 257, (1 << 1983).to_bytes(256, "big"),
-    (KNOWN_DH_PRIME - (1 << 1983)).to_bytes(256, "big"),
-], ids=["empty", "zero", "one", "p-1", "p", "above-p", "257-bytes", "small", "near-p"])
+    (KNOWN_DH_PRIME - (1 << 1983)).to_bytes(256, "big"), b"\x00" + GOOD_B,
+], ids=["empty", "zero", "one", "p-1", "p", "above-p", "257-bytes", "small", "near-p",
+        "good-value-in-257-bytes"])
 def test_a_srp_B_outside_the_range_is_refused(srp_B: bytes) -> None:
     _refused(password_info(GOOD_ALGO, srp_B), "srp_B")
 
@@ -229,6 +232,12 @@ def test_a_srp_B_outside_the_range_is_refused(srp_B: bytes) -> None:
 def test_empty_or_huge_salts_are_refused(salt1: bytes, salt2: bytes, check: str) -> None:
     _refused(password_info(srp.ALGORITHM(salt1=salt1, salt2=salt2, g=3, p=P_BYTES), GOOD_B),
              check)
+
+
+def test_salts_of_one_to_1024_bytes_pass() -> None:
+    for size in (1, 1024):
+        algo = srp.ALGORITHM(salt1=b"s" * size, salt2=b"t" * size, g=3, p=P_BYTES)
+        assert srp.checked_parameters(password_info(algo, GOOD_B)).salt1 == b"s" * size
 
 
 def test_no_password_an_unknown_algorithm_or_no_srp_id_is_refused() -> None:
@@ -295,6 +304,16 @@ def test_the_server_refuses_an_A_that_would_fix_the_key() -> None:
     for g_a in (1, p - 1, 2 * p, 1 << 1983):
         A = g_a.to_bytes((g_a.bit_length() + 7) // 8, "big")
         assert not srp.server_verify(GOOD_ALGO, v, b, srp_B, A, bytes(32))
+
+
+def test_the_server_takes_an_honest_A_only_in_256_bytes() -> None:
+    info = vector_info()
+    algo, v, b = info.current_algo, int(VECTOR["verifier"], 16), int(VECTOR["b"], 16)
+    A, M1 = bytes.fromhex(VECTOR["A"]), bytes.fromhex(VECTOR["M1"])
+    assert srp.server_verify(algo, v, b, info.srp_B, A, M1)
+    assert not srp.server_verify(algo, v, b, info.srp_B, b"\x00" + A, M1)
+    assert A[0] != 0  # so the same number in 255 bytes cannot be written: A[1:] is another one
+    assert not srp.server_verify(algo, v, b, info.srp_B, A[1:], M1)
 
 
 def test_the_stored_password_keeps_no_trace_of_the_password() -> None:

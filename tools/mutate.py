@@ -153,6 +153,16 @@ TARGETS: dict[str, Target] = {
         ),
         ("tests/test_transports.py",),
     ),
+    # Two-step verification: what the client checks of the server's SRP parameters, and what
+    # the test DCs check of a client's proof.
+    "srp": Target(
+        "src/tlcodec/mtproto/srp.py",
+        (
+            "_in_range", "_check_salt", "_checked_group", "checked_parameters",
+            "client_proof", "server_verify",
+        ),
+        ("tests/test_two_step.py",),
+    ),
 }
 
 # ----------------------------------------------------------------------------------------------

@@ -96,10 +96,9 @@ def _in_range(value: int, p: int) -> bool:
     return True
 
 
-def _check_salt(salt: Any, name: str) -> bytes:
-    if not isinstance(salt, bytes) or not 1 <= len(salt) <= MAX_SALT:
-        size = len(salt) if isinstance(salt, (bytes, bytearray)) else type(salt).__name__
-        raise SecurityError(name, f"{name} must be 1..{MAX_SALT} bytes, got {size}")
+def _check_salt(salt: bytes, name: str) -> bytes:
+    if not 1 <= len(salt) <= MAX_SALT:
+        raise SecurityError(name, f"{name} must be 1..{MAX_SALT} bytes, got {len(salt)}")
     return salt
 
 
@@ -127,7 +126,7 @@ def checked_parameters(password_info: Any) -> SrpParameters:
     know, or any value outside what the protocol allows.
     """
     algo = password_info.current_algo
-    if algo is None or not password_info.has_password:
+    if algo is None:  # has_password and current_algo share one flag bit on the wire
         raise SecurityError("current_algo", "the account has no password to check")
     if not isinstance(algo, ALGORITHM):
         raise SecurityError("current_algo", f"unsupported password algorithm {algo.TL_NAME} "
@@ -136,10 +135,10 @@ def checked_parameters(password_info: Any) -> SrpParameters:
     salt2 = _check_salt(algo.salt2, "salt2")
     p, g = _checked_group(algo)
     srp_b_bytes = password_info.srp_B
-    if not isinstance(srp_b_bytes, bytes) or not 0 < len(srp_b_bytes) <= SIZE:
-        raise SecurityError("srp_B", "srp_B must be 1..256 bytes")
+    if len(srp_b_bytes) > SIZE:  # it is hashed padded to 256 bytes: more cannot be right
+        raise SecurityError("srp_B", f"srp_B has {len(srp_b_bytes)} bytes, more than {SIZE}")
     srp_B = int.from_bytes(srp_b_bytes, "big")
-    check_dh_value(srp_B, p, "srp_B")
+    check_dh_value(srp_B, p, "srp_B")  # the empty one too: it is 0
     if password_info.srp_id is None:
         raise SecurityError("srp_id", "the server sent SRP parameters without an srp_id")
     return SrpParameters(p, g, salt1, salt2, srp_B, password_info.srp_id)
@@ -233,12 +232,12 @@ def server_challenge(algo: Any, v: int, random_bytes: RandomBytes = os.urandom) 
 def server_verify(algo: Any, v: int, b: int, srp_B: bytes, A: bytes, M1: bytes) -> bool:
     """Whether (A, M1) proves knowledge of the password behind `v` for the challenge (b, srp_B).
 
-    A outside (2^1984, p - 2^1984) (0 and multiples of p in particular, which would make the
-    key predictable), u = 0 or an M1 of the wrong size are refusals like a wrong proof; M1 is
-    compared in constant time.
+    A of another size than 256 bytes or outside (2^1984, p - 2^1984) (0 and p in particular,
+    which would make the key predictable), u = 0 or an M1 of the wrong size are refusals like a
+    wrong proof; M1 is compared in constant time.
     """
     p = int.from_bytes(algo.p, "big")
-    if not isinstance(A, bytes) or not 0 < len(A) <= SIZE or not isinstance(M1, bytes):
+    if len(A) != SIZE:  # clients send A padded to 256 bytes, as it is hashed
         return False
     g_a = int.from_bytes(A, "big")
     if not _in_range(g_a, p):
