@@ -560,81 +560,84 @@ def test_qr_login_with_no_terminal_and_no_password_variable_exits_3_saying_so(
 def test_qr_login_asks_for_the_password_on_the_terminal_without_echo(served: Any) -> None:
     """A real terminal (a pseudo-terminal the command runs in): the hint line, the prompt, a
     wrong password then the right one, typed as a person would; neither is echoed."""
-    import pty
-
     info, key_file = served
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: the command, in the terminal
-        try:
-            os.execve(sys.executable, [sys.executable, "-m", "tlcodec",
-                                       *qr_login_args(info, key_file, "--timeout", "30")],
-                      _env())
-        finally:
-            os._exit(127)
-    screen = PtyScreen(terminal)
-    try:
+    with PtyScreen.run(*qr_login_args(info, key_file, "--timeout", "30")) as screen:
         url = screen.expect(r"tg://login\?token=[A-Za-z0-9_-]+").group(0)
         accept_login(info, "Bob", url)
         screen.expect(r"two-step verification password \(no hint\)")
         screen.expect(r"Password \(not shown as you type\): ")
-        os.write(terminal, b"not-bobs-password\n")
+        screen.press(b"not-bobs-password\n")
         screen.expect(r"Password \(not shown as you type\): ")
-        os.write(terminal, b"hunter2\n")
+        screen.press(b"hunter2\n")
         screen.expect(r"Logged in as Bob, phone \+15550002222")
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0, screen.text
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(terminal)
+        assert screen.wait() == 0, screen.text
     assert "not-bobs-password" not in screen.text and "hunter2" not in screen.text
     assert TRACEBACK not in screen.text
 
 
 def test_ctrl_c_at_the_password_prompt_exits_130_and_gives_the_terminal_its_echo_back(
         served: Any) -> None:
-    import pty
     import termios
 
     info, key_file = served
-    pid, terminal = pty.fork()
-    if pid == 0:
-        try:
-            os.execve(sys.executable, [sys.executable, "-m", "tlcodec",
-                                       *qr_login_args(info, key_file, "--timeout", "30")],
-                      _env())
-        finally:
-            os._exit(127)
-    screen = PtyScreen(terminal)
-    try:
+    with PtyScreen.run(*qr_login_args(info, key_file, "--timeout", "30")) as screen:
         url = screen.expect(r"tg://login\?token=[A-Za-z0-9_-]+").group(0)
         accept_login(info, "Bob", url)
         screen.expect(r"Password \(not shown as you type\): ")
-        assert not termios.tcgetattr(terminal)[3] & termios.ECHO  # getpass turned it off
-        os.write(terminal, b"\x03")  # Ctrl-C, as the terminal sends it
+        assert not screen.local_flags() & termios.ECHO  # getpass turned it off
+        screen.press(b"\x03")  # Ctrl-C, as the terminal sends it
         screen.expect(r"interrupted")
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 130, screen.text
-        assert termios.tcgetattr(terminal)[3] & termios.ECHO, "the terminal was left without echo"
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(terminal)
+        assert screen.wait() == 130, screen.text
+        assert screen.local_flags() & termios.ECHO, "the terminal was left without echo"
 
 
 class PtyScreen:
-    """What a command running in a pseudo-terminal has written, read as it comes."""
+    """`python -m tlcodec ARGS` in a pseudo-terminal (its controlling terminal, as a person's
+    shell gives it): what it writes, read as it comes, and keys typed to it."""
 
-    def __init__(self, terminal: int) -> None:
+    def __init__(self, pid: int, terminal: int) -> None:
+        self.pid = pid
         self.terminal = terminal
         self.text = ""
         self._searched = 0
+
+    @classmethod
+    def run(cls, *args: str) -> PtyScreen:
+        import pty
+
+        pid, terminal = pty.fork()
+        if pid == 0:  # the child: the command, in the terminal
+            try:
+                os.execve(sys.executable, [sys.executable, "-m", "tlcodec", *args], _env())
+            finally:
+                os._exit(127)
+        return cls(pid, terminal)
+
+    def press(self, keys: bytes) -> None:
+        os.write(self.terminal, keys)
+
+    def local_flags(self) -> int:
+        """The terminal's lflag word (ECHO, ICANON, ...) as the command left it."""
+        import termios
+
+        return int(termios.tcgetattr(self.terminal)[3])
+
+    def wait(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return os.waitstatus_to_exitcode(status)
+
+    def __enter__(self) -> PtyScreen:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        os.close(self.terminal)
 
     def expect(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         import select
