@@ -69,7 +69,9 @@ def kurigram_trusts_the_test_dcs(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.mark.parametrize("account_dc", [2, 3], ids=["same-dc", "other-dc"])
 def test_kurigram_check_password_finishes_its_qr_login_against_the_test_dcs(
-        account_dc: int, tmp_path: Path, kurigram_trusts_the_test_dcs: Any) -> None:
+        account_dc: int, tmp_path: Path, kurigram_trusts_the_test_dcs: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # Kurigram writes unknown_errors.txt where it runs
     async def scenario() -> None:
         async with cluster(dc_ids=(2, 3)) as dcs:
             kurigram_trusts_the_test_dcs(dcs)
