@@ -106,6 +106,6 @@ def test_kurigram_check_password_finishes_its_qr_login_against_the_test_dcs(
 
 def _key_ref(dcs: DataCentres, dc_id: int, auth_key: bytes) -> Any:
     from tlcodec.crypto import auth_key_id
-    from tlcodec.testing.world import KeyRef
+    from tlcodec.testing.accounts import KeyRef
 
     return KeyRef(dc_id, auth_key_id(auth_key))

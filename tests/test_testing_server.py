@@ -45,7 +45,7 @@ from tlcodec.schema import Schema, bundled_definitions
 from tlcodec.schema.parser import parse_schema
 from tlcodec.testing import UNSUPPORTED_METHOD, DataCentres, KeyRef, World
 from tlcodec.testing.thumbnails import stripped_thumb
-from tlcodec.testing.world import Caller
+from tlcodec.testing.accounts import Caller
 
 from support import API_HASH, API_ID, ShiftedClock, rsa_key, run_scenario
 

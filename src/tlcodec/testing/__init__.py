@@ -10,15 +10,17 @@ with no internet (the QR-code login with DC migration included).
         dcs.accept_login_token(token, alice) # a logged-in device of Alice scans it
 
 `server` owns the sockets and the MTProto plumbing (`tlcodec.mtproto` objects driven by asyncio);
-`faults` the API for making the DCs misbehave; `world` what the DCs know (accounts, logins, login
-tokens) and the RPC handlers; `thumbnails` the accounts' profile pictures. Use only on addresses
+`faults` the API for making the DCs misbehave; `accounts` who the DCs know; `world` what they
+keep (accounts, logins, login tokens) and the RPC handlers; `passwords` the server's half of
+two-step verification; `thumbnails` the accounts' profile pictures. Use only on addresses
 of this machine.
 """
 
 from __future__ import annotations
 
 from .server import DataCentres, HeldRequest, describe, serve_forever
-from .world import DEFAULT_TOKEN_TTL, UNSUPPORTED_METHOD, Account, KeyRef, World
+from .accounts import Account, KeyRef
+from .world import DEFAULT_TOKEN_TTL, UNSUPPORTED_METHOD, World
 
 __all__ = [
     "DEFAULT_TOKEN_TTL",

@@ -46,7 +46,8 @@ from ..mtproto.server_session import ServerSession
 from ..mtproto.session import open_payload
 from ..mtproto.transports import Frame, Transport, detect_server_transport
 from .faults import FaultInjection
-from .world import DEFAULT_TOKEN_TTL, Account, Caller, KeyRef, World
+from .accounts import Account, Caller, KeyRef
+from .world import DEFAULT_TOKEN_TTL, World
 
 __all__ = ["DataCentres", "HeldRequest", "describe", "serve_forever"]
 
