@@ -181,16 +181,20 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 Call = Callable[[], Awaitable[Any]]
 
 
-async def _ours_client(test_dc: TestDcProcess) -> Client:
+async def _ours_client(test_dc: TestDcProcess, socks5_port: int | None = None) -> Client:
+    proxy = None if socks5_port is None else f"socks5://127.0.0.1:{socks5_port}"
     client = Client(API_ID, API_HASH, dc=(2, test_dc.host, test_dc.port),
                     rsa_keys=[RSAPublicKey(test_dc.description["n"], test_dc.description["e"])],
-                    transport="intermediate", ping_interval=None)
+                    transport="intermediate", ping_interval=None, proxy=proxy)
     await client.connect()
     return client
 
 
-async def _ours(test_dc: TestDcProcess) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    client = await _ours_client(test_dc)
+async def _ours(test_dc: TestDcProcess, socks5_port: int | None = None
+                ) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    """Our client logged in to `test_dc` (through a SOCKS5 proxy on `socks5_port`, if given),
+    and its importLoginToken call."""
+    client = await _ours_client(test_dc, socks5_port)
     token = (await client.export_login_token()).token
 
     async def call() -> Any:
@@ -201,7 +205,9 @@ async def _ours(test_dc: TestDcProcess) -> tuple[Call, Callable[[], Awaitable[No
     return call, client.close
 
 
-async def _telethon(test_dc: TestDcProcess) -> tuple[Call, Callable[[], Awaitable[None]]]:
+async def _telethon(test_dc: TestDcProcess, socks5_port: int | None = None
+                    ) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    """`_ours` for Telethon's TelegramClient (its proxy through python-socks too)."""
     from telethon import TelegramClient, connection
     from telethon.crypto import rsa as telethon_rsa
     from telethon.sessions import MemorySession
@@ -211,8 +217,9 @@ async def _telethon(test_dc: TestDcProcess) -> tuple[Call, Callable[[], Awaitabl
     telethon_rsa.add_key(test_dc.description["pem"], old=False)
     session = MemorySession()
     session.set_dc(2, test_dc.host, test_dc.port)
+    proxy = None if socks5_port is None else ("socks5", "127.0.0.1", socks5_port)
     client = TelegramClient(session, API_ID, API_HASH,
-                            connection=connection.ConnectionTcpIntermediate)
+                            connection=connection.ConnectionTcpIntermediate, proxy=proxy)
     await client.connect()
     token = (await client(ExportLoginTokenRequest(API_ID, API_HASH, except_ids=[]))).token
 
@@ -299,12 +306,12 @@ def measure(benchmark: Any, loop: asyncio.AbstractEventLoop, test_dc: TestDcProc
     return info
 
 
-def connect(loop: asyncio.AbstractEventLoop, test_dc: TestDcProcess, impl: str
-            ) -> tuple[Call, Callable[[], Awaitable[None]]]:
+def connect(loop: asyncio.AbstractEventLoop, test_dc: TestDcProcess, impl: str,
+            socks5_port: int | None = None) -> tuple[Call, Callable[[], Awaitable[None]]]:
     if impl == "telethon":
         pytest.importorskip("telethon")
-        return loop.run_until_complete(_telethon(test_dc))
-    return loop.run_until_complete(_ours(test_dc))
+        return loop.run_until_complete(_telethon(test_dc, socks5_port))
+    return loop.run_until_complete(_ours(test_dc, socks5_port))
 
 
 @pytest.mark.benchmark(group="client: importLoginToken round trips, sequential")

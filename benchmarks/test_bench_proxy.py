@@ -16,31 +16,24 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tlcodec import types as ours_types
-from tlcodec.client import Client
-from tlcodec.crypto import RSAPublicKey
-
 from bench_support import IMPLS
 from test_bench_client import (
-    API_HASH,
-    API_ID,
     PIPELINED_CALLS,
     SEQUENTIAL_CALLS,
     STARTUP_TIMEOUT,
     TestDcProcess,
+    connect,
     loop,  # noqa: F401 - the module's event loop fixture, shared
     measure,
     pipelined,
     sequential,
     test_dc,  # noqa: F401 - the test DC process fixture, shared
 )
-
-Call = Callable[[], Awaitable[Any]]
 
 
 @pytest.fixture(scope="module")
@@ -68,65 +61,13 @@ def socks5_port() -> Iterator[int]:
         process.wait(10)
 
 
-async def _ours(test_dc: TestDcProcess, port: int) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    client = Client(API_ID, API_HASH, dc=(2, test_dc.host, test_dc.port),
-                    rsa_keys=[RSAPublicKey(test_dc.description["n"], test_dc.description["e"])],
-                    transport="intermediate", ping_interval=None,
-                    proxy=f"socks5://127.0.0.1:{port}")
-    await client.connect()
-    token = (await client.export_login_token()).token
-
-    async def call() -> Any:
-        return await client.import_login_token(token)
-
-    result = await call()
-    assert isinstance(result, ours_types.auth.LoginToken) and result.token == token
-    return call, client.close
-
-
-async def _telethon(test_dc: TestDcProcess, port: int
-                    ) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    from telethon import TelegramClient, connection
-    from telethon.crypto import rsa as telethon_rsa
-    from telethon.sessions import MemorySession
-    from telethon.tl import types as tl_types
-    from telethon.tl.functions.auth import ExportLoginTokenRequest, ImportLoginTokenRequest
-
-    telethon_rsa.add_key(test_dc.description["pem"], old=False)
-    session = MemorySession()
-    session.set_dc(2, test_dc.host, test_dc.port)
-    client = TelegramClient(session, API_ID, API_HASH,
-                            connection=connection.ConnectionTcpIntermediate,
-                            proxy=("socks5", "127.0.0.1", port))
-    await client.connect()
-    token = (await client(ExportLoginTokenRequest(API_ID, API_HASH, except_ids=[]))).token
-
-    async def call() -> Any:
-        return await client(ImportLoginTokenRequest(token=token))
-
-    result = await call()
-    assert isinstance(result, tl_types.auth.LoginToken) and result.token == token
-
-    async def close() -> None:
-        await client.disconnect()
-
-    return call, close
-
-
-def connect(loop: asyncio.AbstractEventLoop, test_dc: TestDcProcess, port: int, impl: str
-            ) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    if impl == "telethon":
-        return loop.run_until_complete(_telethon(test_dc, port))
-    return loop.run_until_complete(_ours(test_dc, port))
-
-
 @pytest.mark.benchmark(group="client through SOCKS5 (pproxy): importLoginToken, sequential")
 @pytest.mark.parametrize("impl", IMPLS)
 def test_socks5_import_login_token_sequential(benchmark: Any, impl: str,
                                               test_dc: TestDcProcess,  # noqa: F811
                                               loop: asyncio.AbstractEventLoop,  # noqa: F811
                                               socks5_port: int) -> None:
-    call, close = connect(loop, test_dc, socks5_port, impl)
+    call, close = connect(loop, test_dc, impl, socks5_port)
     try:
         measure(benchmark, loop, test_dc, call, sequential, SEQUENTIAL_CALLS)
     finally:
@@ -139,7 +80,7 @@ def test_socks5_import_login_token_pipelined(benchmark: Any, impl: str,
                                              test_dc: TestDcProcess,  # noqa: F811
                                              loop: asyncio.AbstractEventLoop,  # noqa: F811
                                              socks5_port: int) -> None:
-    call, close = connect(loop, test_dc, socks5_port, impl)
+    call, close = connect(loop, test_dc, impl, socks5_port)
     try:
         measure(benchmark, loop, test_dc, call, pipelined, PIPELINED_CALLS)
     finally:
