@@ -69,6 +69,17 @@ def test_repr_names_the_class_and_fields(tl: CodecBuild) -> None:
     assert repr(token) == "LoginToken(expires=5, token=b'ab')"
 
 
+def test_repr_leaves_out_false_flags_and_absent_optional_fields(tl: CodecBuild) -> None:
+    # Required fields always show, even None-like values; of the flag-guarded ones only those
+    # that are set.
+    user = tl.types.User(id=7, bot=True, first_name="Al", username=None)
+    assert repr(user) == "User(bot=True, id=7, first_name='Al')"
+    assert repr(tl.types.UserEmpty(id=0)) == "UserEmpty(id=0)"
+    assert repr(tl.types.UpdateShort(update=tl.types.UpdateLoginToken(), date=0)) == (
+        "UpdateShort(update=UpdateLoginToken(), date=0)")
+    assert repr(tl.types.User(id=1, self=False, contact=True)) == "User(contact=True, id=1)"
+
+
 def test_to_dict_nests_objects_and_lists_with_tl_names(tl: CodecBuild) -> None:
     assert make_user(tl).to_dict()["usernames"] == [
         {"_": "username", "editable": False, "active": True, "username": "alice"}

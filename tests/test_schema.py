@@ -653,3 +653,22 @@ def test_full_schema_decodes_update_short_with_another_update(full_schema: Schem
     assert decoded.update.usernames[0].username == "ann"
     with pytest.raises(DecodeError, match="0xa7848924"):
         tlcodec.decode(data)
+
+
+def test_by_id_finds_the_class_of_a_constructor_or_function() -> None:
+    from tlcodec import bundled
+
+    assert bundled.by_id(0x629F1980) is T.auth.LoginToken
+    assert bundled.by_id(F.auth.ImportLoginToken.CONSTRUCTOR_ID) is F.auth.ImportLoginToken
+    with pytest.raises(KeyError, match="0x12345678"):
+        bundled.by_id(0x12345678)
+
+
+def test_by_id_makes_a_class_of_a_loaded_schema_not_made_yet() -> None:
+    schema = Schema.from_tl("boolTrue#997275b5 = Bool;\n"
+                            "point#11223344 x:int y:int = Point;\n"
+                            "---functions---\nmove#55667788 to:Point = Point;\n")
+    assert schema.registry.plan_for_id(0x11223344).cls is None  # classes are made on first use
+    point = schema.by_id(0x11223344)
+    assert point is schema.get("point") and point(x=1, y=2).y == 2
+    assert schema.by_id(0x55667788) is schema.get("move", function=True)

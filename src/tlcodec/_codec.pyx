@@ -738,9 +738,19 @@ cdef class TLObject:
         return result if result is NotImplemented else not result
 
     def __repr__(self):
+        # The fields that carry something: flags that are false and optional fields that are
+        # absent are left out (a user of the full layer has some 50 of them). The plan's own
+        # tuple of fields: its `fields` list is one its readers may change.
         cdef Plan plan = bound_plan(self)
-        parts = ", ".join(f"{a}={getattr(self, a, None)!r}" for a in plan.attrs)
-        return f"{type(self).__name__}({parts})"
+        parts = []
+        for attr, spec, flag_index, mask, word_slot in plan.step_refs:
+            if (<TypeSpec>spec).kind == K_FLAGS_:
+                continue
+            value = getattr(self, attr, None)
+            if flag_index >= 0 and (value is None or value is False):
+                continue
+            parts.append(f"{attr}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_dict(self):
         """A plain dict of the fields, nested objects included; `_` holds the TL name."""

@@ -375,9 +375,18 @@ class TLObject:
     __hash__ = None  # type: ignore[assignment]  # mutable, like any record with __eq__
 
     def __repr__(self) -> str:
+        # The fields that carry something: flags that are false and optional fields that are
+        # absent are left out (a user of the full layer has some 50 of them).
         plan = type(self).__tl_plan__
-        parts = ", ".join(f"{a}={getattr(self, a, None)!r}" for a in plan.attrs)
-        return f"{type(self).__name__}({parts})"
+        parts = []
+        for attr, spec, flag_index, _mask, _word_slot in plan.fields:
+            if spec.kind == K_FLAGS:
+                continue
+            value = getattr(self, attr, None)
+            if flag_index >= 0 and (value is None or value is False):
+                continue
+            parts.append(f"{attr}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of the fields, nested objects included; `_` holds the TL name."""

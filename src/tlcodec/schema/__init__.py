@@ -200,6 +200,14 @@ class Schema:
             return self._class_for("fn:" + tl_name)
         raise KeyError(tl_name)
 
+    def by_id(self, constructor_id: int) -> type:
+        """The class of a constructor or function by its 4-byte id (made now if it was not
+        yet); KeyError if the schema has none."""
+        plan = self.registry.plan_for_id(constructor_id)
+        if plan is None:
+            raise KeyError(f"no constructor or function {constructor_id:#010x} in this schema")
+        return self._class_for(("fn:" if plan.is_function else "") + plan.tl_name)
+
     def __contains__(self, tl_name: str) -> bool:
         return tl_name in self._plans or "fn:" + tl_name in self._plans
 
