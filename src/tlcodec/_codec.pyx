@@ -372,7 +372,8 @@ cdef class Plan:
             if self.steps[i].kind == K_FLAGS_:
                 continue
             attr = <object>self.steps[i].attr
-            descriptor = cls.__dict__.get(attr)
+            # The slot may be the class's own or a base's (a subclass of a generated class).
+            descriptor = next((k.__dict__[attr] for k in cls.__mro__ if attr in k.__dict__), None)
             # Only a slot of `cls` or of a base gives an offset inside its instances.
             if type(descriptor) is not MemberDescriptorType or not issubclass(cls, descriptor.__objclass__):
                 raise TypeError(f"{cls.__name__} has no slot for field {attr!r}")
@@ -445,11 +446,17 @@ cdef inline Plan plan_of_type(PyTypeObject* tp):
 
 
 cdef class Registry:
-    """The constructors of one schema, found by id through an open-addressing table."""
+    """The constructors of one schema, found by id through an open-addressing table.
+
+    A schema may hold most of its plans back until they are needed: then `loader` is called
+    with an id the table lacks, and either returns None or `add`s the plan and returns it."""
 
     cdef readonly list type_names
     cdef readonly dict by_id
     cdef public object resolver          # turns `expected` (a TL type name, a class) into a TypeSpec
+    cdef public object loader            # id -> the plan, added now, or None (lazy schemas)
+    cdef public object family            # registries whose objects may nest in each other's
+    cdef public str name                 # the schema, as error messages name it
     cdef readonly TypeSpec object_spec   # any boxed object
     cdef list _plans               # keeps the table's borrowed pointers alive
     cdef uint32_t* _keys
@@ -475,6 +482,9 @@ cdef class Registry:
         self.type_names = list(type_names)
         self.by_id = {}
         self.resolver = None
+        self.loader = None
+        self.family = self
+        self.name = "a schema"
         self.object_spec = TypeSpec(K_BOXED_, "Object", -1)
         for plan in plans:
             other = self.by_id.get(plan.constructor_id)
@@ -483,22 +493,66 @@ cdef class Registry:
                     f"{plan.tl_name} and {other.tl_name} share id {plan.constructor_id:#010x}"
                 )
             self.by_id[plan.constructor_id] = plan
-            plan.registry = self
+            if plan.registry is None:  # a plan shared with a derived schema keeps its first
+                plan.registry = self
         self._plans = list(plans)
         while size < 2 * len(plans):
             size <<= 1
-        self._keys = <uint32_t*>PyMem_Malloc(size * sizeof(uint32_t))
-        self._values = <PyObject**>PyMem_Malloc(size * sizeof(PyObject*))
-        if self._keys == NULL or self._values == NULL:
+        self._resize(size)
+
+    cdef int _resize(self, uint32_t size) except -1:
+        """A fresh table of `size` slots (a power of two) holding every plan of `_plans`."""
+        cdef uint32_t* keys = <uint32_t*>PyMem_Malloc(size * sizeof(uint32_t))
+        cdef PyObject** values = <PyObject**>PyMem_Malloc(size * sizeof(PyObject*))
+        cdef Plan plan
+        cdef uint32_t slot
+        if keys == NULL or values == NULL:
+            PyMem_Free(keys)
+            PyMem_Free(values)
             raise MemoryError()
-        memset(self._values, 0, size * sizeof(PyObject*))
+        memset(values, 0, size * sizeof(PyObject*))
+        PyMem_Free(self._keys)
+        PyMem_Free(self._values)
+        self._keys = keys
+        self._values = values
         self._mask = size - 1
-        for plan in plans:
+        for plan in self._plans:
             slot = self._hash(plan.constructor_id)
             while self._values[slot] != NULL:
                 slot = (slot + 1) & self._mask
             self._keys[slot] = plan.constructor_id
             self._values[slot] = <PyObject*>plan
+        return 0
+
+    def add(self, Plan plan not None):
+        """Put one more plan in the table (a lazy schema's loader does, on first use); the plan
+        already there if another took its id first (made twice by two threads)."""
+        self.check_open()
+        if plan.fields is None:
+            raise TypeError("Plan object is not an initialised Plan")
+        cdef PyObject* found = self.lookup(plan.constructor_id)
+        if found != NULL:
+            if (<Plan>found).tl_name != plan.tl_name or (<Plan>found).is_function != plan.is_function:
+                raise ValueError(
+                    f"{plan.tl_name} and {(<Plan>found).tl_name} share id {plan.constructor_id:#010x}"
+                )
+            return <object>found
+        if plan.registry is None:
+            plan.registry = self
+        self.by_id[plan.constructor_id] = plan
+        self._plans.append(plan)
+        if 2 * len(self._plans) > <Py_ssize_t>self._mask + 1:
+            self._resize(2 * (self._mask + 1))
+        else:
+            self._insert(plan)
+        return plan
+
+    cdef inline void _insert(self, Plan plan) noexcept:
+        cdef uint32_t slot = self._hash(plan.constructor_id)
+        while self._values[slot] != NULL:
+            slot = (slot + 1) & self._mask
+        self._keys[slot] = plan.constructor_id
+        self._values[slot] = <PyObject*>plan
 
     cdef inline uint32_t _hash(self, uint32_t key) noexcept:
         # Ids are CRC32s, already well mixed; the multiply spreads the low bits anyway.
@@ -520,7 +574,21 @@ cdef class Registry:
     def plan_for_id(self, uint32_t constructor_id):
         self.check_open()
         cdef PyObject* found = self.lookup(constructor_id)
-        return None if found == NULL else <object>found
+        if found == NULL:
+            return self.load(constructor_id)
+        return <object>found
+
+    cdef object load(self, uint32_t constructor_id):
+        """The plan the loader gives for an id not in the table yet, or None."""
+        if self.loader is None:
+            return None
+        plan = self.loader(constructor_id)
+        if plan is None:
+            return None
+        if type(plan) is not Plan or (<Plan>plan).constructor_id != constructor_id \
+                or self.lookup(constructor_id) != <PyObject*>plan:
+            raise TypeError(f"the loader gave {plan!r} for id {constructor_id:#010x} without adding it")
+        return plan
 
     def decode(self, data, expected=None, *, bint allow_trailing=False,
                max_inflated=DEFAULT_MAX_INFLATED):
@@ -902,6 +970,14 @@ cdef object field_error(Plan plan, object attr, str message, exc=TypeError):
     return exc(f"{tl_name_of(plan)}.{attr}: {message}")
 
 
+cdef inline bint same_family(Plan inner, Plan outer) noexcept:
+    """Whether an object of `inner` may sit in a field of `outer`: both of one schema, or of
+    schemas derived from one another (the same definitions, other classes)."""
+    if inner.registry is None or outer.registry is None or inner.registry is outer.registry:
+        return True
+    return inner.registry.family is outer.registry.family
+
+
 cdef inline bint is_present(Plan plan, Step* step, object value) except -1:
     if step.kind == K_TRUE_:
         if value is None or value is False:
@@ -1067,6 +1143,9 @@ cdef int write_value(Writer* w, object value, TypeSpec spec, Plan plan, object a
         inner = plan_of_type(Py_TYPE(value))
         if inner is None:
             raise field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        if plan is not None and not same_family(inner, plan):
+            raise field_error(plan, attr, f"{type(value).__name__} is of {inner.registry.name}, "
+                                          f"not of {plan.registry.name}")
         if kind == K_QUERY_:
             if not inner.is_function:
                 raise field_error(plan, attr,
@@ -1346,10 +1425,14 @@ cdef object read_boxed(Cursor* c, TypeSpec spec, int depth):
         return read_gzip_rarely(c, spec, depth, start)
     found = registry.lookup(constructor_id)
     if found == NULL:
-        raise DecodeError(
-            f"unknown constructor id {constructor_id:#010x} where {spec.name} was expected", start
-        )
-    plan = <Plan>found
+        plan = registry.load(constructor_id)
+        if plan is None:
+            raise DecodeError(
+                f"unknown constructor id {constructor_id:#010x} where {spec.name} was expected",
+                start,
+            )
+    else:
+        plan = <Plan>found
     if spec.kind == K_QUERY_:
         if not plan.is_function:
             raise DecodeError(

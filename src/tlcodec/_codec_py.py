@@ -210,14 +210,16 @@ class Plan:
         """Attach the class whose instances this plan encodes and decodes."""
         if self.cls is not None and self.cls is not cls:
             raise ValueError(f"{self.tl_name} is already bound to {self.cls.__name__}")
-        self.cls = cls
-        self.descriptors = []
+        descriptors = []
         for attr in self.attrs:
-            descriptor = cls.__dict__.get(attr)
+            # The slot may be the class's own or a base's (a subclass of a generated class).
+            descriptor = next((k.__dict__[attr] for k in cls.__mro__ if attr in k.__dict__), None)
             owner = getattr(descriptor, "__objclass__", cls)
             if descriptor is None or not hasattr(descriptor, "__set__") or not issubclass(cls, owner):
                 raise TypeError(f"{cls.__name__} has no slot for field {attr!r}")
-            self.descriptors.append(descriptor)
+            descriptors.append(descriptor)
+        self.cls = cls
+        self.descriptors = descriptors
         cls.__tl_plan__ = self
 
     def __repr__(self) -> str:
@@ -255,7 +257,10 @@ def _checked_fields(tl_name: str, fields: list[Any]) -> list[tuple[str, TypeSpec
 
 
 class Registry:
-    """The constructors of one schema, found by id; `decode` and `Reader` start here."""
+    """The constructors of one schema, found by id; `decode` and `Reader` start here.
+
+    A schema may hold most of its plans back until they are needed: then `loader` is called
+    with an id the table lacks, and either returns None or `add`s the plan and returns it."""
 
     def __init__(self, plans: list[Plan], type_names: list[str]) -> None:
         if getattr(self, "by_id", None) is not None:
@@ -267,6 +272,9 @@ class Registry:
         self.by_id: dict[int, Plan] = {}
         # Turns `expected` (a TL type name, a class) into a TypeSpec; set by the Schema.
         self.resolver: Any = None
+        self.loader: Any = None  # id -> the plan, added now, or None (lazy schemas)
+        self.family: Any = self  # registries whose objects may nest in each other's
+        self.name = "a schema"  # the schema, as error messages name it
         self.object_spec = TypeSpec(K_BOXED, "Object", -1)
         for plan in plans:
             other = self.by_id.get(plan.constructor_id)
@@ -275,7 +283,25 @@ class Registry:
                     f"{plan.tl_name} and {other.tl_name} share id {plan.constructor_id:#010x}"
                 )
             self.by_id[plan.constructor_id] = plan
+            if plan.registry is None:  # a plan shared with a derived schema keeps its first
+                plan.registry = self
+
+    def add(self, plan: Plan) -> Plan:
+        """Put one more plan in the table (a lazy schema's loader does, on first use); the plan
+        already there if another took its id first (made twice by two threads)."""
+        if not isinstance(plan, Plan) or getattr(plan, "fields", None) is None:
+            raise TypeError(f"{type(plan).__name__} object is not an initialised Plan")
+        found = self.by_id.get(plan.constructor_id)
+        if found is not None:
+            if found.tl_name != plan.tl_name or found.is_function != plan.is_function:
+                raise ValueError(
+                    f"{plan.tl_name} and {found.tl_name} share id {plan.constructor_id:#010x}"
+                )
+            return found
+        if plan.registry is None:
             plan.registry = self
+        self.by_id[plan.constructor_id] = plan
+        return plan
 
     def to_spec(self, expected: Any) -> TypeSpec:
         if expected is None:
@@ -293,7 +319,14 @@ class Registry:
         return "a function" if type_id < 0 else f"type #{type_id}"
 
     def plan_for_id(self, constructor_id: int) -> Plan | None:
-        return self.by_id.get(constructor_id)
+        plan = self.by_id.get(constructor_id)
+        if plan is None and self.loader is not None:
+            plan = self.loader(constructor_id)
+            if plan is not None and self.by_id.get(constructor_id) is not plan:
+                raise TypeError(
+                    f"the loader gave {plan!r} for id {constructor_id:#010x} without adding it"
+                )
+        return plan
 
     def decode(
         self,
@@ -668,6 +701,9 @@ def _write_value(
         inner = _plan_of(value)
         if inner is None:
             raise _field_error(plan, attr, f"expected {spec.name}, got {type(value).__name__}")
+        if plan is not None and not _same_family(inner, plan):
+            raise _field_error(plan, attr, f"{type(value).__name__} is of {inner.registry.name}, "
+                                           f"not of {plan.registry.name}")
         if kind == K_QUERY:
             if not inner.is_function:
                 raise _field_error(plan, attr, f"expected a function call, got {type(value).__name__}")
@@ -679,6 +715,14 @@ def _write_value(
         _write_object(out, value, inner, kind != K_BARE, depth)
     else:  # pragma: no cover - plans are built by the schema compiler
         raise AssertionError(f"unknown kind {kind}")
+
+
+def _same_family(inner: Plan, outer: Plan) -> bool:
+    """Whether an object of `inner` may sit in a field of `outer`: both of one schema, or of
+    schemas derived from one another (the same definitions, other classes)."""
+    if inner.registry is None or outer.registry is None or inner.registry is outer.registry:
+        return True
+    return inner.registry.family is outer.registry.family
 
 
 def _write_bytes(out: _Writer, data: Any, plan: Plan | None, attr: str) -> None:
