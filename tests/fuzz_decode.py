@@ -55,9 +55,9 @@ NAMES: list[Any] = [
     "Bool",
     "Vector<long>",
     "Vector<User>",
-    "Vector<%message>",
+    "Vector<%future_salt>",
     "vector<long>",
-    "msg_container",
+    "msgs_ack",
     "JSONValue",
     "Vector<JSONValue>",
     "Object",
@@ -65,7 +65,7 @@ NAMES: list[Any] = [
     *HOSTILE_EXPECTED,
 ]
 SPEC_NAMES = ["User", "Vector<Vector<%inputPeerEmpty>>", "JSONValue", "%user", "Object",
-              "Vector<%message>", "InputPeer", "Vector<Vector<inputPeerEmpty>>"]
+              "Vector<%future_salt>", "InputPeer", "Vector<Vector<inputPeerEmpty>>"]
 
 # Each choice maps (this build's index) to what that build's decoder is asked for.
 Choice = Callable[[int], Any]
@@ -85,7 +85,7 @@ def _class(schemas: list[Schema], key: str) -> Choice:
 EXPECTED: list[Choice] = [(lambda build, name=name: name) for name in NAMES]
 EXPECTED += [_spec(SCHEMAS, name) for name in SPEC_NAMES]
 EXPECTED += [_spec(FULL_SCHEMAS, name) for name in [*SPEC_NAMES, "messages.Messages"]]
-EXPECTED += [_class(SCHEMAS, "auth.loginTokenSuccess"), _class(SCHEMAS, "msg_container"),
+EXPECTED += [_class(SCHEMAS, "auth.loginTokenSuccess"), _class(SCHEMAS, "msgs_ack"),
              _class(FULL_SCHEMAS, "user"), _class(FULL_SCHEMAS, "inputPeerEmpty")]
 if len(SCHEMAS) > 1:  # each build given the other's TypeSpecs (refused, the same way)
     EXPECTED += [_spec(SCHEMAS, name, other_build=True) for name in ("User", "Vector<int>")]

@@ -26,7 +26,7 @@ HOSTILE_EXPECTED = [
     "Vector<Vector<%inputPeerEmpty>>",
     "%user",
     "%Object",
-    "%msg_container",
+    "%msgs_ack",
     "Vector<%int>",
     "int128",
     "Vector<Bool>",

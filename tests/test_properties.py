@@ -172,4 +172,4 @@ def test_every_bundled_class_is_covered() -> None:
     # and that functions (keyed "fn:...") are part of it.
     assert len(CLASSES) > 100
     assert any(key.startswith("fn:") for key in CLASSES)
-    assert "auth.loginTokenSuccess" in CLASSES and "msg_container" in CLASSES
+    assert "auth.loginTokenSuccess" in CLASSES and "msgs_ack" in CLASSES

@@ -31,6 +31,7 @@ import gzip
 import inspect
 import keyword
 import random
+import struct
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -66,8 +67,8 @@ _MTPROTO_NAMES = {d.name for d in parse_schema(_MTPROTO_TL.read_text("utf-8")).d
 API_KEYS = sorted(k for k, cls in CLASSES.items() if cls.TL_NAME not in _MTPROTO_NAMES)
 MTPROTO_KEYS = sorted(k for k, cls in CLASSES.items() if cls.TL_NAME in _MTPROTO_NAMES)
 # Service messages Telethon has no generated class for: it parses them by hand in
-# telethon.tl.core, or (msg_copy) not at all. Each has an explicit test at the end.
-HAND_PARSED_BY_TELETHON = {"gzip_packed", "message", "msg_container", "msg_copy", "rpc_result"}
+# telethon.tl.core. Each has an explicit test at the end.
+HAND_PARSED_BY_TELETHON = {"gzip_packed", "rpc_result"}
 
 # Nested objects are only chosen among constructors Telethon can build and read.
 BUILDER = Builder(
@@ -544,41 +545,25 @@ def test_rpc_result_body_is_the_encoded_result_for_telethon() -> None:
 
 
 def test_msg_container_reads_in_telethon() -> None:
+    # Containers have no class (the session writes and parses them): the bytes are built as
+    # the session's writer lays them out, and Telethon reads them.
     from tlcodec.functions import Ping
-    from tlcodec.types import Message, MsgContainer, MsgsAck
+    from tlcodec.mtproto.session import MSG_CONTAINER_ID, _parse_container
+    from tlcodec.types import MsgsAck
 
     bodies = [MsgsAck(msg_ids=[1, 2**63 - 1]), Ping(ping_id=-(2**63))]
     bodies.append(realistic_login_token_success())
     ids = [0x65C53D5000000004 + 4 * i for i in range(3)]
-    container = MsgContainer(
-        messages=[
-            Message(msg_id=i, seqno=2 * n + 1, bytes=len(tlcodec.encode(b)), body=b)
-            for n, (i, b) in enumerate(zip(ids, bodies))
-        ]
+    items = [
+        (msg_id, 2 * n + 1, tlcodec.encode(body)) for n, (msg_id, body) in enumerate(zip(ids, bodies))
+    ]
+    data = struct.pack("<II", MSG_CONTAINER_ID, len(items)) + b"".join(
+        struct.pack("<qii", msg_id, seqno, len(raw)) + raw for msg_id, seqno, raw in items
     )
-    messages = telethon_read(tlcodec.encode(container)).messages
+    messages = telethon_read(data).messages
     assert [(m.msg_id, m.seq_no) for m in messages] == [(i, 2 * n + 1) for n, i in enumerate(ids)]
     assert [from_telethon(m.obj) for m in messages] == bodies
-
-
-def test_msg_copy_which_telethon_cannot_read_has_the_schema_layout() -> None:
-    # Telethon has no msg_copy at all (servers no longer send it): nothing to compare with, so
-    # the bytes are checked against mtproto.tl, and the copied message's body against Telethon.
-    from tlcodec.types import Message, MsgCopy, MsgsAck
-
-    body = MsgsAck(msg_ids=[0x65C53D5000000004, 2**63 - 1])
-    body_bytes = bytes(to_telethon(body))
-    copy = MsgCopy(orig_message=Message(msg_id=0x65C53D5000000009, seqno=7,
-                                        bytes=len(body_bytes), body=body))
-    data = tlcodec.encode(copy)
-    # msg_copy#e06046b2, then the boxed message#5bb8e511: msg_id, seqno, bytes, body.
-    assert data == (bytes.fromhex("b24660e0 11e5b85b") + (0x65C53D5000000009).to_bytes(8, "little")
-                    + (7).to_bytes(4, "little") + len(body_bytes).to_bytes(4, "little")
-                    + body_bytes)
-    assert tlcodec.decode(data) == copy
-    with pytest.raises(TypeNotFoundError) as unknown:
-        telethon_read(data)
-    assert unknown.value.invalid_constructor_id == MsgCopy.CONSTRUCTOR_ID
+    assert _parse_container(ids[-1] + 4, data[4:]) == items
 
 
 def test_gzip_packed_written_by_telethon_is_inflated_by_tlcodec() -> None:

@@ -172,13 +172,14 @@ class Builder:
             return 0.0  # base values, and vectors (which may be empty)
         if kind == K_BARE:
             return needed[id(spec.plan)]
-        return 1 + min(needed[id(p)] for p in self._candidates(spec))
+        # A type none of whose constructors this builder has (not in the oracle) never fits.
+        return 1 + min((needed[id(p)] for p in self._candidates(spec)), default=_INFINITE)
 
     def _candidates(self, spec: Any) -> list[Any]:
         if spec.kind == K_QUERY:
             return self.functions
         if spec.kind == K_BOXED and spec.type_id >= 0:
-            return self.by_type[spec.type_id]
+            return self.by_type.get(spec.type_id, [])
         return self.objects
 
     def _choose(self, candidates: list[Any], source: Any, depth: int) -> Any:

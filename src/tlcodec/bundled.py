@@ -1,30 +1,26 @@
-"""The bundled schema (layer 228 subset + MTProto service schema) bound to the generated classes.
+"""The bundled layer (the official layer-228 api.tl + the MTProto service schema) as a Schema.
 
-`tlcodec.encode`/`tlcodec.decode` use it; `schema` is a `tlcodec.Schema` like any loaded one.
+`tlcodec.encode`/`tlcodec.decode` use it; `schema` is a `tlcodec.Schema` like any loaded one,
+made from the definitions the generator stored in `_layer_data.py`, and its classes are those of
+`tlcodec.types` and `tlcodec.functions`, made on first use.
 """
 
 from __future__ import annotations
 
-from . import functions, types
-from .schema import Schema, bundled_definitions
+from .schema import Schema
 
+try:
+    from ._layer_data import DEFINITIONS, LAYER, TYPES
+except ModuleNotFoundError:  # a source tree whose generated files were deleted: the generator
+    # imports this package to write them again, so the schema is parsed from the .tl files.
+    from .schema import bundled_definitions
 
-def _generated_classes() -> dict[str, type]:
-    classes: dict[str, type] = {}
-    for root, prefix in ((types, ""), (functions, "fn:")):
-        modules = [root] + [getattr(root, name) for name in dir(root) if _is_namespace(root, name)]
-        for module in modules:
-            for name in module.__all__:
-                cls = getattr(module, name)
-                classes[prefix + cls.TL_NAME] = cls
-    return classes
-
-
-def _is_namespace(root: object, name: str) -> bool:
-    value = getattr(root, name)
-    return getattr(value, "__name__", "").startswith(getattr(root, "__name__") + ".")
-
-
-_definitions, LAYER = bundled_definitions()
-schema = Schema(_definitions, LAYER, classes=_generated_classes(), module="tlcodec.types")
-del _definitions
+    _definitions, LAYER = bundled_definitions()
+    schema = Schema(_definitions, LAYER, module="tlcodec", name=f"tlcodec.bundled (layer {LAYER})")
+    del _definitions
+else:
+    schema = Schema.precompiled(
+        LAYER, TYPES, DEFINITIONS,
+        module="tlcodec", name=f"tlcodec.bundled (layer {LAYER})",
+    )
+    del DEFINITIONS, TYPES

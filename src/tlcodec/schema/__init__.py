@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import keyword
 import os
+import sys
+from _thread import RLock
 from types import ModuleType
 
 from .parser import (
@@ -28,6 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` costs import time that `import tlcodec` does not need to pay
     from typing import Any, Iterable, Mapping
 
+DYNAMIC_MODULE = "tlcodec.dynamic"  # where the classes of a schema loaded at run time live
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 BUNDLED_FILES = ("api.tl", "mtproto.tl")
 
@@ -85,7 +88,10 @@ def bundled_definitions() -> tuple[list[Definition], int | None]:
 
 
 class Schema:
-    """A compiled schema: plans, a registry for decoding by id, and one class per definition."""
+    """A compiled schema: plans, a registry for decoding by id, and one class per definition.
+
+    Plans and classes are made on first use (looked up, met while decoding, or bound to a
+    class): a whole layer is ~2,500 of each, and a program touches a few hundred at most."""
 
     def __init__(
         self,
@@ -94,30 +100,22 @@ class Schema:
         *,
         codec: ModuleType | None = None,
         classes: Mapping[str, type] | None = None,
-        module: str = "tlcodec.dynamic",
+        module: str = DYNAMIC_MODULE,
+        name: str | None = None,
     ) -> None:
-        if codec is None:
-            from .. import _runtime
-
-            codec = _runtime.codec
-        self.codec = codec
-        self.layer = layer
-        self.definitions: list[Definition] = []
+        kept: list[Definition] = []
         for definition in definitions:
             # Bool and true are built into the codec; the vector line never reaches here.
             if definition.result.name in ("Bool", "True") and not definition.is_function:
                 continue
-            self.definitions.append(definition)
-        self._by_name: dict[str, Definition] = {}
-        self._type_ids: dict[str, int] = {}
-        self._type_constructors: dict[str, list[Definition]] = {}
-        by_id: dict[int, Definition] = {}
+            kept.append(definition)
+        self._start(codec, layer, module, name or f"Schema.from_tl (layer {layer})")
         reserved = self._reserved_attributes()
-        for definition in self.definitions:
-            key = ("fn:" if definition.is_function else "") + definition.name
-            if key in self._by_name:
+        by_id: dict[int, Definition] = {}
+        for definition in kept:
+            key = self._key(definition)
+            if key in self._records:
                 raise SchemaError(f"{definition.name} is declared twice")
-            self._by_name[key] = definition
             other = by_id.setdefault(definition.id, definition)
             if other is not definition:
                 raise _line_error(
@@ -125,43 +123,115 @@ class Schema:
                     + (f" (line {other.line_number})" if other.line_number else "")
                 )
             _check_fields(definition, reserved[definition.is_function])
-            if not definition.is_function:
-                result = definition.result.name
-                if result not in self._type_ids:
-                    self._type_ids[result] = len(self._type_ids)
-                self._type_constructors.setdefault(result, []).append(definition)
+            self._records[key] = _record(definition)
+            self._definitions[key] = definition
+            if not definition.is_function and definition.result.name not in self._type_ids:
+                self._type_ids[definition.result.name] = len(self._type_ids)
+        self._finish(classes)
+        if module == DYNAMIC_MODULE:
+            self._dynamic_name()  # findable by pickle before any of its classes is made
+        # Loaded at run time: every plan is compiled now, so that a schema that loads is one
+        # whose every definition works (errors name their line here, not at first use).
+        for key in self._records:
+            self._plan(key)
+
+    @classmethod
+    def precompiled(
+        cls,
+        layer: int | None,
+        type_names: Iterable[str],
+        records: Iterable[tuple],
+        *,
+        module: str,
+        name: str,
+        codec: ModuleType | None = None,
+        classes: Mapping[str, type] | None = None,
+    ) -> Schema:
+        """A schema from a generated package's records (`python -m tlcodec.schema.generate`):
+        definitions already parsed and checked when the package was generated, each compiled
+        into a plan the first time it is used. Nothing is parsed or checked here."""
+        schema = cls.__new__(cls)
+        schema._start(codec, layer, module, name)
+        for record in records:
+            schema._records[("fn:" if record[2] else "") + record[1]] = record
+        for index, type_name in enumerate(type_names):
+            schema._type_ids[type_name] = index
+        schema._finish(classes)
+        return schema
+
+    def with_classes(self, *classes: type) -> Schema:
+        """A schema that decodes the constructors of `classes`, subclasses of this schema's
+        classes, as those subclasses (and encodes them); every other class stays this schema's.
+
+            class Message(tlcodec.types.Message):
+                def is_reply(self) -> bool:
+                    return self.reply_to is not None
+
+            mine = tlcodec.bundled.with_classes(Message)
+            mine.decode(data)  # message#… objects are Message, the rest tlcodec.types
+
+        Objects of the two schemas nest in each other's fields. Only where a constructor is
+        boxed: a bare field (`%Message`, `vector<message>`) keeps the base schema's class."""
+        overrides: dict[str, type] = {}
+        for cls in classes:
+            plan = getattr(cls, "__tl_plan__", None)
+            if not isinstance(cls, type) or plan is None or self._classes.get(
+                ("fn:" if plan.is_function else "") + plan.tl_name
+            ) not in cls.__mro__[1:]:
+                raise TypeError(f"{cls!r} is not a subclass of a class of {self.name}")
+            key = ("fn:" if plan.is_function else "") + plan.tl_name
+            if key in overrides:
+                raise ValueError(f"{cls.__name__} and {overrides[key].__name__} both subclass "
+                                 f"{plan.tl_name}")
+            overrides[key] = cls
+        derived = Schema.__new__(Schema)
+        names = ", ".join(cls.__name__ for cls in classes)
+        derived._start(self.codec, self.layer, self._module, f"{self.name} with {names}")
+        derived._base = self
+        derived._records = self._records
+        derived._definitions = self._definitions
+        derived._type_ids = self._type_ids
+        derived._finish(overrides)
+        derived.registry.family = self.registry.family
+        for key in overrides:
+            derived._plan(key)
+        return derived
+
+    _base: Schema | None = None  # the schema this one was derived from (with_classes)
+
+    def _start(self, codec: ModuleType | None, layer: int | None, module: str, name: str) -> None:
+        if codec is None:
+            from .. import _runtime
+
+            codec = _runtime.codec
+        self.codec = codec
+        self.layer = layer
+        self.name = name
+        self._module = module
+        # key ("auth.loginToken", functions "fn:auth.importLoginToken") -> record, in file order
+        self._records: dict[str, tuple] = {}
+        self._definitions: dict[str, Definition] = {}  # made from the records when asked for
+        self._type_ids: dict[str, int] = {}
+        self._plans: dict[str, Any] = {}
+        self._classes: dict[str, type] = {}
+        self._given_classes: Mapping[str, type] = {}
+        self._keys_by_id: dict[int, str] | None = None
+        self._keys_by_class_name: dict[tuple[bool, str | None, str], str] | None = None
+        self._constructors_by_type: dict[str, list[str]] | None = None
         self._spec_cache: dict[Any, Any] = {}
         self._flags_spec = codec.TypeSpec(codec.K_FLAGS, "#")
         self._true_spec = codec.TypeSpec(codec.K_TRUE, "true")
-        self._plans: dict[str, Any] = {}
-        for definition in self.definitions:
-            self._plans[self._key(definition)] = self._new_plan(definition)
-        for definition in self.definitions:
-            self._fill_plan(definition)
-        # Classes: the generated ones are bound now; a schema loaded at run time creates each
-        # class the first time it is needed (looked up, or met while decoding), because making
-        # ~2,500 classes up front would be most of the time `Schema.from_tl` takes.
-        self._module = module
-        self._classes: dict[str, type] = {}
-        self._by_class_name: dict[tuple[bool, str | None, str], str] = {}
-        for definition in self.definitions:
-            key = self._key(definition)
-            plan = self._plans[key]
-            self._by_class_name[
-                definition.is_function, definition.namespace, class_name(definition.name)
-            ] = key
-            cls = None if classes is None else classes.get(key)
-            if cls is not None:
-                plan.bind(cls)
-                self._classes[key] = cls
-            else:
-                # Run-time schemas, and a bundle whose generated classes are not written yet
-                # (the generator itself imports the package).
-                plan.factory = self._materialize
+        # Materialising runs Python code that another thread may enter for the same plan.
+        self._lock = RLock()
+
+    def _finish(self, classes: Mapping[str, type] | None) -> None:
+        self._given_classes = classes or {}
         self.types = _Namespace(self, False, None)
         self.functions = _Namespace(self, True, None)
-        self.registry = codec.Registry(list(self._plans.values()), list(self._type_ids))
+        self.registry = self.codec.Registry([], list(self._type_ids))
         self.registry.resolver = self.spec
+        self.registry.loader = self._plan_for_id
+        self.registry.name = self.name
 
     # ----------------------------------------------------------------------------------------
     # Loading
@@ -194,42 +264,78 @@ class Schema:
 
     def get(self, tl_name: str, *, function: bool | None = None) -> type:
         """The class of a constructor or function by its TL name (`auth.loginToken`)."""
-        if function is not True and tl_name in self._plans:
+        if function is not True and tl_name in self._records:
             return self._class_for(tl_name)
-        if function is not False and "fn:" + tl_name in self._plans:
+        if function is not False and "fn:" + tl_name in self._records:
             return self._class_for("fn:" + tl_name)
         raise KeyError(tl_name)
 
     def by_id(self, constructor_id: int) -> type:
         """The class of a constructor or function by its 4-byte id (made now if it was not
         yet); KeyError if the schema has none."""
-        plan = self.registry.plan_for_id(constructor_id)
-        if plan is None:
+        key = self._ids().get(constructor_id)
+        if key is None:
             raise KeyError(f"no constructor or function {constructor_id:#010x} in this schema")
-        return self._class_for(("fn:" if plan.is_function else "") + plan.tl_name)
+        return self._class_for(key)
 
     def __contains__(self, tl_name: str) -> bool:
-        return tl_name in self._plans or "fn:" + tl_name in self._plans
+        return tl_name in self._records or "fn:" + tl_name in self._records
+
+    def __repr__(self) -> str:
+        return f"<Schema {self.name}: {len(self._records)} definitions>"
 
     @property
     def classes(self) -> dict[str, type]:
         """Every class, keyed by TL name (functions as "fn:name"); creates any not made yet."""
-        return {key: self._class_for(key) for key in self._plans}
+        return {key: self._class_for(key) for key in self._records}
+
+    @property
+    def definitions(self) -> list[Definition]:
+        """Every definition, in schema order (Bool and true, built into the codec, left out)."""
+        return [self._definition(key) for key in self._records]
+
+    def class_for_name(self, functions: bool, namespace: str | None, name: str) -> type | None:
+        """`schema.types.auth.LoginToken` by its parts: the class, or None."""
+        key = self._class_names().get((functions, namespace, name))
+        return None if key is None else self._class_for(key)
 
     def _class_for(self, key: str) -> type:
+        if self._base is not None and key not in self._given_classes:
+            return self._base._class_for(key)
         cls = self._classes.get(key)
         if cls is None:
-            self._materialize(self._plans[key])
+            self._materialize(self._plan(key))
             cls = self._classes[key]
         return cls
 
     def _materialize(self, plan: Any) -> None:
         """Create and bind the class of `plan` (the codec calls this for an unbound plan)."""
         key = ("fn:" if plan.is_function else "") + plan.tl_name
-        if key not in self._classes:
-            cls = self._make_class(self._by_name[key], self._module)
-            plan.bind(cls)
-            self._classes[key] = cls
+        with self._lock:
+            if key not in self._classes:
+                cls = self._given_classes.get(key)
+                if cls is None:
+                    cls = self._make_class(self._definition(key), self._module)
+                plan.bind(cls)
+                self._classes[key] = cls
+
+    def _ids(self) -> dict[int, str]:
+        if self._keys_by_id is None:
+            self._keys_by_id = {record[0]: key for key, record in self._records.items()}
+        return self._keys_by_id
+
+    def _class_names(self) -> dict[tuple[bool, str | None, str], str]:
+        if self._keys_by_class_name is None:
+            self._keys_by_class_name = {
+                (record[2], _namespace_of(record[1]), class_name(record[1])): key
+                for key, record in self._records.items()
+            }
+        return self._keys_by_class_name
+
+    def _plan_for_id(self, constructor_id: int) -> Any:
+        """The registry's loader: the plan of an id it has not met yet, or None."""
+        key = self._ids().get(constructor_id)
+        return None if key is None else self._plan(key)
 
     def spec(self, expected: Any) -> Any:
         """A codec TypeSpec for `expected`: None (any object), a TL type such as
@@ -254,7 +360,7 @@ class Schema:
         if plan is None or not plan.is_function:
             raise TypeError(f"{type(request).__name__} is not a TL function")
         while plan.result is None:  # generic `= X`: the result of the wrapped !X query
-            query_attr = self._generic_query_attr(plan.tl_name)
+            query_attr = self._generic_query_attr(plan)
             request = getattr(request, query_attr)
             plan = type(request).__tl_plan__
         return plan.result
@@ -299,6 +405,12 @@ class Schema:
     def _key(definition: Definition) -> str:
         return ("fn:" if definition.is_function else "") + definition.name
 
+    def _definition(self, key: str) -> Definition:
+        definition = self._definitions.get(key)
+        if definition is None:
+            definition = self._definitions[key] = _definition_of(self._records[key])
+        return definition
+
     def _reserved_attributes(self) -> dict[bool, frozenset[str]]:
         """What a generated class has besides its fields, for constructors (False) and
         functions (True): its base class's methods and the attributes `_make_class` sets.
@@ -310,18 +422,44 @@ class Schema:
             reserved[is_function] = frozenset(dir(base)) | frozenset(_class_namespace(probe, ""))
         return reserved
 
-    def _generic_query_attr(self, function_name: str) -> str:
-        definition = self._by_name["fn:" + function_name]
-        for param in definition.params:
-            if param.type.generic_query:
-                return attribute_name(param.name)
-        raise SchemaError(f"{function_name} returns a generic type but takes no !X query")
+    def _generic_query_attr(self, plan: Any) -> str:
+        for attr, spec, _flag_index, _mask, _slot in plan.fields:
+            if spec.kind == self.codec.K_QUERY:
+                return attr
+        raise SchemaError(f"{plan.tl_name} returns a generic type but takes no !X query")
 
-    def _new_plan(self, definition: Definition) -> Any:
-        type_id = -1 if definition.is_function else self._type_ids[definition.result.name]
-        return self.codec.Plan(definition.id, definition.name, type_id, definition.is_function, [])
+    def _plan(self, key: str) -> Any:
+        """The plan of `key`, compiled now if it was not yet (and those of its bare fields)."""
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                return plan
+            if self._base is not None and key not in self._given_classes:
+                # Shared with the base schema: the same plan, the same class.
+                plan = self._plans[key] = self.registry.add(self._base._plan(key))
+                return plan
+            definition = self._definition(key)
+            type_id = -1 if definition.is_function else self._type_ids[definition.result.name]
+            plan = self.codec.Plan(definition.id, definition.name, type_id, definition.is_function, [])
+            # In the table before its fields: a bare field may lead back to this constructor.
+            self._plans[key] = plan
+            try:
+                self._fill_plan(definition, plan)
+            except BaseException:
+                del self._plans[key]
+                raise
+            plan.factory = self._materialize
+            added = self.registry.add(plan)
+            if added is not plan:  # pragma: no cover - the lock makes this the only maker
+                self._plans[key] = plan = added
+            if key in self._given_classes:
+                self._materialize(plan)
+        return plan
 
-    def _fill_plan(self, definition: Definition) -> None:
+    def _fill_plan(self, definition: Definition, plan: Any) -> None:
         fields = []
         flag_words: dict[str, int] = {}
         for name, expr, flag_word, flag_bit in definition.params:
@@ -342,7 +480,6 @@ class Schema:
                 fields.append(
                     (attribute_name(name), spec, flag_words[flag_word], 1 << flag_bit, 0)
                 )
-        plan = self._plans[self._key(definition)]
         plan.set_fields(fields)
         if definition.is_function and definition.result.name in definition.generics:
             # `= X`: the result is that of the wrapped query, so there must always be one.
@@ -389,27 +526,136 @@ class Schema:
         return spec
 
     def _bare_plan(self, name: str) -> Any:
-        if name in self._plans:  # a lowercase constructor name
-            return self._plans[name]
-        constructors = self._type_constructors.get(name, [])
+        if name in self._records:  # a lowercase constructor name
+            return self._plan(name)
+        if self._constructors_by_type is None:
+            self._constructors_by_type = {}
+            for key, record in self._records.items():
+                if not record[2]:
+                    self._constructors_by_type.setdefault(record[3], []).append(key)
+        constructors = self._constructors_by_type.get(name, [])
         if len(constructors) != 1:
             raise SchemaError(f"bare %{name} needs a type with exactly one constructor")
-        return self._plans[constructors[0].name]
+        return self._plan(constructors[0])
 
     def _make_class(self, definition: Definition, module: str) -> type:
         codec = self.codec
         base = codec.TLRequest if definition.is_function else codec.TLObject
-        return type(class_name(definition.name), (base,), _class_namespace(definition, module))
+        namespace = _class_namespace(definition, module)
+        namespace["__doc__"] = _LineDoc(definition)
+        if module == DYNAMIC_MODULE:
+            # No module holds a run-time schema's classes: pickle finds them through
+            # tlcodec.dynamic, where this schema is registered under its fingerprint.
+            namespace["__module__"] = DYNAMIC_MODULE
+            namespace["__qualname__"] = f"{self._dynamic_name()}.{'.'.join(_qualified_path(definition))}"
+        return type(namespace["__qualname__"].rsplit(".", 1)[-1], (base,), namespace)
+
+    def _dynamic_name(self) -> str:
+        from .. import dynamic
+
+        return dynamic.register(self)
+
+    # ----------------------------------------------------------------------------------------
+    # Generated packages
+
+    def fill_module(
+        self, namespace: dict[str, Any], functions: bool, classes: Mapping[str, str],
+        submodules: tuple[str, ...],
+    ) -> None:
+        """Make a generated module (`tlcodec.types.auth`) give its classes on first use:
+        `classes` maps each class name to its TL name; `submodules` are the namespaces a root
+        module (`tlcodec.types`) imports when they are first asked for."""
+        module_name = namespace["__name__"]
+
+        def __getattr__(name: str) -> Any:  # noqa: N807 (PEP 562)
+            tl_name = classes.get(name)
+            if tl_name is not None:
+                value = self.get(tl_name, function=functions)
+            elif name in submodules:
+                __import__(f"{module_name}.{name}")
+                value = sys.modules[f"{module_name}.{name}"]
+            else:
+                raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+            namespace[name] = value
+            return value
+
+        def __dir__() -> list[str]:  # noqa: N807
+            return sorted({*namespace, *classes, *submodules})
+
+        namespace["__all__"] = sorted(classes)
+        namespace["__getattr__"] = __getattr__
+        namespace["__dir__"] = __dir__
+
+
+def _namespace_of(tl_name: str) -> str | None:
+    return tl_name.rsplit(".", 1)[0] if "." in tl_name else None
+
+
+def _record(definition: Definition) -> tuple:
+    """A definition as the plain tuple a generated package stores (and `precompiled` loads):
+    (id, name, is_function, result, generics, params), every type as its TL text."""
+    return (
+        definition.id,
+        definition.name,
+        definition.is_function,
+        str(definition.result),
+        definition.generics,
+        tuple((p.name, str(p.type), p.flag_word, p.flag_bit) for p in definition.params),
+    )
+
+
+def _definition_of(record: tuple) -> Definition:
+    """The Definition a record was made from (its line written back in canonical form)."""
+    constructor_id, name, is_function, result, generics, params = record
+    definition = Definition(
+        name,
+        constructor_id,
+        tuple(Param(p[0], parse_type(p[1], generics), p[2], p[3]) for p in params),
+        parse_type(result, generics),
+        is_function,
+        generics,
+        constructor_id,
+    )
+    return definition
+
+
+class _LineDoc:
+    """A class's `__doc__`, its TL line, written out when first read (most never are)."""
+
+    __slots__ = ("definition",)
+
+    def __init__(self, definition: Definition) -> None:
+        self.definition = definition
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        return f"`{self.definition.line or _line_of(self.definition)}`"
+
+
+def _line_of(definition: Definition) -> str:
+    parts = [f"{definition.name}#{definition.id:08x}"]
+    parts += [f"{{{generic}:Type}}" for generic in definition.generics]
+    for param in definition.params:
+        condition = f"{param.flag_word}.{param.flag_bit}?" if param.flag_word else ""
+        parts.append(f"{param.name}:{condition}{param.type}")
+    return " ".join(parts) + f" = {definition.result};"
+
+
+def _qualified_path(definition: Definition) -> tuple[str, str]:
+    """("types.auth", "LoginToken"): where a class sits below its package."""
+    root = "functions" if definition.is_function else "types"
+    namespace = f".{definition.namespace}" if definition.namespace else ""
+    return root + namespace, class_name(definition.name)
 
 
 def _class_namespace(definition: Definition, module: str) -> dict[str, Any]:
     """The class body of a generated class: its slots and what it tells about its TL line."""
+    where, name = _qualified_path(definition)
     namespace: dict[str, Any] = {
         "__slots__": tuple(
             attribute_name(p.name) for p in definition.params if not p.is_flag_word
         ),
-        "__module__": module + (f".{definition.namespace}" if definition.namespace else ""),
-        "__qualname__": class_name(definition.name),
+        "__module__": f"{module}.{where}",
+        "__qualname__": name,
         "CONSTRUCTOR_ID": definition.id,
         "TL_NAME": definition.name,
         "TL_TYPE": str(definition.result),
@@ -469,11 +715,12 @@ class _Namespace:
 
     def __getattr__(self, name: str) -> Any:
         schema = self._schema
-        key = schema._by_class_name.get((self._functions, self._namespace, name))
+        names = schema._class_names()
+        key = names.get((self._functions, self._namespace, name))
         if key is not None:
             return schema._class_for(key)
         if self._namespace is None and any(
-            ns == name and fn == self._functions for fn, ns, _ in schema._by_class_name
+            ns == name and fn == self._functions for fn, ns, _ in names
         ):
             sub = _Namespace(schema, self._functions, name)
             setattr(self, name, sub)
@@ -482,7 +729,7 @@ class _Namespace:
 
     def __dir__(self) -> list[str]:
         names = set()
-        for functions, namespace, name in self._schema._by_class_name:
+        for functions, namespace, name in self._schema._class_names():
             if functions != self._functions:
                 continue
             if namespace == self._namespace:

@@ -1,0 +1,45 @@
+"""Where the classes of schemas loaded at run time (`Schema.from_tl`) are found by name.
+
+Such a class has no module of its own. Its `__module__` is this module and its `__qualname__`
+starts with its schema's name here, `schema_<fingerprint>` (a hash of the schema's definitions),
+so that pickle, copy and multiprocessing can find it: unpickling works in any process that has
+loaded a schema with the same definitions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from typing import Any
+
+_schemas: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def register(schema: Any) -> str:
+    """The name under which `schema` is found here (registered on first call)."""
+    name = _names.get(schema)
+    if name is None:
+        fingerprint = hashlib.sha256(repr(list(schema._records.values())).encode()).hexdigest()
+        name = f"schema_{fingerprint[:24]}"
+        _schemas.setdefault(name, schema)
+        _names[schema] = name
+    return name
+
+
+def __getattr__(name: str) -> Any:
+    schema = _schemas.get(name)
+    if schema is None:
+        raise AttributeError(
+            f"no schema {name} is loaded in this process: load the same .tl files with "
+            "Schema.from_tl before unpickling its objects"
+        )
+    return _PackageView(schema)
+
+
+class _PackageView:
+    """`schema_….types.auth.LoginToken`: a run-time schema seen as a generated package."""
+
+    def __init__(self, schema: Any) -> None:
+        self.types = schema.types
+        self.functions = schema.functions
