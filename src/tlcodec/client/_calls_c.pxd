@@ -7,7 +7,7 @@ cimport tlcodec.client._plumbing_c as _plumbing
 
 cdef class DcCalls:
     cdef dict __dict__  # instance attributes beyond these (tests wrap `_dispatch` on one)
-    cdef public object dc_id, settings, _on_update, _on_session_state
+    cdef public object dc_id, settings, _on_update, _on_session_state, _schema, _registry
     cdef public bint _in_session, _closed, _answered, _ready
     cdef public object _loop, _session, _tcp, _framing, _broken, _flush_handle, _ack_timer
     cdef public _plumbing.Deadlines _deadlines

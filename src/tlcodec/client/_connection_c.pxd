@@ -11,6 +11,6 @@ cdef class DcConnection(calls.DcCalls):
     cdef public bint _obfuscated
     cdef public object _on_auth_key, _on_config, _on_connected
     cdef public object _auth_key, _protocol, _plain, _lost, _supervisor, _first
-    cdef public object _init_call, _init_timer, config
+    cdef public object _init_call, _init_timer, config, _get_config, _ping_delay_disconnect
     cdef public list _config_waiters
     cdef public Py_ssize_t connections_made

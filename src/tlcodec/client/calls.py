@@ -16,6 +16,10 @@ apart so that the per-call path reads on its own, and the reconnect policy does 
   works on the first while the rest are being made.
 - A call made while no session can take it waits (`_waiting`) and goes out after the next
   connection's init call.
+- A request is a function object of the connection's schema (`settings.schema`), wrapped
+  queries included; anything else is a `TypeError` from `invoke()` before it is queued
+  (`request_error`): an object of another schema would be encoded, but its answer decoded
+  against classes that are not its own.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..bundled import schema as _bundled_schema
 from ..errors import CallTimeoutError, SecurityError
 from ..mtproto.events import (
     MessageDropped,
@@ -40,7 +45,7 @@ from ..mtproto.client_session import ClientSession, PendingRequest
 from ..mtproto.transports import Transport
 from . import _plumbing
 
-__all__ = ["FLUSH_BATCH", "DcCalls", "consume_result"]
+__all__ = ["FLUSH_BATCH", "DcCalls", "consume_result", "request_error"]
 
 logger = logging.getLogger("tlcodec.client")
 
@@ -57,6 +62,9 @@ class DcCalls:
                  on_session_state: Callable[[int, int, float], None] | None) -> None:
         self.dc_id = dc_id
         self.settings = settings
+        schema = getattr(settings, "schema", None)
+        self._schema = _bundled_schema if schema is None else schema
+        self._registry = self._schema.registry  # which plans are the schema's (`invoke`)
         self._on_update = on_update
         self._on_session_state = on_session_state
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -116,6 +124,13 @@ class DcCalls:
         """Send one RPC call and return its result (see the module doc for the errors)."""
         if self._broken is not None or self._closed or self._loop is None:
             raise self._refusal()
+        # The one check per call: a plan of this schema with a fixed result type; anything
+        # else (a generic wrapper, another schema's object, not a call) is looked at closely.
+        plan = getattr(type(request), "__tl_plan__", None)
+        if plan is None or plan.registry is not self._registry or plan.result is None:
+            error = request_error(request, self._schema)
+            if error is not None:
+                raise error
         call = self._awaited_call(request)
         if self._in_session and self._ready:
             self._send_call(call)
@@ -308,6 +323,27 @@ class DcCalls:
         elif kind is NewSessionCreated:
             logger.info("DC %d: the server created a new session", self.dc_id)
         return False
+
+
+def request_error(request: Any, schema: Any) -> TypeError | None:
+    """Why `request` cannot be sent with `schema`, or None: it must be a function object of
+    `schema`, and so must the query of each generic wrapper (`invokeWithLayer`,
+    `invokeAfterMsg`, ...) around it, since its answer is decoded as that query's result."""
+    registry = schema.registry
+    while True:
+        plan = getattr(type(request), "__tl_plan__", None)
+        if plan is None or not plan.is_function:
+            return TypeError(f"invoke() takes a TL function call (a function class of "
+                             f"the client's schema), got {type(request).__name__}")
+        if plan.registry is not registry:
+            return TypeError(
+                f"{type(request).__module__}.{type(request).__qualname__} ({plan.tl_name}) "
+                f"is a class of another schema than the client's (layer {schema.layer}): "
+                f"make the call with the client's schema's classes "
+                f"(client.schema.get({plan.tl_name!r}))")
+        if plan.result is not None:
+            return None
+        request = getattr(request, schema._generic_query_attr(plan.tl_name))
 
 
 def consume_result(future: asyncio.Future[Any]) -> None:

@@ -22,10 +22,16 @@ import platform
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from .. import LAYER, __version__, functions, types
+from .. import __version__
+from ..bundled import schema as _bundled_schema
 from ..crypto import RSAPublicKey
+from ..errors import SchemaError
+from ..mtproto.client_session import SERVICE_CONSTRUCTORS
 from ..mtproto.errors import MigrateError, NetworkMigrateError, PhoneMigrateError, UserMigrateError
+from ..schema import Schema
+from .calls import request_error
 from .connection import (
+    CONNECTION_FUNCTIONS,
     ClientClosedError,
     ConnectionSettings,
     DcConnection,
@@ -75,6 +81,10 @@ BOOTSTRAP_DCS_IPV6: dict[bool, dict[int, tuple[str, int]]] = {
 
 MAX_MIGRATIONS = 3  # *_MIGRATE_X hops followed for one call
 
+# What a client's schema must have besides the connection's own calls: the wrappers of the
+# first call of every connection (PROTOCOL.md 3.8).
+INIT_FUNCTIONS = ("invokeWithLayer", "initConnection")
+
 UpdateHandler = Callable[[Any, int], None]
 ConnectedHandler = Callable[[int, bool], None]
 
@@ -96,7 +106,11 @@ class Client:
     pass@host:port`, `socks5h://`, `socks4://`, `http://`), an MTProxy link (`tg://proxy?...`,
     `https://t.me/proxy?...`), or a `tlcodec.client.proxies.Proxy` / `MTProxy`; the session
     keeps nothing of it. `ipv6`: prefer the DCs' IPv6 addresses (from `help.getConfig`, and
-    the bootstrap list) to their IPv4 ones.
+    the bootstrap list) to their IPv4 ones. `schema`: the `tlcodec.Schema` calls are made
+    and answers decoded with (default: the bundled layer, `tlcodec.bundled`), e.g.
+    `Schema.from_tl(api_tl, mtproto_tl)` of another layer: every connection then opens with
+    `invokeWithLayer(schema.layer, initConnection(...))` made of that schema's classes, and
+    `invoke` takes only that schema's function objects (`client.schema.get(...)`).
     """
 
     def __init__(
@@ -122,6 +136,7 @@ class Client:
         lang_code: str = "en",
         system_lang_code: str = "en",
         lang_pack: str = "",
+        schema: Schema | None = None,
     ) -> None:
         if not isinstance(api_id, int) or api_id <= 0:
             raise ValueError(f"api_id is the positive number from my.telegram.org, got {api_id!r}")
@@ -133,6 +148,8 @@ class Client:
             raise ValueError(f"an MTProxy carries abridged, intermediate or padded framing, "
                              f"not {transport!r}")
         trusted_keys = _load_server_keys(rsa_keys)  # likewise
+        self._schema = _client_schema(schema)  # likewise
+        self._classes: dict[tuple[str, bool], type] = {}
         self.api_id = api_id
         self.api_hash = api_hash
         self._explicit: dict[int, tuple[str, int]] = {}
@@ -164,6 +181,7 @@ class Client:
         self.app_version = app_version or f"tlcodec {__version__}"
         self._settings = ConnectionSettings(
             public_keys=public_keys(trusted_keys),
+            schema=self._schema,
             wrap_init=self._wrap_init,
             test_mode=test_mode,
             transport=transport,
@@ -192,6 +210,11 @@ class Client:
     @property
     def session(self) -> Session:
         return self._session
+
+    @property
+    def schema(self) -> Schema:
+        """The schema calls are made and answers decoded with (and its `layer`)."""
+        return self._schema
 
     @property
     def home_dc(self) -> int:
@@ -273,12 +296,23 @@ class Client:
         Returns a coroutine, as an `async def` would. With `dc_id` and an open connection it
         is that connection's own `invoke()`: no coroutine of the client's is stacked on it (one
         per call on the paths that pin a DC, such as `import_login_token`).
+
+        `request` is any function object of the client's schema (`client.schema`; by default
+        the bundled layer: `tlcodec.functions.<ns>.<Name>`), wrappers such as
+        `invokeWithoutUpdates(query)` included; anything else, e.g. an object of another
+        `Schema`, is a `TypeError` before anything is sent.
         """
         if dc_id is None:
+            error = request_error(request, self._schema)  # before a connection is opened
+            if error is not None:
+                raise error
             return self._invoke_following_migrations(request, timeout)
         connection = self._connections.get(dc_id)
         if connection is not None:
             return connection.invoke(request, timeout)  # type: ignore[no-any-return]
+        error = request_error(request, self._schema)
+        if error is not None:
+            raise error
         return self._connect_and_invoke(dc_id, request, timeout)
 
     async def _invoke_following_migrations(self, request: Any, timeout: float | None) -> Any:
@@ -303,18 +337,19 @@ class Client:
 
     async def get_me(self) -> Any:
         """The logged-in user (`users.getUsers([inputUserSelf])`)."""
-        users = await self.invoke(functions.users.GetUsers(id=[types.InputUserSelf()]))
+        get_users = self._function("users.getUsers")
+        users = await self.invoke(get_users(id=[self._type("inputUserSelf")()]))
         return users[0]
 
     async def get_config(self) -> Any:
         """`help.getConfig` on the home DC (its `dc_options` are remembered)."""
-        config = await self.invoke(functions.help.GetConfig())
+        config = await self.invoke(self._function("help.getConfig")())
         self._config_received(self.home_dc, config)
         return config
 
     async def export_login_token(self, except_ids: Iterable[int] = ()) -> Any:
         """`auth.exportLoginToken` on the home DC with this client's api_id/api_hash."""
-        return await self.invoke(functions.auth.ExportLoginToken(
+        return await self.invoke(self._function("auth.exportLoginToken")(
             api_id=self.api_id, api_hash=self.api_hash, except_ids=list(except_ids)))
 
     async def import_login_token(self, token: bytes, *, dc_id: int | None = None) -> Any:
@@ -322,10 +357,11 @@ class Client:
         `auth.LoginToken` the server answers. A `loginTokenSuccess` is recorded as a login
         (the DC that answered becomes the home DC, the session is saved)."""
         target = self.home_dc if dc_id is None else dc_id
-        result = await self.invoke(functions.auth.ImportLoginToken(token=token), dc_id=target)
-        if isinstance(result, types.auth.LoginTokenSuccess):
+        result = await self.invoke(self._function("auth.importLoginToken")(token=token),
+                                   dc_id=target)
+        if isinstance(result, self._type("auth.loginTokenSuccess")):
             authorization = result.authorization
-            if isinstance(authorization, types.auth.Authorization):
+            if isinstance(authorization, self._type("auth.authorization")):
                 self._record_login(target, authorization.user)
         return result
 
@@ -480,9 +516,29 @@ class Client:
         self._session.save()
         logger.info("logged in as user %d on DC %d", user.id, dc_id)
 
+    def _function(self, tl_name: str) -> type:
+        """The class of function `tl_name` in the client's schema (looked up once)."""
+        return self._class(tl_name, True)
+
+    def _type(self, tl_name: str) -> type:
+        """The class of constructor `tl_name` in the client's schema (looked up once)."""
+        return self._class(tl_name, False)
+
+    def _class(self, tl_name: str, function: bool) -> type:
+        cls = self._classes.get((tl_name, function))
+        if cls is None:
+            try:
+                cls = self._schema.get(tl_name, function=function)
+            except KeyError:
+                kind = "function" if function else "constructor"
+                raise SchemaError(f"the client's schema (layer {self._schema.layer}) has no "
+                                  f"{kind} {tl_name}") from None
+            self._classes[tl_name, function] = cls
+        return cls
+
     def _wrap_init(self, query: Any) -> Any:
-        assert LAYER is not None  # the bundled schema states its layer
-        return functions.InvokeWithLayer(layer=LAYER, query=functions.InitConnection(
+        return self._function("invokeWithLayer")(
+            layer=self._schema.layer, query=self._function("initConnection")(
             api_id=self.api_id,
             device_model=self.device_model,
             system_version=self.system_version,
@@ -524,6 +580,39 @@ class Client:
         options = getattr(config, "dc_options", None)
         if options:
             self._dc_options = list(options)
+
+
+def _client_schema(schema: Any) -> Schema:
+    """The `schema` argument, checked: what every connection needs of it is there, so that a
+    schema the client cannot use fails when the Client is made, not at its first connection."""
+    if schema is None:
+        return _bundled_schema
+    if not isinstance(schema, Schema):
+        raise TypeError(f"schema is a tlcodec.Schema (e.g. Schema.from_tl(api_tl, mtproto_tl)), "
+                        f"not {type(schema).__name__}")
+    if schema.layer is None:
+        raise SchemaError("the schema states no layer (its api.tl has no '// LAYER N' line): "
+                          "the client could not send invokeWithLayer")
+    missing = [name for name in INIT_FUNCTIONS + CONNECTION_FUNCTIONS
+               if not _has(schema, name, function=True)]
+    missing += [name for name in SERVICE_CONSTRUCTORS if not _has(schema, name, function=False)]
+    if missing:
+        raise SchemaError(f"the schema (layer {schema.layer}) lacks what the client needs: "
+                          f"{', '.join(missing)} (load mtproto.tl beside api.tl)")
+    for name, constructor_id in SERVICE_CONSTRUCTORS.items():
+        found = schema.get(name, function=False).CONSTRUCTOR_ID
+        if found != constructor_id:
+            raise SchemaError(f"the schema's {name} is #{found:08x}; the MTProto session "
+                              f"speaks #{constructor_id:08x}")
+    return schema
+
+
+def _has(schema: Schema, tl_name: str, *, function: bool) -> bool:
+    try:
+        schema.get(tl_name, function=function)
+    except KeyError:
+        return False
+    return True
 
 
 def _load_server_keys(rsa_keys: Iterable[RSAPublicKey | str | bytes]) -> list[RSAPublicKey]:

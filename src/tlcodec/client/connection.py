@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import functions
 from .._runtime import adopt_compiled_build
 from ..errors import CallTimeoutError, ClientClosedError, ConnectTimeoutError
 from ..crypto import RSAPublicKey
@@ -59,6 +58,7 @@ from . import _plumbing, calls, proxy_stream
 from .proxies import MTProxy
 
 __all__ = [
+    "CONNECTION_FUNCTIONS",
     "TRANSPORTS",
     "ClientClosedError",
     "ConnectionSettings",
@@ -83,6 +83,9 @@ _TRANSPORT_FLOOD_DELAY = 1.0  # at least this long before reconnecting after -42
 # our keys (the key made for another DC, a server that keeps none), and new keys never help.
 MAX_REFUSED_NEW_KEYS = 3
 _CLOSE_WAIT = 1.0  # how long close() waits for the socket to report itself closed
+# The calls a connection makes itself (the init call's query, the keepalive ping), made of the
+# classes of the client's schema.
+CONNECTION_FUNCTIONS = ("help.getConfig", "ping_delay_disconnect")
 
 
 def parse_transport(name: str) -> tuple[type[Transport], bool]:
@@ -105,7 +108,10 @@ class ConnectionSettings:
     """What every DC connection of one client shares."""
 
     public_keys: tuple[RSAPublicKey, ...]
-    wrap_init: Callable[[Any], Any]  # query -> invokeWithLayer(LAYER, initConnection(query))
+    wrap_init: Callable[[Any], Any]  # query -> invokeWithLayer(layer, initConnection(query))
+    # The tlcodec.Schema calls are encoded and answers decoded with (None: the bundled one);
+    # it has CONNECTION_FUNCTIONS and the session's service constructors (Client checks).
+    schema: Any = None
     test_mode: bool = False
     transport: str = "intermediate"
     connect_timeout: float = 10.0
@@ -157,11 +163,14 @@ class DcConnection(calls.DcCalls):
         self._on_auth_key = on_auth_key
         self._on_config = on_config
         self._on_connected = on_connected
+        schema = self._schema
+        self._get_config = schema.get(CONNECTION_FUNCTIONS[0], function=True)
+        self._ping_delay_disconnect = schema.get(CONNECTION_FUNCTIONS[1], function=True)
 
         self._auth_key = auth_key
         if auth_key is not None:
             self._session = ClientSession(auth_key, server_salt=server_salt,
-                                             time_offset=time_offset)
+                                          time_offset=time_offset, schema=schema)
 
         self._protocol: _Protocol | None = None
         self._plain: asyncio.Queue[bytes | BaseException] | None = None
@@ -420,7 +429,8 @@ class DcConnection(calls.DcCalls):
         """A new key means a new session: calls of the old one are sent again in the new one."""
         self._take_calls_from_session()
         self._auth_key = auth_key
-        self._session = ClientSession(auth_key, server_salt=server_salt, time_offset=time_offset)
+        self._session = ClientSession(auth_key, server_salt=server_salt, time_offset=time_offset,
+                                      schema=self._schema)
         if self._on_auth_key is not None:
             self._on_auth_key(self.dc_id, auth_key, server_salt, time_offset)
 
@@ -439,7 +449,7 @@ class DcConnection(calls.DcCalls):
         if self._init_call is not None:
             self._forget_call(self._init_call)  # the last connection's, if still unanswered
         init = self._init_call = self._new_call(
-            self.settings.wrap_init(functions.help.GetConfig()))
+            self.settings.wrap_init(self._get_config()))
         init.future.add_done_callback(self._config_received)
         init.future.add_done_callback(self._init_done)
         self._ready = False
@@ -490,8 +500,8 @@ class DcConnection(calls.DcCalls):
         ping_id = int.from_bytes(os.urandom(8), "little", signed=True)
         # The server closes the connection if it hears nothing for this long (a dead client).
         disconnect_delay = int((self.settings.ping_interval or 60) + 15)
-        call = self._new_call(functions.PingDelayDisconnect(ping_id=ping_id,
-                                                            disconnect_delay=disconnect_delay))
+        call = self._new_call(self._ping_delay_disconnect(ping_id=ping_id,
+                                                          disconnect_delay=disconnect_delay))
         self._send_call(call)
         self._schedule_flush()
         assert isinstance(call.future, asyncio.Future)  # internal calls use the loop's futures

@@ -5,6 +5,9 @@ The client's side of the exchange, over the sans-IO SRP code of `tlcodec.mtproto
 computed in a worker thread (its 100,000-round PBKDF2 would otherwise stop every connection of
 the event loop for tens of milliseconds), then `auth.checkPassword`; a success is recorded as
 the login. Nothing of the password is kept or logged: it lives in the caller's frames only.
+The calls are made of the client's schema's classes; the SRP code works on the bundled layer's,
+so with another schema `account.password` and the proof cross over as their bytes (those
+constructors are the same in every layer that has them; one that differs is a DecodeError).
 
 `PasswordSource` is what `QRLogin.wait(password=...)` takes: the password itself, or an async
 function asked with the hint (`await source(hint) -> str`), asked again after a wrong password
@@ -19,7 +22,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, Union
 
-from .. import functions, types
+from .. import decode
+from ..bundled import schema as _bundled_schema
 from ..crypto import RandomBytes
 from ..errors import PasswordHashInvalidError, SessionPasswordNeededError, SignUpRequiredError
 from ..mtproto import srp
@@ -40,7 +44,7 @@ PasswordSource = Union[str, Callable[[Optional[str]], Awaitable[str]]]
 
 async def password_hint(client: Any, dc_id: int) -> str | None:
     """The hint of the account's password (`account.getPassword` on `dc_id`), None if none."""
-    info = await client.invoke(functions.account.GetPassword(), dc_id=dc_id)
+    info = await client.invoke(client._function("account.getPassword")(), dc_id=dc_id)
     return info.hint if info.has_password else None
 
 
@@ -56,14 +60,19 @@ async def check_password(client: Any, password: str, *, dc_id: int | None = None
     if not isinstance(password, str):
         raise TypeError(f"the password is a str, got {type(password).__name__}")
     target = client.home_dc if dc_id is None else dc_id
-    info = await client.invoke(functions.account.GetPassword(), dc_id=target)
+    schema = client.schema
+    info = await client.invoke(client._function("account.getPassword")(), dc_id=target)
     if info.has_password:
+        if schema is not _bundled_schema:
+            info = decode(bytes(info), expected="account.Password")
         proof = await asyncio.to_thread(srp.compute_check, info, password, random_bytes)
+        if schema is not _bundled_schema:
+            proof = schema.decode(bytes(proof), expected="InputCheckPasswordSRP")
     else:  # nothing to prove: the protocol's empty check (the server decides)
-        proof = types.InputCheckPasswordEmpty()
-    authorization = await client.invoke(functions.auth.CheckPassword(password=proof),
+        proof = client._type("inputCheckPasswordEmpty")()
+    authorization = await client.invoke(client._function("auth.checkPassword")(password=proof),
                                         dc_id=target)
-    if not isinstance(authorization, types.auth.Authorization):
+    if not isinstance(authorization, client._type("auth.authorization")):
         raise SignUpRequiredError(f"DC {target} accepted the password but has no account for it "
                                   f"({type(authorization).TL_NAME})")
     client._record_login(target, authorization.user)

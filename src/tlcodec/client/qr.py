@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .. import functions, types
 from ..errors import (
     AuthTokenExpiredError,
     LoginTimeoutError,
@@ -176,8 +175,9 @@ class QRLogin:
         return self.user
 
     def _on_update(self, update: Any, dc_id: int) -> None:
-        if isinstance(update, types.UpdateShort) and isinstance(update.update,
-                                                                types.UpdateLoginToken):
+        client = self._client
+        if isinstance(update, client._type("updateShort")) and isinstance(
+                update.update, client._type("updateLoginToken")):
             self._accepted.set()
 
     def _on_connected(self, dc_id: int, reconnected: bool) -> None:
@@ -186,7 +186,7 @@ class QRLogin:
 
     async def _export(self, dc_id: int) -> Any:
         try:
-            return await self._client.invoke(functions.auth.ExportLoginToken(
+            return await self._client.invoke(self._client._function("auth.exportLoginToken")(
                 api_id=self._client.api_id, api_hash=self._client.api_hash,
                 except_ids=self.except_ids), dc_id=dc_id)
         except SessionPasswordNeededError as needed:
@@ -195,8 +195,8 @@ class QRLogin:
 
     async def _import(self, dc_id: int, token: bytes) -> Any:
         try:
-            return await self._client.invoke(functions.auth.ImportLoginToken(token=token),
-                                             dc_id=dc_id)
+            import_login_token = self._client._function("auth.importLoginToken")
+            return await self._client.invoke(import_login_token(token=token), dc_id=dc_id)
         except SessionPasswordNeededError as needed:
             await self._password_needed(needed, dc_id)
             raise
@@ -214,7 +214,8 @@ class QRLogin:
     async def _handle(self, result: Any, dc_id: int, on_refresh: RefreshHandler | None,
                       hops: int = 0) -> Any:
         """Act on an `auth.LoginToken` from `dc_id`; the user once logged in, else None."""
-        if isinstance(result, types.auth.LoginToken):
+        client = self._client
+        if isinstance(result, client._type("auth.loginToken")):
             changed = result.token != self.token
             self.token, self.expires_at, self.dc_id = result.token, result.expires, dc_id
             if changed and on_refresh is not None:
@@ -222,9 +223,9 @@ class QRLogin:
                 if inspect.isawaitable(outcome):
                     await outcome
             return None
-        if isinstance(result, types.auth.LoginTokenSuccess):
+        if isinstance(result, client._type("auth.loginTokenSuccess")):
             authorization = result.authorization
-            if not isinstance(authorization, types.auth.Authorization):
+            if not isinstance(authorization, client._type("auth.authorization")):
                 raise SignUpRequiredError(
                     f"DC {dc_id} accepted the login but has no account for it "
                     f"({type(authorization).TL_NAME})")
@@ -232,7 +233,7 @@ class QRLogin:
             self._client._record_login(dc_id, self.user)
             self.close()
             return self.user
-        if isinstance(result, types.auth.LoginTokenMigrateTo):
+        if isinstance(result, client._type("auth.loginTokenMigrateTo")):
             if hops >= _MAX_IMPORT_HOPS:
                 raise MigrationLoopError(
                     f"the QR login was sent to another DC {hops} times in a row")

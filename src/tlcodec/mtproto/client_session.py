@@ -51,7 +51,7 @@ from .session import (
 )
 from .wire import signed_long
 
-__all__ = ["ClientSession", "PendingRequest"]
+__all__ = ["SERVICE_CONSTRUCTORS", "ClientSession", "PendingRequest"]
 
 logger = logging.getLogger("tlcodec.mtproto.session")
 
@@ -64,6 +64,16 @@ DEFAULT_MAX_RESENDS = 5
 PING_IDS = (functions.Ping.CONSTRUCTOR_ID, functions.PingDelayDisconnect.CONSTRUCTOR_ID)
 GET_FUTURE_SALTS_ID = functions.GetFutureSalts.CONSTRUCTOR_ID
 DESTROY_SESSION_ID = functions.DestroySession.CONSTRUCTOR_ID
+
+# The service constructors this session decodes with its schema, and the ids it dispatches
+# them on: a schema given to it must have each of them, with that id (Client checks a schema
+# it is given against this).
+SERVICE_CONSTRUCTORS: dict[str, int] = {cls.TL_NAME: cls.CONSTRUCTOR_ID for cls in (
+    types.RpcResult, types.RpcError, types.GzipPacked, types.MsgsAck, types.BadServerSalt,
+    types.BadMsgNotification, types.NewSessionCreated, types.Pong, types.FutureSalts,
+    types.MsgDetailedInfo, types.MsgNewDetailedInfo, types.DestroySessionOk,
+    types.DestroySessionNone,
+)}
 
 
 class PendingRequest:
