@@ -595,10 +595,11 @@ def _client_schema(schema: Any) -> Schema:
                           "the client could not send invokeWithLayer")
     missing = [name for name in INIT_FUNCTIONS + CONNECTION_FUNCTIONS
                if not _has(schema, name, function=True)]
-    missing += [name for name in SERVICE_CONSTRUCTORS if not _has(schema, name, function=False)]
-    if missing:
+    service = [name for name in SERVICE_CONSTRUCTORS if not _has(schema, name, function=False)]
+    if missing or service:
+        hint = " (the MTProto service schema: load mtproto.tl beside api.tl)" if service else ""
         raise SchemaError(f"the schema (layer {schema.layer}) lacks what the client needs: "
-                          f"{', '.join(missing)} (load mtproto.tl beside api.tl)")
+                          f"{', '.join(missing + service)}{hint}")
     for name, constructor_id in SERVICE_CONSTRUCTORS.items():
         found = schema.get(name, function=False).CONSTRUCTOR_ID
         if found != constructor_id:
