@@ -3,7 +3,8 @@
 Such a class has no module of its own. Its `__module__` is this module and its `__qualname__`
 starts with its schema's name here, `schema_<fingerprint>` (a hash of the schema's definitions),
 so that pickle, copy and multiprocessing can find it: unpickling works in any process that has
-loaded a schema with the same definitions.
+loaded a schema with the same definitions (the first such schema a process loads; later ones
+with the same definitions get `_2`, `_3`... after the name).
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ def register(schema: Any) -> str:
     if name is None:
         fingerprint = hashlib.sha256(repr(list(schema._records.values())).encode()).hexdigest()
         name = f"schema_{fingerprint[:24]}"
-        _schemas.setdefault(name, schema)
+        # The same definitions loaded again in this process: a name of its own, so that each
+        # schema's classes stay distinct (the first one loaded keeps the plain name).
+        copies = 1
+        while _schemas.setdefault(name, schema) is not schema:
+            copies += 1
+            name = f"schema_{fingerprint[:24]}_{copies}"
         _names[schema] = name
     return name
 

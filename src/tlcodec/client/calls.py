@@ -335,7 +335,7 @@ def request_error(request: Any, schema: Any) -> TypeError | None:
         if plan is None or not plan.is_function:
             return TypeError(f"invoke() takes a TL function call (a function class of "
                              f"the client's schema), got {type(request).__name__}")
-        if plan.registry is not registry:
+        if plan.registry is None or plan.registry.family is not registry.family:
             return TypeError(
                 f"{type(request).__module__}.{type(request).__qualname__} ({plan.tl_name}) "
                 f"is a class of another schema than the client's (layer {schema.layer}): "
@@ -343,7 +343,7 @@ def request_error(request: Any, schema: Any) -> TypeError | None:
                 f"(client.schema.get({plan.tl_name!r}))")
         if plan.result is not None:
             return None
-        request = getattr(request, schema._generic_query_attr(plan.tl_name))
+        request = schema.wrapped_query(request)
 
 
 def consume_result(future: asyncio.Future[Any]) -> None:

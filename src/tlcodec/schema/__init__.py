@@ -360,10 +360,19 @@ class Schema:
         if plan is None or not plan.is_function:
             raise TypeError(f"{type(request).__name__} is not a TL function")
         while plan.result is None:  # generic `= X`: the result of the wrapped !X query
-            query_attr = self._generic_query_attr(plan)
-            request = getattr(request, query_attr)
+            request = self.wrapped_query(request)
             plan = type(request).__tl_plan__
         return plan.result
+
+    def wrapped_query(self, request: Any) -> Any:
+        """The call a generic wrapper carries (`query` of `invokeWithLayer(layer, query)`),
+        whose result is the wrapper's; None for any other call."""
+        plan = getattr(type(request), "__tl_plan__", None)
+        if plan is None or not plan.is_function:
+            raise TypeError(f"{type(request).__name__} is not a TL function")
+        if plan.result is not None:
+            return None
+        return getattr(request, self._generic_query_attr(plan))
 
     def decode(
         self,
