@@ -26,21 +26,38 @@ import sys
 import warnings
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: `import tlcodec` should not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-class Part(NamedTuple):
-    compiled_module: str
-    plain_module: str
-    sources: tuple[str, ...]  # what the compiled module is built from, relative to the package
-    not_built_on: tuple[str, ...] = ()  # the values of sys.platform where setup.py skips it
-    # The part's other compiled modules, which the compiled module cimports (and so loads):
-    # (module, its sources) each. They run exactly when the compiled module does.
-    cimported: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # The plain modules whose classes the compiled modules replace, besides `plain_module`.
-    plain_companions: tuple[str, ...] = ()
+class Part:
+    """One accelerated part: its compiled module, its plain code, what it is built from."""
+
+    __slots__ = ("compiled_module", "plain_module", "sources", "not_built_on", "cimported",
+                 "plain_companions")
+
+    def __init__(
+        self,
+        compiled_module: str,
+        plain_module: str,
+        sources: tuple[str, ...],  # what the compiled module is built from (package-relative)
+        not_built_on: tuple[str, ...] = (),  # the values of sys.platform where setup.py skips it
+        # The part's other compiled modules, which the compiled module cimports (and so loads):
+        # (module, its sources) each. They run exactly when the compiled module does.
+        cimported: tuple[tuple[str, tuple[str, ...]], ...] = (),
+        # The plain modules whose classes the compiled modules replace, besides `plain_module`.
+        plain_companions: tuple[str, ...] = (),
+    ) -> None:
+        self.compiled_module = compiled_module
+        self.plain_module = plain_module
+        self.sources = sources
+        self.not_built_on = not_built_on
+        self.cimported = cimported
+        self.plain_companions = plain_companions
 
     @property
     def built_on_this_platform(self) -> bool:
@@ -258,7 +275,6 @@ def plain_build(name: str) -> dict[str, ModuleType]:
             setattr(sys.modules[package], attribute, kept_module)
 
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:  # both implementations have the API that _codec.pyi describes
     from . import _codec as codec
     from ._codec import TLObject, TLRequest
