@@ -31,6 +31,7 @@ from telethon.tl import types as tl_types
 import tlcodec
 from tlcodec import types as ours_types
 from tlcodec.functions.auth import ImportLoginToken
+from tlcodec.functions.messages import SendMessage
 
 from bench_support import (
     EXPIRES,
@@ -44,9 +45,12 @@ from bench_support import (
     tlcodec_build_encode,
 )
 
-# tests/telethon_peer.py (Telethon's half of the auth-key exchange, in memory) serves the
-# benchmarks too: one copy of that harness.
+# tests/telethon_peer.py (Telethon's half of the auth-key exchange, in memory) and
+# tests/realistic_payloads.py (the full layer's realistic traffic) serve the benchmarks too: one
+# copy of each.
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+
+import realistic_payloads  # noqa: E402  (found through the line above)
 
 # ---------------------------------------------------------------------------------------------
 # Equivalence of the two object models
@@ -157,6 +161,35 @@ def login_token_1mib_bytes() -> bytes:
 def login_token_success_bytes() -> bytes:
     """auth.loginTokenSuccess{authorization{user{photo, status, username, phone, ...}}}."""
     return same_work(ours_login_token_success(), telethon_login_token_success())
+
+
+@pytest.fixture(scope="session")
+def history_bytes() -> bytes:
+    """messages.messages: 100 messages with entities and media, 20 users, 5 chats
+    (tests/realistic_payloads.py), built alike by both libraries."""
+    return same_work(realistic_payloads.messages_messages(ours_types),
+                     realistic_payloads.messages_messages(tl_types))
+
+
+@pytest.fixture(scope="session")
+def updates_bytes() -> bytes:
+    """updates#74ae4240: 40-odd updates of a busy account with their users and chats."""
+    return same_work(realistic_payloads.updates_batch(ours_types),
+                     realistic_payloads.updates_batch(tl_types))
+
+
+@pytest.fixture(scope="session")
+def send_message() -> dict[str, Any]:
+    """A prebuilt messages.sendMessage with seven entities per implementation, checked to
+    encode alike (and to build alike: the build + encode callables return the same bytes)."""
+    objs = {
+        "tlcodec": realistic_payloads.send_message_request(ours_types, SendMessage),
+        "telethon": realistic_payloads.send_message_request(
+            tl_types, tl_functions.messages.SendMessageRequest),
+    }
+    data = tlcodec.encode(objs["tlcodec"])
+    assert bytes(objs["telethon"]) == data, "tlcodec and Telethon encode sendMessage differently"
+    return objs
 
 
 def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, Any]) -> None:

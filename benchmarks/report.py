@@ -25,6 +25,9 @@ trips against the test DCs in their own process:
 rows the p50/p99 of every call, "extra" rows one figure the benchmark recorded in `extra_info`,
 the "ceiling" row the server's CPU per call and the rate that allows on one core, and the
 "paired" row the median of the per-pair ratios of interleaved rounds of both clients.
+A "memory" row shows bytes that a benchmark measured with tracemalloc and recorded in
+`extra_info` (test_bench_layer.py: per decoded `message`); its target "≥ 1x Telethon" means no
+more memory than Telethon's.
 """
 
 from __future__ import annotations
@@ -51,9 +54,10 @@ class Row:
     min_ratio: float | None = None  # Telethon / tlcodec must be at least this
     max_copies: float | None = None  # tlcodec's median at most this many 1 MiB copies
     strict: bool = False  # max_seconds is a strict bound (<)
-    kind: str = "time"  # "time", or for the client rows: "rate", "latency", "extra",
+    kind: str = "time"  # "time", "memory", or for the client rows: "rate", "latency", "extra",
     # "ceiling", "paired" (see the module doc)
-    extra_key: str | None = None  # the extra_info figure of an "extra" row (seconds)
+    extra_key: str | None = None  # the extra_info figure of an "extra" (seconds) or "memory"
+    # (bytes) row
 
 
 ROWS = [
@@ -68,6 +72,19 @@ ROWS = [
     Row("encode, 1 MiB token", "test_encode_1mib_token", max_copies=1.1, min_ratio=1.8),
     Row("decode, 1 MiB token", "test_decode_1mib_token", max_copies=1.1, min_ratio=1.1),
     Row("`bytes(memoryview(buf))`, 1 MiB (baseline: one copy)", COPY_TEST),
+    Row("full layer: decode `messages.messages`, 100 messages with entities and media, 20 users, "
+        "5 chats (39 KB)", "test_decode_history", min_ratio=10),
+    Row("the same with the cyclic GC paused (context: the collector's share of the row above)",
+        "test_decode_history_gc_paused"),
+    Row("full layer: memory one decoded `message` keeps (tracemalloc; ratio Telethon/tlcodec)",
+        "test_decode_history", kind="memory", extra_key="traced_bytes_per_message", min_ratio=1),
+    Row("full layer: decode an `updates` batch, 40 updates, 8 users, 5 chats (11 KB)",
+        "test_decode_updates", min_ratio=10),
+    Row("the same with the cyclic GC paused (context)", "test_decode_updates_gc_paused"),
+    Row("full layer: encode a prebuilt `messages.sendMessage` with 7 entities",
+        "test_encode_send_message", min_ratio=8),
+    Row("full layer: build + encode `messages.sendMessage` with 7 entities",
+        "test_build_encode_send_message"),
     Row("`import tlcodec` cold (Telethon column: `import telethon`)",
         "test_cold_import", max_seconds=30e-3),
     Row("full layer: first use of one class, after the import (`types.messages.Messages`)",
@@ -261,6 +278,15 @@ def client_cells(row: Row, ours: Measure | None, theirs: Measure | None
         mine, other = extra(ours, row.extra_key), extra(theirs, row.extra_key)
         ratio = other / mine if mine and other else None
         return fmt_time(mine), fmt_time(other), ratio, fmt_ratio(ratio)
+    if row.kind == "memory":
+        assert row.extra_key is not None
+        mine, other = extra(ours, row.extra_key), extra(theirs, row.extra_key)
+        ratio = other / mine if mine and other else None
+
+        def size(value: float | None) -> str:
+            return "—" if value is None else f"{value:,.0f} B"
+
+        return size(mine), size(other), ratio, fmt_ratio(ratio)
     if row.kind == "ceiling":
         def cell(m: Measure | None) -> str:
             cpu = extra(m, "server_cpu_seconds_per_request")
@@ -324,7 +350,10 @@ def table(found: dict[tuple[str, str], Measure], machine: dict[str, Any]) -> str
         "factor of the 1 MiB rows, which compares minimums (the copy is timed separately). "
         "Client rows: round trips of `auth.importLoginToken` against the test DCs running in "
         "a separate process, ours and Telethon's client on the same server and transport "
-        "(see benchmarks/test_bench_client.py); /s = round trips per second.",
+        "(see benchmarks/test_bench_client.py); /s = round trips per second. Full-layer rows: "
+        "realistic payloads built alike by both libraries (tests/realistic_payloads.py, see "
+        "benchmarks/test_bench_layer.py); the GC runs during the timed decodes, as in an "
+        "application, except in the rows that say it is paused.",
     ]
     return "\n".join(lines)
 
