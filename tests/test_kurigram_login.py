@@ -92,10 +92,7 @@ def test_kurigram_check_password_finishes_its_qr_login_against_the_test_dcs(
                     await client.check_password("not kuri pw")
                 user = await client.check_password("kuri pw")
                 assert user.id == carol.user_id
-                # (Kurigram's get_me asks users.getFullUser, which the test DCs do not serve.)
-                me = await client.invoke(pyrogram.raw.functions.users.GetUsers(
-                    id=[pyrogram.raw.types.InputUserSelf()]))
-                assert me[0].id == carol.user_id
+                assert (await client.get_me()).id == carol.user_id  # users.getFullUser
                 assert dcs.world.logged_in_as(
                     _key_ref(dcs, account_dc, client.session.auth_key)) is carol
             finally:
@@ -109,3 +106,59 @@ def _key_ref(dcs: DataCentres, dc_id: int, auth_key: bytes) -> Any:
     from tlcodec.testing.accounts import KeyRef
 
     return KeyRef(dc_id, auth_key_id(auth_key))
+
+
+def test_kurigram_starts_after_its_qr_login_gets_its_own_profile_and_logs_out(
+        tmp_path: Path, kurigram_trusts_the_test_dcs: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a Kurigram app does after the QR login, by Kurigram's own code: the next start()
+    finds the session authorized and asks updates.getState (its update state) and get_me
+    (users.getFullUser on inputUserSelf, parsed by its own `User._parse_full`); log_out sends
+    auth.logOut, after which the key is logged in as nobody."""
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario() -> None:
+        async with cluster(dc_ids=(2, 3)) as dcs:
+            kurigram_trusts_the_test_dcs(dcs)
+            erin = dcs.create_account("Erin", "15550005555", dc_id=3, username="erin_k",
+                                      last_name="Kuri")
+            client = await kurigram_client(dcs, 2, tmp_path)
+            try:
+                qr = KurigramQRLogin(client)
+                await qr.recreate()
+                waiting = asyncio.create_task(qr.wait(timeout=10))
+                await asyncio.sleep(0.05)
+                dcs.accept_login_token(qr.r.token, erin)
+                assert (await waiting).id == erin.user_id
+            finally:
+                await client.disconnect()
+            seen: list[str] = []
+            dcs.request_hook = lambda held: seen.append(_call_name(held.request)) and False
+            await client.start()  # the app's next run: its session is authorized on DC 3
+            try:
+                assert client.me.id == erin.user_id and client.me.is_self
+                assert (client.me.first_name, client.me.last_name, client.me.username) == (
+                    "Erin", "Kuri", "erin_k")
+                assert client.me.phone_number == "15550005555"
+                assert "updates.getState" in seen and "users.getFullUser" in seen
+                [state] = await client.storage.get_update_states(0)  # getState's answer
+                assert (state.pts, state.qts, state.seq) == (erin.pts, 0, erin.seq)
+                me = await client.get_me()
+                assert me.id == erin.user_id and me.bio is None and me.common_chats == 0
+                key = _key_ref(dcs, 3, client.session.auth_key)
+                assert dcs.world.logged_in_as(key) is erin
+                assert await client.log_out() is True
+                assert "auth.logOut" in seen
+                assert dcs.world.logged_in_as(key) is None
+            finally:
+                if client.is_connected:
+                    await client.stop()
+
+    run_scenario(scenario, TIMEOUT)
+
+
+def _call_name(request: Any) -> str:
+    """The method inside invokeWithLayer / initConnection / invokeWithoutUpdates wrappers."""
+    while hasattr(request, "query"):
+        request = request.query
+    return request.TL_NAME

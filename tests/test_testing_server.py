@@ -19,7 +19,7 @@ import pytest
 import tlcodec
 from tlcodec import functions as F
 from tlcodec import types as T
-from tlcodec.crypto import RSAPrivateKey, sha256
+from tlcodec.crypto import RSAPrivateKey, auth_key_id, sha256
 from tlcodec.mtproto import events as E
 from tlcodec.mtproto.authkey import ClientAuthKeyExchange, new_plain_msg_id, pack_plain_message
 from tlcodec.mtproto.errors import (
@@ -506,19 +506,19 @@ def _schema_with(line: str) -> Schema:
 
 
 def test_unknown_methods_get_a_400_naming_the_constructor(server_key: RSAPrivateKey) -> None:
-    # account.updateStatus is a real layer-228 method the test DCs' schema does not have.
-    extended = _schema_with("---functions---\naccount.updateStatus#6628562c offline:Bool = Bool;")
-    update_status = extended.get("account.updateStatus", function=True)
+    # A method of no layer (the test DCs know the whole of layer 228).
+    extended = _schema_with("---functions---\ntest.notInAnyLayer#0badc0de offline:Bool = Bool;")
+    not_in_any_layer = extended.get("test.notInAnyLayer", function=True)
 
     async def scenario() -> None:
         async with DataCentres(dc_ids=(1,), rsa_key=server_key) as dcs:
             client = await RawClient.connect(dcs, 1, schema=extended)
-            expected = f"INPUT_METHOD_INVALID_{0x6628562C}"
+            expected = f"INPUT_METHOD_INVALID_{0x0BADC0DE}"
             with pytest.raises(RPCError, match=expected) as raised:
-                await client.invoke(update_status(offline=True))  # unknown at the top
+                await client.invoke(not_in_any_layer(offline=True))  # unknown at the top
             assert raised.value.code == 400
             wrapped = extended.get("invokeWithLayer", function=True)(
-                layer=tlcodec.LAYER, query=update_status(offline=False))
+                layer=tlcodec.LAYER, query=not_in_any_layer(offline=False))
             with pytest.raises(RPCError, match=expected):
                 await client.invoke(wrapped)  # unknown inside a wrapper
             # The session goes on.
@@ -657,6 +657,7 @@ try:
     from telethon.crypto import rsa as telethon_rsa
     from telethon.sessions import MemorySession
     from telethon.tl import functions as TF
+    from telethon.tl import types as telethon_types
 except ImportError:  # pragma: no cover - telethon is a test dependency
     TelegramClient = None
 
@@ -857,11 +858,106 @@ def test_telethon_unauthorized_calls_are_refused(server_key: RSAPrivateKey) -> N
                     assert await client.get_me() is None
                     with pytest.raises(telethon_errors.AuthKeyUnregisteredError):
                         await client(TF.updates.GetStateRequest())
+                    with pytest.raises(telethon_errors.AuthKeyUnregisteredError):
+                        await client(TF.users.GetFullUserRequest(
+                            id=telethon_types.InputUserSelf()))
+                    with pytest.raises(telethon_errors.AuthKeyUnregisteredError):
+                        await client(TF.auth.LogOutRequest())
+                    # help.getNearestDc needs no login (a client asks it before signing up).
+                    nearest = await client(TF.help.GetNearestDcRequest())
+                    assert (nearest.country, nearest.this_dc, nearest.nearest_dc) == ("ZZ", 2, 2)
+                    # A method of layer 228 the test DCs do not implement: their clear error.
                     with pytest.raises(telethon_errors.RPCError) as raised:
-                        await client(TF.help.GetNearestDcRequest())  # not in the test DCs' schema
+                        await client(TF.account.GetAuthorizationsRequest())
+                    assert (raised.value.code, raised.value.message) == (400, UNSUPPORTED_METHOD)
+                    # A method of Telethon's layer 229 that layer 228 does not have.
+                    with pytest.raises(telethon_errors.RPCError) as raised:
+                        await client(TF.auth.InitFirebasePnvLoginRequest(API_ID, API_HASH))
                     assert raised.value.code == 400
-                    assert "INPUT_METHOD_INVALID" in raised.value.message
+                    assert raised.value.message == f"INPUT_METHOD_INVALID_{0x777DF37A}"
                 finally:
                     await client.disconnect()
+
+    run_scenario(scenario, TIMEOUT)
+
+
+def _call_name(request: Any) -> str:
+    """The method inside invokeWithLayer / initConnection / invokeWithoutUpdates wrappers."""
+    while hasattr(request, "query"):
+        request = request.query
+    return request.TL_NAME
+
+
+@needs_telethon
+def test_telethon_first_calls_after_its_qr_login_and_its_log_out(
+        server_key: RSAPrivateKey) -> None:
+    """Telethon's own code after a QR login: its _on_login (updates.getState, then
+    updates.getDifference from that state), get_me, users.getFullUser on 'me', catch_up,
+    help.getNearestDc and help.getConfig, then log_out (auth.logOut): a second client on the
+    same auth key is a stranger afterwards."""
+
+    async def scenario() -> None:
+        async with DataCentres(dc_ids=(1, 2, 3), rsa_key=server_key) as dcs:
+            frank = dcs.create_account("Frank", "15550006666", dc_id=3, username="frank_t")
+            seen: list[str] = []
+            dcs.request_hook = lambda held: seen.append(_call_name(held.request)) and False
+            with telethon_trusts(dcs):
+                client = telethon_client(dcs, 2)
+                await client.connect()
+                same_key = None
+                try:
+                    qr = await client.qr_login()
+                    waiting = asyncio.create_task(qr.wait(timeout=10))
+                    await asyncio.sleep(0)
+                    dcs.accept_login_token(qr.token, frank)
+                    assert (await waiting).id == frank.user_id
+                    login = seen.index("auth.importLoginToken")
+                    assert seen[login + 1:login + 3] == ["updates.getState",
+                                                         "updates.getDifference"]
+
+                    me = await client.get_me()
+                    assert me.id == frank.user_id and me.is_self
+                    peer = await client.get_me(input_peer=True)
+                    assert (peer.user_id, peer.access_hash) == (frank.user_id, frank.access_hash)
+                    full = await client(TF.users.GetFullUserRequest(id="me"))
+                    assert full.full_user.id == frank.user_id
+                    assert full.full_user.about is None and full.full_user.common_chats_count == 0
+                    assert [user.id for user in full.users] == [frank.user_id]
+                    assert full.users[0].is_self and full.users[0].username == "frank_t"
+                    with pytest.raises(telethon_errors.UserIdInvalidError):
+                        await client(TF.users.GetFullUserRequest(
+                            id=telethon_types.InputUser(frank.user_id + 1, 0)))
+
+                    differences = seen.count("updates.getDifference")
+                    await client.catch_up()
+                    for _ in range(200):  # its update loop asks for the difference
+                        if seen.count("updates.getDifference") > differences:
+                            break
+                        await asyncio.sleep(0.01)
+                    assert seen.count("updates.getDifference") > differences
+
+                    nearest = await client(TF.help.GetNearestDcRequest())
+                    assert (nearest.this_dc, nearest.nearest_dc) == (3, dcs.home_dc)
+                    config = await client(TF.help.GetConfigRequest())
+                    assert config.this_dc == 3
+                    assert {(o.id, o.ip_address, o.port) for o in config.dc_options} == {
+                        (dc, *dcs.address(dc)) for dc in (1, 2, 3)}
+
+                    session = MemorySession()
+                    session.set_dc(3, *dcs.address(3))
+                    session.auth_key = client.session.auth_key
+                    same_key = TelegramClient(session, API_ID, API_HASH, timeout=5)
+                    await same_key.connect()
+                    assert (await same_key.get_me()).id == frank.user_id
+                    assert await client.log_out() is True
+                    assert "auth.logOut" in seen
+                    assert dcs.world.logged_in_as(KeyRef(3, auth_key_id(session.auth_key.key))) is None
+                    assert await same_key.get_me() is None  # AUTH_KEY_UNREGISTERED
+                    with pytest.raises(telethon_errors.AuthKeyUnregisteredError):
+                        await same_key(TF.updates.GetStateRequest())
+                finally:
+                    await client.disconnect()
+                    if same_key is not None:
+                        await same_key.disconnect()
 
     run_scenario(scenario, TIMEOUT)

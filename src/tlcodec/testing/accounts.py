@@ -95,6 +95,32 @@ class Account:
         """The account as another user sees it (no phone, not `self`, seen recently)."""
         return self._user(owner=False)
 
+    @property
+    def full_user(self) -> types.UserFull:
+        """The account's profile as its owner sees it (`users.getFullUser` on inputUserSelf)."""
+        return self._full_user(owner=True)
+
+    @property
+    def full_user_for_others(self) -> types.UserFull:
+        """The account's profile as another user sees it."""
+        return self._full_user(owner=False)
+
+    def _full_user(self, owner: bool) -> types.UserFull:
+        # What Telegram sends for a new account with default privacy settings: no bio, no
+        # common chats, default notifications, no contact actions to suggest; anyone may call
+        # it, and messages can be pinned in any private chat (Saved Messages included).
+        # `profile_photo` is left out: the DCs keep no photo files whose sizes a `photo` would
+        # have to list (the `user` object's `photo` still carries the stripped thumbnail).
+        return types.UserFull(
+            id=self.user_id,
+            can_pin_message=True,
+            phone_calls_available=not owner,
+            video_calls_available=not owner,
+            settings=types.PeerSettings(),
+            notify_settings=types.PeerNotifySettings(),
+            common_chats_count=0,
+        )
+
     def _user(self, owner: bool) -> types.User:
         return types.User(
             self=owner,

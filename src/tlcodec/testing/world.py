@@ -6,8 +6,11 @@ This layer owns the API semantics of the local test DCs (PROTOCOL.md 3.8 and 5):
 (`auth.exportLoginToken`, `auth.acceptLoginToken`, `auth.importLoginToken`, with
 `loginTokenMigrateTo` when the account lives on another DC), two-step verification
 (`account.getPassword`, `auth.checkPassword`: the server's half of SRP in
-`tlcodec.testing.passwords`), `users.getUsers`, and the two `updates.*` calls a client makes
-right after a login. It owns no socket, no auth key bytes and no
+`tlcodec.testing.passwords`), and what clients ask right after a login: `users.getUsers`,
+`users.getFullUser` (the account's own profile, and another account's given its access hash),
+`updates.getState` and `updates.getDifference`, `help.getNearestDc`, and `auth.logOut` (the key
+is a stranger again afterwards). Every other method is answered `UNSUPPORTED_METHOD`, a 400 that
+says so. It owns no socket, no auth key bytes and no
 MTProto session: the server (`tlcodec.testing.server`) decrypts a request, hands the decoded
 object to `World.invoke(caller, request)` and sends back what it returns, or the `RPCError` it
 raises, as an `rpc_error`. Pushes (the `updateLoginToken` a token's creator gets when another
@@ -48,6 +51,9 @@ UNSUPPORTED_METHOD = "METHOD_NOT_SUPPORTED_BY_TEST_DC"
 """The 400 error message for a method the schema knows but the test DCs do not implement."""
 
 TOKEN_BYTES = 32
+# help.getNearestDc's country: an ISO 3166 code in Telegram's answer, but a loopback address has
+# no country, and ZZ is the code CLDR reserves for an unknown region.
+LOOPBACK_COUNTRY = "ZZ"
 CONFIG_LIFETIME = 3600  # config.expires - config.date, as Telegram sends it (about an hour)
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 # initConnection.lang_pack: empty for third-party apps, else one of the official packs
@@ -134,6 +140,9 @@ class World:
             "account.getPassword": self._get_password,
             "auth.checkPassword": self._check_password,
             "users.getUsers": self._get_users,
+            "users.getFullUser": self._get_full_user,
+            "help.getNearestDc": self._get_nearest_dc,
+            "auth.logOut": self._log_out,
             "updates.getState": self._get_state,
             "updates.getDifference": self._get_difference,
         }
@@ -389,18 +398,38 @@ class World:
         me = self._require_login(caller)
         users = []
         for input_user in request.id:
-            name = input_user.TL_NAME
-            if name == "inputUserSelf":
-                users.append(me.user)
-            elif name == "inputUser":
-                account = self.accounts.get(input_user.user_id)
-                if account is me:
-                    users.append(me.user)
-                elif account is not None and account.access_hash == input_user.access_hash:
-                    users.append(account.user_for_others)
-            # Anything else (inputUserEmpty, unknown ids, wrong hashes) is left out, as Telegram
-            # leaves out users it cannot resolve.
+            account = self._resolve_user(me, input_user)
+            # Users it cannot resolve (inputUserEmpty, unknown ids, wrong hashes) are left
+            # out, as Telegram leaves them out.
+            if account is not None:
+                users.append(me.user if account is me else account.user_for_others)
         return users
+
+    def _get_full_user(self, caller: Caller, request: Any) -> types.users.UserFull:
+        me = self._require_login(caller)
+        account = self._resolve_user(me, request.id)
+        if account is None:
+            raise _error(400, "USER_ID_INVALID")
+        if account is me:
+            return types.users.UserFull(full_user=me.full_user, chats=[], users=[me.user])
+        return types.users.UserFull(
+            full_user=account.full_user_for_others, chats=[], users=[account.user_for_others]
+        )
+
+    def _get_nearest_dc(self, caller: Caller, request: Any) -> types.NearestDc:
+        # Asked before a login too (clients pick the DC to sign up on with it): every address
+        # is as near as another on loopback, and the DC new accounts live on is the one to use.
+        return types.NearestDc(
+            country=LOOPBACK_COUNTRY, this_dc=caller.key.dc_id, nearest_dc=self.home_dc
+        )
+
+    def _log_out(self, caller: Caller, request: Any) -> types.auth.LoggedOut:
+        me = self._require_login(caller)
+        # The auth key stays (its sessions go on), logged in as nobody: its next call that
+        # needs a login gets AUTH_KEY_UNREGISTERED, as on Telegram.
+        del self._logins[caller.key]
+        logger.info("test DC: %r logged out of user %d", caller.key, me.user_id)
+        return types.auth.LoggedOut()
 
     def _get_password(self, caller: Caller, request: Any) -> Any:
         login = self._logins.get(caller.key)
@@ -513,6 +542,19 @@ class World:
         if login is None:
             raise _error(401, "AUTH_KEY_UNREGISTERED")
         return login.account
+
+    def _resolve_user(self, me: Account, input_user: Any) -> Account | None:
+        """The account an InputUser names for `me`, or None if it names none `me` may see."""
+        name = input_user.TL_NAME
+        if name == "inputUserSelf":
+            return me
+        if name == "inputUser":
+            account = self.accounts.get(input_user.user_id)
+            if account is me or (
+                account is not None and account.access_hash == input_user.access_hash
+            ):
+                return account
+        return None
 
     def _check_account(self, account: Account) -> None:
         if not isinstance(account, Account) or self.accounts.get(account.user_id) is not account:
