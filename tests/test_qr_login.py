@@ -325,3 +325,42 @@ def test_import_login_token_records_a_successful_login() -> None:
             assert client.user_id == alice.user_id
 
     run_scenario(scenario)
+
+
+# ----------------------------------------------------------------------------------------------
+# The first calls after the login, through Client.invoke
+
+
+def test_first_calls_after_a_qr_login_then_log_out() -> None:
+    """What a client asks right after logging in, decoded by our Client into the layer's own
+    classes; after auth.logOut the key's calls are AUTH_KEY_UNREGISTERED."""
+
+    async def scenario() -> None:
+        async with cluster() as dcs, client_for(dcs, 1) as client:
+            bob = dcs.create_account(first_name="Bob", phone="15550002222", dc_id=3)
+            qr = await client.qr_login()
+            accepting = _accept_soon(dcs, qr, bob)
+            await qr.wait(timeout=10)
+            await accepting
+
+            full = await client.invoke(functions.users.GetFullUser(id=types.InputUserSelf()))
+            assert isinstance(full, types.users.UserFull)
+            assert isinstance(full.full_user, types.UserFull)
+            assert full.full_user.id == bob.user_id and full.users[0].self
+            state = await client.invoke(functions.updates.GetState())
+            assert isinstance(state, types.updates.State)
+            assert (state.pts, state.qts, state.seq) == (bob.pts, 0, bob.seq)
+            nearest = await client.invoke(functions.help.GetNearestDc())
+            assert (nearest.this_dc, nearest.nearest_dc) == (3, dcs.home_dc)
+            config = await client.invoke(functions.help.GetConfig())
+            assert isinstance(config, types.Config) and config.this_dc == 3
+            password = await client.invoke(functions.account.GetPassword())
+            assert isinstance(password, types.account.Password) and not password.has_password
+
+            assert await client.invoke(functions.auth.LogOut()) == types.auth.LoggedOut()
+            for request in (functions.updates.GetState(),
+                            functions.users.GetFullUser(id=types.InputUserSelf())):
+                with pytest.raises(AuthKeyUnregisteredError):
+                    await client.invoke(request)
+
+    run_scenario(scenario)

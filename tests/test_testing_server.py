@@ -267,6 +267,106 @@ def test_users_are_realistic_for_their_owner_and_for_others() -> None:
     assert isinstance(difference, T.updates.DifferenceEmpty)
 
 
+NOW = 1_760_000_000.0  # a fixed world clock, so that two answers of one moment compare equal
+
+
+def test_full_user_is_the_accounts_own_profile_or_anothers_given_its_hash() -> None:
+    world, _ = new_world(clock=lambda: NOW)
+    grace = world.create_account("Grace", "15550007777", username="grace_h", last_name="Hopper")
+    heidi = world.create_account("Heidi", "15550008888", dc_id=3)
+    me_key = caller(2, b"me", world)
+    with pytest.raises(AuthKeyUnregisteredError):
+        world.invoke(me_key, F.users.GetFullUser(id=T.InputUserSelf()))
+    world.authorize(me_key.key, grace)
+
+    mine = world.invoke(me_key, F.users.GetFullUser(id=T.InputUserSelf()))
+    assert isinstance(mine, T.users.UserFull)
+    assert mine.users == [grace.user] and mine.chats == []
+    assert mine.users[0].self and mine.users[0].phone == "15550007777"
+    full = mine.full_user
+    assert isinstance(full, T.UserFull) and full.id == grace.user_id
+    assert (full.about, full.common_chats_count, full.profile_photo) == (None, 0, None)
+    assert full.settings == T.PeerSettings() and full.notify_settings == T.PeerNotifySettings()
+    assert full.can_pin_message and not full.phone_calls_available and not full.blocked
+    by_id = world.invoke(me_key, F.users.GetFullUser(
+        id=T.InputUser(user_id=grace.user_id, access_hash=grace.access_hash)))
+    assert by_id == mine
+    assert tlcodec.decode(tlcodec.encode(mine)) == mine
+
+    theirs = world.invoke(me_key, F.users.GetFullUser(
+        id=T.InputUser(user_id=heidi.user_id, access_hash=heidi.access_hash)))
+    assert theirs.users == [heidi.user_for_others] and theirs.full_user.id == heidi.user_id
+    assert not theirs.users[0].self and theirs.users[0].phone is None
+    assert theirs.full_user.phone_calls_available and theirs.full_user.video_calls_available
+
+    for stranger in (T.InputUser(user_id=heidi.user_id, access_hash=heidi.access_hash + 1),
+                     T.InputUser(user_id=heidi.user_id + 1, access_hash=heidi.access_hash),
+                     T.InputUserEmpty()):
+        with pytest.raises(RPCError) as raised:
+            world.invoke(me_key, F.users.GetFullUser(id=stranger))
+        assert (raised.value.code, raised.value.message) == (400, "USER_ID_INVALID")
+
+
+def test_update_state_is_each_accounts_own_and_get_difference_agrees() -> None:
+    world, _ = new_world(clock=lambda: NOW)
+    ivan = world.create_account("Ivan", "15550009999")
+    judy = world.create_account("Judy", "15550001010", dc_id=3)
+    judy.pts, judy.seq = 42, 7  # as if Judy had had updates
+    ivan_key, judy_key = caller(2, b"ivan", world), caller(3, b"judy", world)
+    world.authorize(ivan_key.key, ivan)
+    world.authorize(judy_key.key, judy)
+    assert world.invoke(ivan_key, F.updates.GetState()) == T.updates.State(
+        pts=1, qts=0, date=int(NOW), seq=1, unread_count=0)
+    state = world.invoke(judy_key, F.updates.GetState())
+    assert state == T.updates.State(pts=42, qts=0, date=int(NOW), seq=7, unread_count=0)
+    difference = world.invoke(judy_key, F.updates.GetDifference(
+        pts=state.pts, date=state.date, qts=state.qts))
+    assert difference == T.updates.DifferenceEmpty(date=state.date, seq=state.seq)
+
+
+def test_nearest_dc_names_the_dc_asked_and_the_home_dc_without_a_login() -> None:
+    world, _ = new_world()
+    for dc_id in (1, 3):
+        assert world.invoke(caller(dc_id, b"anyone", world), F.help.GetNearestDc()) == (
+            T.NearestDc(country="ZZ", this_dc=dc_id, nearest_dc=2))
+
+
+def test_log_out_leaves_the_key_a_stranger_and_the_accounts_other_keys_logged_in() -> None:
+    world, _ = new_world()
+    kate = world.create_account("Kate", "15550001212")
+    laptop, phone = caller(2, b"laptop", world), caller(2, b"phone", world)
+    world.authorize(laptop.key, kate)
+    world.authorize(phone.key, kate)
+    assert world.invoke(laptop, F.auth.LogOut()) == T.auth.LoggedOut()
+    assert world.logged_in_as(laptop.key) is None and world.logged_in_as(phone.key) is kate
+    for request in (F.updates.GetState(), F.users.GetFullUser(id=T.InputUserSelf()),
+                    F.users.GetUsers(id=[T.InputUserSelf()]), F.auth.LogOut()):
+        with pytest.raises(AuthKeyUnregisteredError) as raised:
+            world.invoke(laptop, request)
+        assert (raised.value.code, raised.value.message) == (401, "AUTH_KEY_UNREGISTERED")
+    assert world.invoke(laptop, F.help.GetConfig()).this_dc == 2  # needs no login
+    assert world.invoke(phone, F.updates.GetState()).pts == kate.pts
+    # The key can log in again, by the QR code.
+    world.accept_login_token(export(world, laptop).token, kate)
+    assert isinstance(export(world, laptop), T.auth.LoginTokenSuccess)
+    assert world.logged_in_as(laptop.key) is kate
+
+
+@pytest.mark.parametrize("request_", [
+    F.account.GetAuthorizations(),
+    F.contacts.GetContacts(hash=0),
+    F.help.GetAppConfig(hash=0),
+], ids=lambda request: request.TL_NAME)
+def test_methods_the_test_dcs_do_not_implement_keep_their_clear_error(request_: Any) -> None:
+    world, _ = new_world()
+    who = caller(2, b"who", world)
+    world.authorize(who.key, world.create_account("Mallory", "15550001313"))
+    for call in (request_, init(request_)):
+        with pytest.raises(RPCError) as raised:
+            world.invoke(who, call)
+        assert (raised.value.code, raised.value.message) == (400, UNSUPPORTED_METHOD)
+
+
 def test_stripped_thumbnail_is_a_dc_only_baseline_scan_of_a_40px_square() -> None:
     thumb = stripped_thumb(7)
     assert thumb[:3] == b"\x01\x28\x28"
