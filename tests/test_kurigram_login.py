@@ -1,7 +1,9 @@
 """Kurigram 2.2 (a maintained Pyrogram fork) as an independent client of the test DCs: its own
 QR login (`pyrogram.qrlogin.QRLogin`) stops at `SESSION_PASSWORD_NEEDED`, and its own
 `check_password` (its SRP code, `pyrogram.utils.compute_password_check`, shares nothing with
-ours) finishes the login, after a wrong password that is its typed error.
+ours) finishes the login, after a wrong password that is its typed error; and what a Kurigram
+app does after its QR login (`start()`: updates.getState and `get_me`, which is
+users.getFullUser; then `log_out`) works against them.
 
 Kurigram is pointed at the test DCs the way its storage allows: a session file in its own
 format saying where DC 2 is, with an auth key made by Kurigram's own `Auth` (the test DCs' RSA
