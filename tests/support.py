@@ -7,7 +7,8 @@
 - Clocks: one moved by hand, one running with the real time plus a shift.
 - Memory: the traced peak of one operation.
 - Sockets and test DCs: a free port, the app credentials, one RSA key for the test DCs, a
-  scenario runner that fails on leftover tasks, the factories, and a login by the DCs' shortcut.
+  scenario runner that fails on leftover tasks, the factories, a login by the DCs' shortcut,
+  and a record of the methods they are asked.
 """
 
 from __future__ import annotations
@@ -316,3 +317,20 @@ def authorize_new_account(dcs: DataCentres, client: Client, dc_id: int = 2) -> A
     assert connection is not None and connection.auth_key is not None
     dcs.authorize(auth_key_id(connection.auth_key), account)
     return account
+
+
+def record_calls(dcs: DataCentres) -> list[str]:
+    """The names of the methods the DCs are asked from now on, in order (inside the
+    invokeWithLayer / initConnection / invokeWithoutUpdates wrappers), each then answered as
+    usual; through `request_hook`, which this takes."""
+    seen: list[str] = []
+
+    def record(held: Any) -> bool:
+        request = held.request
+        while hasattr(request, "query"):
+            request = request.query
+        seen.append(request.TL_NAME)
+        return False  # not held: the world answers it
+
+    dcs.request_hook = record
+    return seen

@@ -20,7 +20,7 @@ import pytest
 
 from tlcodec.testing import DataCentres
 
-from support import API_HASH, API_ID, cluster, run_scenario
+from support import API_HASH, API_ID, cluster, record_calls, run_scenario
 
 pyrogram = pytest.importorskip("pyrogram")
 from pyrogram import errors as kurigram_errors  # noqa: E402
@@ -134,8 +134,7 @@ def test_kurigram_starts_after_its_qr_login_gets_its_own_profile_and_logs_out(
                 assert (await waiting).id == erin.user_id
             finally:
                 await client.disconnect()
-            seen: list[str] = []
-            dcs.request_hook = lambda held: seen.append(_call_name(held.request)) and False
+            seen = record_calls(dcs)
             await client.start()  # the app's next run: its session is authorized on DC 3
             try:
                 assert client.me.id == erin.user_id and client.me.is_self
@@ -157,10 +156,3 @@ def test_kurigram_starts_after_its_qr_login_gets_its_own_profile_and_logs_out(
                     await client.stop()
 
     run_scenario(scenario, TIMEOUT)
-
-
-def _call_name(request: Any) -> str:
-    """The method inside invokeWithLayer / initConnection / invokeWithoutUpdates wrappers."""
-    while hasattr(request, "query"):
-        request = request.query
-    return request.TL_NAME

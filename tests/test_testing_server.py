@@ -47,7 +47,7 @@ from tlcodec.testing import UNSUPPORTED_METHOD, DataCentres, KeyRef, World
 from tlcodec.testing.thumbnails import stripped_thumb
 from tlcodec.testing.accounts import Caller
 
-from support import API_HASH, API_ID, ShiftedClock, rsa_key, run_scenario
+from support import API_HASH, API_ID, ShiftedClock, record_calls, rsa_key, run_scenario
 
 TIMEOUT = 20.0
 
@@ -981,12 +981,6 @@ def test_telethon_unauthorized_calls_are_refused(server_key: RSAPrivateKey) -> N
     run_scenario(scenario, TIMEOUT)
 
 
-def _call_name(request: Any) -> str:
-    """The method inside invokeWithLayer / initConnection / invokeWithoutUpdates wrappers."""
-    while hasattr(request, "query"):
-        request = request.query
-    return request.TL_NAME
-
 
 @needs_telethon
 def test_telethon_first_calls_after_its_qr_login_and_its_log_out(
@@ -999,8 +993,7 @@ def test_telethon_first_calls_after_its_qr_login_and_its_log_out(
     async def scenario() -> None:
         async with DataCentres(dc_ids=(1, 2, 3), rsa_key=server_key) as dcs:
             frank = dcs.create_account("Frank", "15550006666", dc_id=3, username="frank_t")
-            seen: list[str] = []
-            dcs.request_hook = lambda held: seen.append(_call_name(held.request)) and False
+            seen = record_calls(dcs)
             with telethon_trusts(dcs):
                 client = telethon_client(dcs, 2)
                 await client.connect()
