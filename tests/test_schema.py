@@ -1,9 +1,9 @@
 """The schema compiler: TL text -> definitions (ids checked) -> plans -> classes, and the bundle.
 
 Covers the TL language features the parser must understand (PROTOCOL.md 2.1-2.2), constructor id
-verification (2.3), the full official layer-228 schema, the bundled subset (verbatim official
-lines, LAYER, the auth.LoginToken family closure, generated classes in sync) and the class
-surface promised by docs/ARCHITECTURE.md.
+verification (2.3), the full official layer-228 schema loaded at run time, the bundled files (the
+official api.tl byte for byte, mtproto.tl with its documented hand-edits, LAYER, generated
+classes in sync) and the class surface promised by docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -382,6 +382,10 @@ def retyped_only(bundled: str, official: str) -> bool:
     )
 
 
+def test_bundled_api_tl_is_the_official_file() -> None:
+    assert (BUNDLED_DATA / "api.tl").read_bytes() == reference_file("api.tl").read_bytes()
+
+
 @pytest.mark.parametrize("name", ["api.tl", "mtproto.tl"])
 def test_bundled_lines_are_verbatim_official_lines(name: str) -> None:
     official_lines = tl_lines(reference_file(name).read_text("utf-8"))
@@ -618,7 +622,18 @@ def test_decode_result_decodes_the_innermost_result_type() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Updates: the bundled layer and a loaded full schema read the same bytes
+# Updates inside updateShort
+
+
+def test_unknown_update_inside_update_short_names_its_id() -> None:
+    unknown_id = 0x1F2B0AFE  # updateNewMessage's id plus one: no constructor of the layer
+    with pytest.raises(KeyError):
+        tlcodec.bundled.by_id(unknown_id)
+    data = u32(T.UpdateShort.CONSTRUCTOR_ID) + u32(unknown_id) + bytes(32)
+    with pytest.raises(DecodeError) as info:
+        tlcodec.decode(data)
+    assert info.value.offset == 4
+    assert "0x1f2b0afe" in str(info.value) and "Update" in str(info.value)
 
 
 def test_full_schema_decodes_update_short_with_another_update(full_schema: Schema) -> None:
@@ -639,8 +654,10 @@ def test_full_schema_decodes_update_short_with_another_update(full_schema: Schem
     decoded = full_schema.decode(data, "Updates")
     assert decoded == obj
     assert decoded.update.usernames[0].username == "ann"
+    # The bundled layer reads the same bytes as its own classes.
     bundled = tlcodec.decode(data)
-    assert type(bundled.update) is T.UpdateUserName and bundled.to_dict() == obj.to_dict()
+    assert type(bundled) is T.UpdateShort and type(bundled.update) is T.UpdateUserName
+    assert bundled.to_dict() == obj.to_dict()
 
 
 def test_by_id_finds_the_class_of_a_constructor_or_function() -> None:

@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
 """Check the bundled schema files against the official layer-228 schema (tests/data).
 
-For src/tlcodec/schema/data/{api,mtproto}.tl:
-  * every explicit #id equals the CRC32 recomputed with PROTOCOL.md section 2.3;
-  * every declaration is a verbatim line of the official file of the same name, same section
-    (types/functions), except the hand-added MTProto service definitions;
-  * the type closure is complete: every type a declaration references has a bundled constructor,
-    and a bundled type has all of its official constructors (except the deliberately partial ones);
-  * names and ids are unique across both files, api.tl ends with the official file's LAYER line.
+src/tlcodec/schema/data/api.tl must be the official api.tl byte for byte.
+
+src/tlcodec/schema/data/mtproto.tl may differ from the official mtproto.tl only by the hand-edits
+its header documents:
+  * a field the official file declares `string` but which carries binary data may be declared
+    `bytes` (same wire format, same id); rpc_error's error_message is text and stays `string`;
+  * the service definitions tdesktop keeps commented out and tlcodec needs as classes
+    (HAND_ADDED) are uncommented, with the same retyping and nothing else changed;
+  * the definitions in LEFT_OUT are left out (message, msg_container and msg_copy stay commented
+    out, as they are officially);
+  * every other declaration with an id is there, verbatim, in the official order, in the same
+    section (types/functions).
+Both files: every explicit #id equals the CRC32 recomputed with PROTOCOL.md section 2.3, names
+and ids are unique across the two files, and api.tl ends with the official file's LAYER line.
 Prints the counts; exits with status 1 if anything is wrong.
 
-Usage: python tools/check_bundle.py [OFFICIAL_SCHEMA_DIR]   (default: tests/data)
+Usage: python tools/check_bundle.py [OFFICIAL_SCHEMA_DIR [BUNDLED_SCHEMA_DIR]]
+       (default: tests/data and src/tlcodec/schema/data)
 """
 import re
 import sys
@@ -18,49 +26,40 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLE = ROOT / "src" / "tlcodec" / "schema" / "data"
 OFFICIAL = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "data"
+BUNDLE = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "src" / "tlcodec" / "schema" / "data"
 
-# Commented out in tdesktop's mtproto.tl, added by hand (PROTOCOL.md section 2.2).
-HAND_ADDED = {"rpc_result", "message", "msg_container", "msg_copy", "gzip_packed"}
-# Types implemented natively; Bool is not here: it must come with boolFalse/boolTrue.
-BUILTIN = {"int", "long", "double", "string", "bytes", "int128", "int256", "true", "#",
-           "Vector", "vector", "Object", "Type"}
-FAMILY = ["auth.loginToken", "auth.loginTokenMigrateTo", "auth.loginTokenSuccess",
-          "auth.authorization", "auth.authorizationSignUpRequired"]
-FAMILY_EXPECTED = 63  # size of the family's constructor closure at layer 228
-PARTIAL = {"Update", "Updates", "updates.Difference"}  # bundled with only some of their constructors
+# Commented out in tdesktop's mtproto.tl, uncommented in the bundle (PROTOCOL.md section 2.2).
+HAND_ADDED = {"rpc_result", "gzip_packed"}
+# Official mtproto.tl declarations with an id that the bundle leaves out (see its header).
+LEFT_OUT = {"bind_auth_key_inner", "ipPort", "ipPortSecret", "accessPointRule",
+            "help.configSimple"}
+TEXT_FIELDS = {("rpc_error", "error_message")}  # `string` fields that must not become `bytes`
 
-DECL = re.compile(r"^([A-Za-z][\w.]*)#([0-9a-f]+)((?:\s[^=]*)?)=\s*([^;]+?)\s*;$")
+DECL = re.compile(r"^([A-Za-z][\w.]*)#([0-9a-f]+)((?:\s[^=]*)?)=\s*([^;]+?)\s*;")
 errors = []
 
 
-def sections(path):
-    """Yield (lineno, stripped line, section) for the non-blank, non-marker lines of a TL file."""
-    section = "types"
-    for lineno, raw in enumerate(path.read_text().splitlines(), 1):
+def declarations(path, commented=False):
+    """(lineno, name, id, line, section) of every declaration with an explicit id; with
+    `commented`, of the `//`-commented-out ones instead (the official hand-parsed services)."""
+    section, out = "types", []
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.strip()
         if line in ("---functions---", "---types---"):
             section = line.strip("-")
-        elif line:
-            yield lineno, line, section
-
-
-def parse(path, strict=True):
-    """Declarations with an explicit id; in strict mode any other non-comment line is an error."""
-    decls = []
-    for lineno, line, section in sections(path):
-        if line.startswith("//"):
             continue
+        if commented != line.startswith("//"):
+            continue
+        if commented:
+            line = line[2:].strip()
         m = DECL.match(line)
-        if not m:
-            if strict:
-                errors.append(f"{path}:{lineno}: cannot parse: {line}")
-            continue
-        name, hex_id, params, result = m.groups()
-        decls.append(dict(name=name, id=int(hex_id, 16), params=params.split(), result=result,
-                          fn=section == "functions", line=line, where=f"{path.name}:{lineno}"))
-    return decls
+        if m:
+            line = line[: m.end()]  # drop a trailing comment
+            out.append((lineno, m.group(1), int(m.group(2), 16), line, section))
+        elif line and not commented and " ? = " not in line and not re.match(r"^\w+ ", line):
+            errors.append(f"{path}:{lineno}: cannot parse: {line}")
+    return out
 
 
 def crc_id(line):
@@ -73,91 +72,84 @@ def crc_id(line):
     return zlib.crc32(" ".join(s.split()).encode("ascii"))  # 6, 7
 
 
-def referenced(decl):
-    """Type names a declaration refers to (fields; plus the result type for functions)."""
-    generic = {p[1:].split(":")[0] for p in decl["params"] if p.startswith("{")}
-    parts = []
-    for p in decl["params"]:
-        if ":" in p and not p.startswith("{"):
-            t = re.sub(r"^\w+\.\d+\?", "", p.split(":", 1)[1]).lstrip("!")
-            parts += re.split(r"[<>]", t)
-    if decl["fn"]:
-        parts += re.split(r"[<>\s]", decl["result"])
-    return [t for t in parts if t and t not in BUILTIN and t not in generic]
-
-
-def check_file(fname):
-    decls = parse(BUNDLE / fname)
-    source = {(line, section) for _, line, section in sections(OFFICIAL / fname)}
-    official_types = {}
-    for d in parse(OFFICIAL / fname, strict=False):
-        if not d["fn"]:
-            official_types.setdefault(d["result"], set()).add(d["name"])
-    ctors = [d for d in decls if not d["fn"]]
-    names = {d["name"] for d in ctors}
-    by_type = {}
-    for d in ctors:
-        by_type.setdefault(d["result"], []).append(d["name"])
-    for d in decls:
-        crc = crc_id(d["line"])
-        if crc != d["id"]:
-            errors.append(f"{d['where']}: id {d['id']:08x} != crc {crc:08x}")
-        section = "functions" if d["fn"] else "types"
-        # mtproto.tl declares binary fields `string`; the bundle says `bytes` (see its header).
-        line = d["line"].replace(":bytes", ":string") if fname == "mtproto.tl" else d["line"]
-        if d["name"] not in HAND_ADDED and (line, section) not in source:
-            errors.append(f"{d['where']}: not a verbatim line of {OFFICIAL / fname}: {d['name']}")
-        for t in referenced(d):
-            bare = t.split(".")[-1][0].islower()
-            if (t not in names) if bare else (t not in by_type):
-                errors.append(f"{d['where']}: {d['name']} references {t}, not bundled")
-    for t, bundled in by_type.items():
-        missing = official_types.get(t, set()) - set(bundled)
-        if missing and t not in PARTIAL:
-            errors.append(f"{fname}: type {t} lacks constructors {sorted(missing)}")
-    return decls, ctors, by_type
-
-
-def closure(start, ctors, by_type):
-    """Constructors reachable from `start` through field types (all ctors of each boxed type)."""
-    index = {d["name"]: d for d in ctors}
-    seen, todo = set(), list(start)
-    while todo:
-        name = todo.pop()
-        if name in seen:
+def retyped(name, bundled, official):
+    """Whether `bundled` is `official` with zero or more binary `string` fields made `bytes`."""
+    ours, theirs = bundled.split(), official.split()
+    if len(ours) != len(theirs):
+        return False
+    for a, b in zip(ours, theirs):
+        if a == b:
             continue
-        seen.add(name)
-        for t in referenced(index[name]):
-            todo += by_type.get(t, [t] if t in index else [])
-    return seen
+        field = a.split(":")[0]
+        if not (a.endswith(":bytes") and b == a[: -len("bytes")] + "string"):
+            return False
+        if (name, field) in TEXT_FIELDS:
+            errors.append(f"mtproto.tl: {name}.{field} is text and must stay `string`")
+    return True
+
+
+def check_api():
+    official, bundled = OFFICIAL / "api.tl", BUNDLE / "api.tl"
+    if official.read_bytes() != bundled.read_bytes():
+        errors.append(f"{bundled} is not the official {official} byte for byte")
+    return declarations(bundled)
+
+
+def check_mtproto():
+    official_path, bundled_path = OFFICIAL / "mtproto.tl", BUNDLE / "mtproto.tl"
+    official = declarations(official_path)
+    commented = {name: (line, section) for _, name, _, line, section
+                 in declarations(official_path, commented=True)}
+    bundled = declarations(bundled_path)
+    expected = [d for d in official if d[1] not in LEFT_OUT]
+    kept = [d for d in bundled if d[1] not in HAND_ADDED]
+    if [d[1] for d in kept] != [d[1] for d in expected]:
+        missing = sorted({d[1] for d in expected} - {d[1] for d in kept})
+        extra = sorted({d[1] for d in kept} - {d[1] for d in expected})
+        errors.append(f"mtproto.tl: not the official declarations in the official order "
+                      f"(missing {missing}, not official {extra})")
+    by_name = {d[1]: d for d in official}
+    for lineno, name, _, line, section in bundled:
+        where = f"{bundled_path.name}:{lineno}"
+        source = commented.get(name) if name in HAND_ADDED else by_name.get(name, (None,) * 5)[3:]
+        if not source or source[0] is None:
+            errors.append(f"{where}: {name} is neither official nor documented as hand-added")
+        elif source[1] != section:
+            errors.append(f"{where}: {name} is in ---{section}---, officially in ---{source[1]}---")
+        elif not retyped(name, line, source[0]):
+            errors.append(f"{where}: {name} is not the official line (or it with binary "
+                          f"`string` fields declared `bytes`): {source[0]}")
+    for name in HAND_ADDED - {d[1] for d in bundled}:
+        errors.append(f"mtproto.tl: the hand-added {name} is missing")
+    return bundled
 
 
 def main():
-    api, api_ctors, api_types = check_file("api.tl")
-    mt, mt_ctors, _ = check_file("mtproto.tl")
-
-    for key in ("name", "id"):
+    api, mtproto = check_api(), check_mtproto()
+    for path, decls in ((BUNDLE / "api.tl", api), (BUNDLE / "mtproto.tl", mtproto)):
+        for lineno, name, ident, line, _ in decls:
+            crc = crc_id(line)
+            if crc != ident:
+                errors.append(f"{path.name}:{lineno}: {name} id {ident:08x} != crc {crc:08x}")
+    for index, label in ((1, "name"), (2, "id")):
         seen = {}
-        for d in api + mt:
-            if d[key] in seen:
-                errors.append(f"{d['where']}: duplicate {key} of {d['name']} (also {seen[d[key]]})")
-            seen[d[key]] = d["where"]
+        for file, decls in (("api.tl", api), ("mtproto.tl", mtproto)):
+            for decl in decls:
+                where = f"{file}:{decl[0]}"
+                if decl[index] in seen:
+                    errors.append(f"{where}: duplicate {label} {decl[index]} (also {seen[decl[index]]})")
+                seen[decl[index]] = where
 
-    def last(path):
-        return [line for line in path.read_text().splitlines() if line.strip()][-1]
+    lines = [line for line in (BUNDLE / "api.tl").read_text("utf-8").splitlines() if line.strip()]
+    if not lines or not re.fullmatch(r"// LAYER \d+", lines[-1]):
+        errors.append("api.tl: does not end with its `// LAYER N` line")
 
-    if last(BUNDLE / "api.tl") != last(OFFICIAL / "api.tl"):
-        errors.append(f"api.tl: last line is not {last(OFFICIAL / 'api.tl')!r}")
-
-    family = closure(FAMILY, api_ctors, api_types)
-    if len(family) != FAMILY_EXPECTED:
-        errors.append(f"api.tl: auth.LoginToken family closure is {len(family)} constructors, "
-                      f"expected {FAMILY_EXPECTED}")
-
-    print(f"api.tl:     {len(api_ctors)} constructors, {len(api) - len(api_ctors)} functions; "
-          f"auth.LoginToken family closure {len(family)} constructors")
-    print(f"mtproto.tl: {len(mt_ctors)} constructors ({len(HAND_ADDED)} hand-added), "
-          f"{len(mt) - len(mt_ctors)} functions")
+    functions = sum(1 for d in api if d[4] == "functions")
+    print(f"api.tl:     {len(api) - functions} constructors, {functions} functions "
+          f"(the official file, byte for byte)")
+    functions = sum(1 for d in mtproto if d[4] == "functions")
+    print(f"mtproto.tl: {len(mtproto) - functions} constructors ({len(HAND_ADDED)} hand-added), "
+          f"{functions} functions; {len(LEFT_OUT)} official declarations left out")
     for e in errors:
         print("ERROR", e)
     print("OK" if not errors else f"{len(errors)} error(s)")
