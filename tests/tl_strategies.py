@@ -145,6 +145,16 @@ class Builder:
             if not plan.is_function:
                 self.by_type.setdefault(plan.type_id, []).append(plan)
         self._depth_needed = self._cheapest_depths()
+        # Constructors that cannot be built from this builder's classes (a field of a type none
+        # of whose constructors it has, as where the classes are those an oracle shares with a
+        # schema): never chosen, and fields of types left with no constructor stay empty.
+        self.unbuildable = [p for p in self.plans if self._depth_needed[id(p)] == _INFINITE]
+        if self.unbuildable:
+            self.functions = [p for p in self.functions if p not in self.unbuildable]
+            self.objects = [p for p in self.objects if p not in self.unbuildable]
+            for type_id, candidates in list(self.by_type.items()):
+                self.by_type[type_id] = [p for p in candidates if p not in self.unbuildable]
+        self._blocked_flags: dict[int, set[tuple[int, int]]] = {}
         # Cheapest first: Hypothesis shrinks a choice towards the first option, so the smallest
         # example of a `query:!X` or `Object` field is a flat object, not a nested call.
         for candidates in (self.functions, self.objects, *self.by_type.values()):
@@ -182,6 +192,25 @@ class Builder:
             return self.by_type.get(spec.type_id, [])
         return self.objects
 
+    def _can_make(self, spec: Any) -> bool:
+        """Whether a value of `spec` can be made (a vector always can: it may be empty)."""
+        if spec.kind in (K_VECTOR, K_BARE_VECTOR) or spec.kind < K_BOXED:
+            return True
+        if spec.kind == K_BARE:
+            return self._depth_needed[id(spec.plan)] < _INFINITE
+        return bool(self._candidates(spec))
+
+    def _blocked(self, plan: Any) -> set[tuple[int, int]]:
+        """The flag bits of `plan` that must stay unset: one of their fields cannot be made."""
+        blocked = self._blocked_flags.get(id(plan))
+        if blocked is None:
+            blocked = self._blocked_flags[id(plan)] = {
+                (flag_index, mask)
+                for _attr, spec, flag_index, mask, _slot in plan.fields
+                if flag_index >= 0 and not self._can_make(spec)
+            }
+        return blocked
+
     def _choose(self, candidates: list[Any], source: Any, depth: int) -> Any:
         if depth >= self.max_depth:
             cheapest = min(self._depth_needed[id(p)] for p in candidates)
@@ -192,7 +221,7 @@ class Builder:
         """An instance of `plan.cls` with every field filled from `source`."""
         shallow = depth >= self.max_depth
         # Fields sharing a flag bit must be set together: presence is decided per bit.
-        groups: dict[tuple[int, int], bool] = {}
+        groups: dict[tuple[int, int], bool] = dict.fromkeys(self._blocked(plan), False)
         values: dict[str, Any] = {}
         for attr, spec, flag_index, mask, _slot in plan.fields:
             if spec.kind == K_FLAGS:
@@ -229,7 +258,8 @@ class Builder:
         if kind == K_BOOL:
             return source.boolean()
         if kind in (K_VECTOR, K_BARE_VECTOR):
-            count = 0 if depth >= self.max_depth else source.length()
+            shallow = depth >= self.max_depth or not self._can_make(spec.elem)
+            count = 0 if shallow else source.length()
             return [self.value(spec.elem, source, depth + 1) for _ in range(count)]
         if kind == K_BARE:
             return self.object(spec.plan, source, depth)
@@ -255,7 +285,7 @@ def objects_of(builder: Builder, plan: Any) -> st.SearchStrategy[Any]:
 def any_object(builder: Builder) -> st.SearchStrategy[Any]:
     """A Hypothesis strategy for an instance of any constructor or function of the schema
     except gzip_packed (whose random body would be inflated wherever an object is decoded)."""
-    plans = builder.objects + builder.functions
+    plans = builder.objects + builder.functions  # the buildable ones
     return st.one_of([objects_of(builder, plan) for plan in plans])
 
 
