@@ -131,7 +131,7 @@ BUILDER = Builder([CLASSES[k] for k in SHARED], max_depth=4)
 
 def _why_not_buildable(plan: Any) -> str:
     field, spec = next((a, s) for a, s, flag_index, *_ in plan.fields
-                       if flag_index < 0 and not BUILDER._can_make(s))
+                       if flag_index < 0 and not BUILDER.can_make(s))
     return (f"shared id, but its {field} is a {spec.name}, and no {spec.name} constructor of "
             f"layer 228 keeps its id in layer {TELETHON_LAYER}")
 
@@ -145,7 +145,7 @@ NOT_BUILDABLE = {
 # Shared ids compared with some vectors always empty, for the same reason (keyboardButtonRow).
 ONLY_EMPTY_VECTORS = sorted(
     key for key in SHARED
-    if any(s.kind in (K_VECTOR, K_BARE_VECTOR) and not BUILDER._can_make(s.elem)
+    if any(s.kind in (K_VECTOR, K_BARE_VECTOR) and not BUILDER.can_make(s.elem)
            for _, s, *_ in CLASSES[key].__tl_plan__.fields)
 )
 

@@ -192,7 +192,7 @@ class Builder:
             return self.by_type.get(spec.type_id, [])
         return self.objects
 
-    def _can_make(self, spec: Any) -> bool:
+    def can_make(self, spec: Any) -> bool:
         """Whether a value of `spec` can be made (a vector always can: it may be empty)."""
         if spec.kind in (K_VECTOR, K_BARE_VECTOR) or spec.kind < K_BOXED:
             return True
@@ -207,7 +207,7 @@ class Builder:
             blocked = self._blocked_flags[id(plan)] = {
                 (flag_index, mask)
                 for _attr, spec, flag_index, mask, _slot in plan.fields
-                if flag_index >= 0 and not self._can_make(spec)
+                if flag_index >= 0 and not self.can_make(spec)
             }
         return blocked
 
@@ -258,7 +258,7 @@ class Builder:
         if kind == K_BOOL:
             return source.boolean()
         if kind in (K_VECTOR, K_BARE_VECTOR):
-            shallow = depth >= self.max_depth or not self._can_make(spec.elem)
+            shallow = depth >= self.max_depth or not self.can_make(spec.elem)
             count = 0 if shallow else source.length()
             return [self.value(spec.elem, source, depth + 1) for _ in range(count)]
         if kind == K_BARE:
