@@ -76,7 +76,7 @@ MAX_FIELDS = 255
 
 
 def bundled_definitions() -> tuple[list[Definition], int | None]:
-    """The definitions of the bundled .tl files (layer 228 subset + MTProto service schema)."""
+    """The definitions of the bundled .tl files (layer 228 api.tl + the MTProto service schema)."""
     definitions: list[Definition] = []
     layer = None
     for name in BUNDLED_FILES:
