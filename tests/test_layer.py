@@ -5,6 +5,7 @@ and the generator's packages for other layers (docs/SCHEMA.md)."""
 from __future__ import annotations
 
 import copy
+import struct
 import pickle
 import subprocess
 import sys
@@ -233,3 +234,64 @@ def test_the_generator_names_a_bad_schema_line(tmp_path: Path) -> None:
     )
     assert failed.returncode == 1 and "point.x: type Nowhere has no constructor" in failed.stderr
     assert not (tmp_path / "bad").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# The registry's side of first use: the loader and `add`, in both builds
+
+
+def _point_plans(codec: Any, count: int) -> list[Any]:
+    """`count` one-field constructors of one type, ids 0x10000001..., bound to classes."""
+    plans = []
+    for index in range(count):
+        plan = codec.Plan(0x10000001 + index, f"point{index}", 0, False,
+                          [("x", codec.TypeSpec(codec.K_INT, "int"), -1, 0, 0)])
+        plan.bind(type(f"Point{index}", (codec.TLObject,), {"__slots__": ("x",)}))
+        plans.append(plan)
+    return plans
+
+
+def test_a_registry_loads_plans_it_lacks_through_its_loader_and_grows(codec: Any) -> None:
+    plans = _point_plans(codec, 100)
+    registry = codec.Registry(plans[:1], ["Point"])
+    asked: list[int] = []
+
+    def loader(constructor_id: int) -> Any:
+        asked.append(constructor_id)
+        index = constructor_id - 0x10000001
+        return registry.add(plans[index]) if 0 <= index < len(plans) else None
+
+    registry.loader = loader
+    # Past the first table's 16 slots: every plan is found again after the table grows.
+    for plan in plans:
+        data = codec.encode(plan.cls(x=7))
+        assert type(registry.decode(data)) is plan.cls
+    assert len(asked) == 99 and all(registry.plan_for_id(p.constructor_id) is p for p in plans)
+    assert registry.by_id[0x10000001 + 50] is plans[50]
+    with pytest.raises(tlcodec.DecodeError, match="unknown constructor id 0x20000000"):
+        registry.decode(struct.pack("<I", 0x20000000))
+    assert asked[-1] == 0x20000000 and registry.plan_for_id(0x20000000) is None
+
+
+def test_add_keeps_the_first_plan_of_an_id_and_refuses_a_clash(codec: Any) -> None:
+    first, other = _point_plans(codec, 2)
+    registry = codec.Registry([first], ["Point"])
+    assert registry.add(first) is first
+    twin = codec.Plan(first.constructor_id, first.tl_name, 0, False, [])
+    assert registry.add(twin) is first  # made twice (two threads): the first one stays
+    clash = codec.Plan(first.constructor_id, "notPoint", 0, False, [])
+    with pytest.raises(ValueError, match="share id 0x10000001"):
+        registry.add(clash)
+    with pytest.raises(TypeError, match="not an initialised Plan"):
+        registry.add(codec.Plan.__new__(codec.Plan))
+    assert registry.add(other) is other and other.registry is registry
+
+
+def test_a_loader_that_does_not_add_what_it_gives_is_a_type_error(codec: Any) -> None:
+    (plan,) = _point_plans(codec, 1)
+    registry = codec.Registry([], ["Point"])
+    registry.loader = lambda constructor_id: plan
+    with pytest.raises(TypeError, match="without adding it"):
+        registry.decode(codec.encode(plan.cls(x=1)))
+    with pytest.raises(TypeError, match="without adding it"):
+        registry.plan_for_id(plan.constructor_id)

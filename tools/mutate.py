@@ -60,11 +60,13 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {
-    # The decoding half of the codec's twin: the Reader, and Registry.decode that drives it.
+    # The decoding half of the codec's twin: the Reader, and Registry.decode that drives it;
+    # the registry's plans loaded on first use, and the one-family check of the encoder.
     "codec": Target(
         "src/tlcodec/_codec_py.py",
         (
-            "Registry.decode", "Registry.to_spec", "_checked_spec", "_inflate_limit", "inflate_gzip",
+            "Registry.decode", "Registry.to_spec", "Registry.add", "Registry.plan_for_id",
+            "_same_family", "_checked_spec", "_inflate_limit", "inflate_gzip",
             "Reader.__init__", "Reader._need", "Reader.read_int", "Reader.read_uint",
             "Reader.read_long", "Reader.read_double", "Reader.read_raw", "Reader.read_bytes",
             "Reader.read_string", "Reader.read_bool", "Reader.read_object", "Reader.read",
@@ -72,7 +74,7 @@ TARGETS: dict[str, Target] = {
             "Reader._read_fields",
         ),
         ("tests/test_strictness.py", "tests/test_objects.py", "tests/test_golden_vectors.py",
-         "tests/test_hostile_codec.py", "tests/test_schema.py"),
+         "tests/test_hostile_codec.py", "tests/test_schema.py", "tests/test_layer.py"),
     ),
     # The receive side of the sessions, from the payload to the events: what both roles share
     # (the envelope, the header checks, containers, gzip_packed), then each role's own.
