@@ -1,8 +1,12 @@
 """Type information for the compiled codec; the pure-Python twin `_codec_py` has the same API."""
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from typing_extensions import Self
+
+# What a function returns (covariant: a request for a `User` is a request for a `TLObject`).
+_Result = TypeVar("_Result", covariant=True)
+_Object = TypeVar("_Object", bound=TLObject)
 
 IS_COMPILED: bool
 K_INT: int
@@ -89,6 +93,9 @@ class Plan:
 
 class Registry:
     resolver: Any
+    loader: Any
+    family: Any
+    name: str
     @property
     def type_names(self) -> list[str]: ...
     @property
@@ -97,10 +104,32 @@ class Registry:
     def object_spec(self) -> TypeSpec: ...
     def __init__(self, plans: list[Plan], type_names: list[str]) -> None: ...
     def plan_for_id(self, constructor_id: int) -> Plan | None: ...
+    def add(self, plan: Plan) -> Plan: ...
+    # `expected`: nothing (any boxed object), a class (exactly that constructor: an instance
+    # of it), a TL type name or a TypeSpec (whatever that type is in Python: Any).
+    @overload
     def decode(
         self,
         data: _Buffer,
-        expected: Any = None,
+        expected: None = None,
+        *,
+        allow_trailing: bool = False,
+        max_inflated: int = ...,
+    ) -> TLObject: ...
+    @overload
+    def decode(
+        self,
+        data: _Buffer,
+        expected: type[_Object],
+        *,
+        allow_trailing: bool = False,
+        max_inflated: int = ...,
+    ) -> _Object: ...
+    @overload
+    def decode(
+        self,
+        data: _Buffer,
+        expected: str | TypeSpec,
         *,
         allow_trailing: bool = False,
         max_inflated: int = ...,
@@ -118,7 +147,10 @@ class TLObject:
     @classmethod
     def from_bytes(cls, data: _Buffer) -> Self: ...
 
-class TLRequest(TLObject):
+class TLRequest(TLObject, Generic[_Result]):
+    """A TL function; `_Result` is what calling it returns (`Client.invoke`,
+    `Schema.decode_result`). Only for type checkers: the class itself is not subscriptable."""
+
     RESULT_TYPE: ClassVar[str]
 
 class Reader:
@@ -135,7 +167,12 @@ class Reader:
     def read_bytes(self) -> bytes: ...
     def read_string(self) -> str: ...
     def read_bool(self) -> bool: ...
-    def read_object(self, expected: Any = None) -> Any: ...
+    @overload
+    def read_object(self, expected: None = None) -> TLObject: ...
+    @overload
+    def read_object(self, expected: type[_Object]) -> _Object: ...
+    @overload
+    def read_object(self, expected: str | TypeSpec) -> Any: ...
     def read(self, spec: TypeSpec, depth: int = 0) -> Any: ...
 
 def encode(obj: TLObject) -> bytes: ...

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL functions (RPC methods): the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, Generic, TypeVar
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLRequest
 import tlcodec.types
 from . import account as account
 from . import aicompose as aicompose

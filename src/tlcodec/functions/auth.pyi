@@ -2,9 +2,10 @@
 # Do not edit: change the .tl files and regenerate.
 """TL functions (RPC methods) of the `auth` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+import builtins
+from typing import ClassVar
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLRequest
 import tlcodec.types
 import tlcodec.types.account
 import tlcodec.types.auth
@@ -94,8 +95,8 @@ class ImportAuthorization(TLRequest[tlcodec.types.auth.TypeAuthorization]):
     TL_TYPE: ClassVar[str]
     RESULT_TYPE: ClassVar[str]
     id: int
-    bytes: bytes
-    def __init__(self, *, id: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, id: int, bytes: builtins.bytes) -> None: ...
 
 
 class BindTempAuthKey(TLRequest[bool]):

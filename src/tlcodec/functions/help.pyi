@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL functions (RPC methods) of the `help` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLRequest
 import tlcodec.types
 import tlcodec.types.help
 

@@ -2,9 +2,10 @@
 # Do not edit: change the .tl files and regenerate.
 """TL functions (RPC methods) of the `messages` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+import builtins
+from typing import ClassVar
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLRequest
 import tlcodec.types
 import tlcodec.types.channels
 import tlcodec.types.messages
@@ -3050,8 +3051,8 @@ class AppendTodoList(TLRequest[tlcodec.types.TypeUpdates]):
     RESULT_TYPE: ClassVar[str]
     peer: tlcodec.types.TypeInputPeer
     msg_id: int
-    list: list[tlcodec.types.TypeTodoItem]
-    def __init__(self, *, peer: tlcodec.types.TypeInputPeer, msg_id: int, list: list[tlcodec.types.TypeTodoItem]) -> None: ...
+    list: builtins.list[tlcodec.types.TypeTodoItem]
+    def __init__(self, *, peer: tlcodec.types.TypeInputPeer, msg_id: int, list: builtins.list[tlcodec.types.TypeTodoItem]) -> None: ...
 
 
 class ToggleSuggestedPostApproval(TLRequest[tlcodec.types.TypeUpdates]):

@@ -2,9 +2,10 @@
 # Do not edit: change the .tl files and regenerate.
 """TL functions (RPC methods) of the `upload` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+import builtins
+from typing import ClassVar
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLRequest
 import tlcodec.types
 import tlcodec.types.upload
 
@@ -20,8 +21,8 @@ class SaveFilePart(TLRequest[bool]):
     RESULT_TYPE: ClassVar[str]
     file_id: int
     file_part: int
-    bytes: bytes
-    def __init__(self, *, file_id: int, file_part: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, file_id: int, file_part: int, bytes: builtins.bytes) -> None: ...
 
 
 class GetFile(TLRequest[tlcodec.types.upload.TypeFile]):
@@ -49,8 +50,8 @@ class SaveBigFilePart(TLRequest[bool]):
     file_id: int
     file_part: int
     file_total_parts: int
-    bytes: bytes
-    def __init__(self, *, file_id: int, file_part: int, file_total_parts: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, file_id: int, file_part: int, file_total_parts: int, bytes: builtins.bytes) -> None: ...
 
 
 class GetWebFile(TLRequest[tlcodec.types.upload.TypeWebFile]):

@@ -17,6 +17,7 @@ The bundled output is committed; a test regenerates it in memory and fails when 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -49,6 +50,18 @@ _PY_BASE = {
 }
 
 
+_SHADOWABLE = frozenset(_PY_BASE.values()) | {"list"}
+
+
+def _shadowed_builtins(d: Definition) -> frozenset[str]:
+    """The builtins a stub annotation uses that a field of `d` hides in its class body."""
+    return _SHADOWABLE & {attribute_name(p.name) for p in d.params if not p.is_flag_word}
+
+
+def _builtin(name: str, shadowed: frozenset[str]) -> str:
+    return f"builtins.{name}" if name in shadowed else name
+
+
 class _Generator:
     def __init__(
         self, definitions: list[Definition], layer: int | None, package: str, sources: str
@@ -77,14 +90,18 @@ class _Generator:
         root = f"{self.package}.{'functions' if functions else 'types'}"
         return f"{root}.{namespace}" if namespace else root
 
-    def annotation(self, expr: TypeExpr, generics: tuple[str, ...]) -> str:
+    def annotation(
+        self, expr: TypeExpr, generics: tuple[str, ...], shadowed: frozenset[str] = frozenset()
+    ) -> str:
+        """The annotation of `expr` in a stub; the builtins in `shadowed` (a class's own field
+        names, such as `bytes` or `list`) are written `builtins.bytes`."""
         if expr.generic_query:
             return f"TLRequest[{expr.name}]"
         if expr.name in ("Vector", "vector"):
             assert expr.arg is not None
-            return f"list[{self.annotation(expr.arg, generics)}]"
+            return f"{_builtin('list', shadowed)}[{self.annotation(expr.arg, generics, shadowed)}]"
         if expr.name in _PY_BASE:
-            return _PY_BASE[expr.name]
+            return _builtin(_PY_BASE[expr.name], shadowed)
         if expr.name in generics:
             return expr.name
         if expr.name == "Object":
@@ -93,12 +110,14 @@ class _Generator:
             return f"{self.module_of(expr.name, False)}.{class_name(expr.name)}"
         return f"{self.module_of(expr.name, False)}.Type{class_name(expr.name)}"
 
-    def param_annotation(self, d: Definition, param_index: int) -> tuple[str, str]:
+    def param_annotation(
+        self, d: Definition, param_index: int, shadowed: frozenset[str] = frozenset()
+    ) -> tuple[str, str]:
         """The annotation and default of an `__init__` parameter."""
         param = d.params[param_index]
         if param.flag_word is not None and param.type.name == "true":
-            return "bool", " = False"
-        hint = self.annotation(param.type, d.generics)
+            return _builtin("bool", shadowed), " = False"
+        hint = self.annotation(param.type, d.generics, shadowed)
         if param.flag_word is not None:
             return f"{hint} | None", " = None"
         return hint, ""
@@ -108,6 +127,7 @@ class _Generator:
 
     def render_stub_class(self, d: Definition) -> list[str]:
         name = class_name(d.name)
+        shadowed = _shadowed_builtins(d)
         if d.is_function:
             result = self.annotation(d.result, d.generics)
             generic = f", Generic[{d.result.name}]" if d.result.name in d.generics else ""
@@ -127,10 +147,12 @@ class _Generator:
             if param.is_flag_word:
                 continue
             attr = attribute_name(param.name)
-            hint, default = self.param_annotation(d, index)
+            hint, default = self.param_annotation(d, index, shadowed)
             lines.append(f"    {attr}: {hint}")
             params.append(f"{attr}: {hint}{default}")
-        self_name = "self_" if any(p.startswith("self:") for p in params) else "self"
+        # A field named `self` (user#… has one) leaves `self` to the keyword argument; a name
+        # with an underscore is one pyright accepts for the instance.
+        self_name = "_self" if any(p.startswith("self:") for p in params) else "self"
         if params:
             lines.append(f"    def __init__({self_name}, *, {', '.join(params)}) -> None: ...")
         else:
@@ -142,38 +164,65 @@ class _Generator:
         short = module.rsplit(".", 1)[-1] if module.count(".") > 1 else ""
         title = "functions (RPC methods)" if functions else "constructors"
         where = f" of the `{short}` namespace" if short else ""
-        out = [self.header.rstrip("\n"), f'"""TL {title}{where}: the typed view."""', ""]
-        out.append("from typing import ClassVar, Generic, TypeVar, Union")
-        out.append("")
-        out.append("from tlcodec import TLObject, TLRequest")
-        referenced = sorted({m for d in members for m in self._referenced_modules(d)})
-        out += [f"import {m}" for m in referenced]
-        out += [f"from . import {s} as {s}" for s in submodules]
+        classes = [self.render_stub_class(d) for d in members]
+        aliases = [] if functions else self._aliases(module)
+        body = "\n".join(line for lines in classes for line in lines)
         generics = sorted({g for d in members for g in d.generics})
+        # Only what the module uses: pyright's strict mode reports unused imports.
+        typing_names = sorted(
+            ({"ClassVar"} if members else set())
+            | ({"Generic", "TypeVar"} if generics else set())
+            | ({"TypeAlias"} if aliases else set())
+            | ({"Union"} if any("Union[" in line for line in aliases) else set())
+        )
+        codec_names = [n for n in ("TLObject", "TLRequest") if re.search(rf"\b{n}\b", body)]
+        out = [self.header.rstrip("\n"), f'"""TL {title}{where}: the typed view."""', ""]
+        if any("builtins." in line for lines in classes for line in lines):
+            out.append("import builtins")
+        if typing_names:
+            out.append(f"from typing import {', '.join(typing_names)}")
+        if codec_names:
+            out += ["", f"from tlcodec import {', '.join(codec_names)}"]
+        referenced = {m for d in members for m in self._referenced_modules(d)}
+        referenced |= {m for line in aliases for m in self._alias_modules(line)}
+        out += [f"import {m}" for m in sorted(referenced)]
+        out += [f"from . import {s} as {s}" for s in submodules]
         if generics:
             out.append("")
             out += [f'{g} = TypeVar("{g}")' for g in generics]
         names = sorted(class_name(d.name) for d in members)
         out += ["", "__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]"]
-        for d in members:
-            out += ["", ""] + self.render_stub_class(d)
-        aliases = [] if functions else self._aliases(module)
+        for lines in classes:
+            out += ["", ""] + lines
         if aliases:
             out += ["", ""] + aliases
         return "\n".join(out) + "\n"
 
     def _aliases(self, module: str) -> list[str]:
+        """`Type<Name>`, the union of a TL type's constructors (the constructor itself when it
+        is the only one); constructors of this module by their bare names."""
         lines = []
         for type_name, ctors in self.by_type.items():
             if self.module_of(type_name, False) != module:
                 continue
-            members = [f"{self.module_of(c.name, False)}.{class_name(c.name)}" for c in ctors]
+            members = []
+            for c in ctors:
+                where = self.module_of(c.name, False)
+                members.append(class_name(c.name) if where == module
+                               else f"{where}.{class_name(c.name)}")
             alias = f"Type{class_name(type_name)}"
             if len(members) == 1:
-                lines.append(f"{alias} = {members[0]}")
+                lines.append(f"{alias}: TypeAlias = {members[0]}")
             else:
-                lines.append(f"{alias} = Union[{', '.join(members)}]")
+                lines.append(f"{alias}: TypeAlias = Union[{', '.join(members)}]")
         return lines
+
+    def _alias_modules(self, alias_line: str) -> set[str]:
+        """The modules an alias line names (constructors of other namespaces)."""
+        return {
+            ref.rsplit(".", 1)[0]
+            for ref in re.findall(r"[\w.]+", alias_line.split("=", 1)[1]) if "." in ref
+        }
 
     def _referenced_modules(self, d: Definition) -> set[str]:
         found = set()

@@ -2,9 +2,10 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+import builtins
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 import tlcodec.types.auth
 import tlcodec.types.messages
@@ -774,7 +775,7 @@ class User(TLObject):
     bot_verification_icon: int | None
     send_paid_messages_stars: int | None
     linked_community_id: int | None
-    def __init__(self_, *, self: bool = False, contact: bool = False, mutual_contact: bool = False, deleted: bool = False, bot: bool = False, bot_chat_history: bool = False, bot_nochats: bool = False, verified: bool = False, restricted: bool = False, min: bool = False, bot_inline_geo: bool = False, support: bool = False, scam: bool = False, apply_min_photo: bool = False, fake: bool = False, bot_attach_menu: bool = False, premium: bool = False, attach_menu_enabled: bool = False, bot_can_edit: bool = False, close_friend: bool = False, stories_hidden: bool = False, stories_unavailable: bool = False, contact_require_premium: bool = False, bot_business: bool = False, bot_has_main_app: bool = False, bot_forum_view: bool = False, bot_forum_can_manage_topics: bool = False, bot_can_manage_bots: bool = False, bot_guestchat: bool = False, bot_guard: bool = False, id: int, access_hash: int | None = None, first_name: str | None = None, last_name: str | None = None, username: str | None = None, phone: str | None = None, photo: tlcodec.types.TypeUserProfilePhoto | None = None, status: tlcodec.types.TypeUserStatus | None = None, bot_info_version: int | None = None, restriction_reason: list[tlcodec.types.TypeRestrictionReason] | None = None, bot_inline_placeholder: str | None = None, lang_code: str | None = None, emoji_status: tlcodec.types.TypeEmojiStatus | None = None, usernames: list[tlcodec.types.TypeUsername] | None = None, stories_max_id: tlcodec.types.TypeRecentStory | None = None, color: tlcodec.types.TypePeerColor | None = None, profile_color: tlcodec.types.TypePeerColor | None = None, bot_active_users: int | None = None, bot_verification_icon: int | None = None, send_paid_messages_stars: int | None = None, linked_community_id: int | None = None) -> None: ...
+    def __init__(_self, *, self: bool = False, contact: bool = False, mutual_contact: bool = False, deleted: bool = False, bot: bool = False, bot_chat_history: bool = False, bot_nochats: bool = False, verified: bool = False, restricted: bool = False, min: bool = False, bot_inline_geo: bool = False, support: bool = False, scam: bool = False, apply_min_photo: bool = False, fake: bool = False, bot_attach_menu: bool = False, premium: bool = False, attach_menu_enabled: bool = False, bot_can_edit: bool = False, close_friend: bool = False, stories_hidden: bool = False, stories_unavailable: bool = False, contact_require_premium: bool = False, bot_business: bool = False, bot_has_main_app: bool = False, bot_forum_view: bool = False, bot_forum_can_manage_topics: bool = False, bot_can_manage_bots: bool = False, bot_guestchat: bool = False, bot_guard: bool = False, id: int, access_hash: int | None = None, first_name: str | None = None, last_name: str | None = None, username: str | None = None, phone: str | None = None, photo: tlcodec.types.TypeUserProfilePhoto | None = None, status: tlcodec.types.TypeUserStatus | None = None, bot_info_version: int | None = None, restriction_reason: list[tlcodec.types.TypeRestrictionReason] | None = None, bot_inline_placeholder: str | None = None, lang_code: str | None = None, emoji_status: tlcodec.types.TypeEmojiStatus | None = None, usernames: list[tlcodec.types.TypeUsername] | None = None, stories_max_id: tlcodec.types.TypeRecentStory | None = None, color: tlcodec.types.TypePeerColor | None = None, profile_color: tlcodec.types.TypePeerColor | None = None, bot_active_users: int | None = None, bot_verification_icon: int | None = None, send_paid_messages_stars: int | None = None, linked_community_id: int | None = None) -> None: ...
 
 
 class UserProfilePhotoEmpty(TLObject):
@@ -2197,8 +2198,8 @@ class MessageActionTodoAppendTasks(TLObject):
     CONSTRUCTOR_ID: ClassVar[int]  # 0xc7edbc83
     TL_NAME: ClassVar[str]
     TL_TYPE: ClassVar[str]
-    list: list[tlcodec.types.TypeTodoItem]
-    def __init__(self, *, list: list[tlcodec.types.TypeTodoItem]) -> None: ...
+    list: builtins.list[tlcodec.types.TypeTodoItem]
+    def __init__(self, *, list: builtins.list[tlcodec.types.TypeTodoItem]) -> None: ...
 
 
 class MessageActionSuggestedPostApproval(TLObject):
@@ -2481,8 +2482,8 @@ class PhotoCachedSize(TLObject):
     type: str
     w: int
     h: int
-    bytes: bytes
-    def __init__(self, *, type: str, w: int, h: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, type: str, w: int, h: int, bytes: builtins.bytes) -> None: ...
 
 
 class PhotoStrippedSize(TLObject):
@@ -2492,8 +2493,8 @@ class PhotoStrippedSize(TLObject):
     TL_NAME: ClassVar[str]
     TL_TYPE: ClassVar[str]
     type: str
-    bytes: bytes
-    def __init__(self, *, type: str, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, type: str, bytes: builtins.bytes) -> None: ...
 
 
 class PhotoSizeProgressive(TLObject):
@@ -2516,8 +2517,8 @@ class PhotoPathSize(TLObject):
     TL_NAME: ClassVar[str]
     TL_TYPE: ClassVar[str]
     type: str
-    bytes: bytes
-    def __init__(self, *, type: str, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, type: str, bytes: builtins.bytes) -> None: ...
 
 
 class GeoPointEmpty(TLObject):
@@ -5320,9 +5321,9 @@ class EncryptedMessage(TLObject):
     random_id: int
     chat_id: int
     date: int
-    bytes: bytes
+    bytes: builtins.bytes
     file: tlcodec.types.TypeEncryptedFile
-    def __init__(self, *, random_id: int, chat_id: int, date: int, bytes: bytes, file: tlcodec.types.TypeEncryptedFile) -> None: ...
+    def __init__(self, *, random_id: int, chat_id: int, date: int, bytes: builtins.bytes, file: tlcodec.types.TypeEncryptedFile) -> None: ...
 
 
 class EncryptedMessageService(TLObject):
@@ -5334,8 +5335,8 @@ class EncryptedMessageService(TLObject):
     random_id: int
     chat_id: int
     date: int
-    bytes: bytes
-    def __init__(self, *, random_id: int, chat_id: int, date: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, random_id: int, chat_id: int, date: int, bytes: builtins.bytes) -> None: ...
 
 
 class InputDocumentEmpty(TLObject):
@@ -7284,7 +7285,7 @@ class ChannelParticipantAdmin(TLObject):
     date: int
     admin_rights: tlcodec.types.TypeChatAdminRights
     rank: str | None
-    def __init__(self_, *, can_edit: bool = False, self: bool = False, user_id: int, inviter_id: int | None = None, promoted_by: int, date: int, admin_rights: tlcodec.types.TypeChatAdminRights, rank: str | None = None) -> None: ...
+    def __init__(_self, *, can_edit: bool = False, self: bool = False, user_id: int, inviter_id: int | None = None, promoted_by: int, date: int, admin_rights: tlcodec.types.TypeChatAdminRights, rank: str | None = None) -> None: ...
 
 
 class ChannelParticipantBanned(TLObject):
@@ -11881,7 +11882,7 @@ class GroupCallParticipant(TLObject):
     video: tlcodec.types.TypeGroupCallParticipantVideo | None
     presentation: tlcodec.types.TypeGroupCallParticipantVideo | None
     paid_stars_total: int | None
-    def __init__(self_, *, muted: bool = False, left: bool = False, can_self_unmute: bool = False, just_joined: bool = False, versioned: bool = False, min: bool = False, muted_by_you: bool = False, volume_by_admin: bool = False, self: bool = False, video_joined: bool = False, peer: tlcodec.types.TypePeer, date: int, active_date: int | None = None, source: int, volume: int | None = None, about: str | None = None, raise_hand_rating: int | None = None, video: tlcodec.types.TypeGroupCallParticipantVideo | None = None, presentation: tlcodec.types.TypeGroupCallParticipantVideo | None = None, paid_stars_total: int | None = None) -> None: ...
+    def __init__(_self, *, muted: bool = False, left: bool = False, can_self_unmute: bool = False, just_joined: bool = False, versioned: bool = False, min: bool = False, muted_by_you: bool = False, volume_by_admin: bool = False, self: bool = False, video_joined: bool = False, peer: tlcodec.types.TypePeer, date: int, active_date: int | None = None, source: int, volume: int | None = None, about: str | None = None, raise_hand_rating: int | None = None, video: tlcodec.types.TypeGroupCallParticipantVideo | None = None, presentation: tlcodec.types.TypeGroupCallParticipantVideo | None = None, paid_stars_total: int | None = None) -> None: ...
 
 
 class InlineQueryPeerTypeSameBotPM(TLObject):
@@ -15127,8 +15128,8 @@ class TodoList(TLObject):
     others_can_append: bool
     others_can_complete: bool
     title: tlcodec.types.TypeTextWithEntities
-    list: list[tlcodec.types.TypeTodoItem]
-    def __init__(self, *, others_can_append: bool = False, others_can_complete: bool = False, title: tlcodec.types.TypeTextWithEntities, list: list[tlcodec.types.TypeTodoItem]) -> None: ...
+    list: builtins.list[tlcodec.types.TypeTodoItem]
+    def __init__(self, *, others_can_append: bool = False, others_can_complete: bool = False, title: tlcodec.types.TypeTextWithEntities, list: builtins.list[tlcodec.types.TypeTodoItem]) -> None: ...
 
 
 class TodoCompletion(TLObject):
@@ -16343,413 +16344,413 @@ class HttpWait(TLObject):
     def __init__(self, *, max_delay: int, wait_after: int, max_wait: int) -> None: ...
 
 
-TypeError = tlcodec.types.Error
-TypeNull = tlcodec.types.Null
-TypeInputPeer = Union[tlcodec.types.InputPeerEmpty, tlcodec.types.InputPeerSelf, tlcodec.types.InputPeerChat, tlcodec.types.InputPeerUser, tlcodec.types.InputPeerChannel, tlcodec.types.InputPeerUserFromMessage, tlcodec.types.InputPeerChannelFromMessage]
-TypeInputUser = Union[tlcodec.types.InputUserEmpty, tlcodec.types.InputUserSelf, tlcodec.types.InputUser, tlcodec.types.InputUserFromMessage]
-TypeInputContact = tlcodec.types.InputPhoneContact
-TypeInputFile = Union[tlcodec.types.InputFile, tlcodec.types.InputFileBig, tlcodec.types.InputFileStoryDocument]
-TypeInputMedia = Union[tlcodec.types.InputMediaEmpty, tlcodec.types.InputMediaUploadedPhoto, tlcodec.types.InputMediaPhoto, tlcodec.types.InputMediaGeoPoint, tlcodec.types.InputMediaContact, tlcodec.types.InputMediaUploadedDocument, tlcodec.types.InputMediaDocument, tlcodec.types.InputMediaVenue, tlcodec.types.InputMediaPhotoExternal, tlcodec.types.InputMediaDocumentExternal, tlcodec.types.InputMediaGame, tlcodec.types.InputMediaInvoice, tlcodec.types.InputMediaGeoLive, tlcodec.types.InputMediaPoll, tlcodec.types.InputMediaDice, tlcodec.types.InputMediaStory, tlcodec.types.InputMediaWebPage, tlcodec.types.InputMediaPaidMedia, tlcodec.types.InputMediaTodo, tlcodec.types.InputMediaStakeDice]
-TypeInputChatPhoto = Union[tlcodec.types.InputChatPhotoEmpty, tlcodec.types.InputChatUploadedPhoto, tlcodec.types.InputChatPhoto]
-TypeInputGeoPoint = Union[tlcodec.types.InputGeoPointEmpty, tlcodec.types.InputGeoPoint]
-TypeInputPhoto = Union[tlcodec.types.InputPhotoEmpty, tlcodec.types.InputPhoto]
-TypeInputFileLocation = Union[tlcodec.types.InputFileLocation, tlcodec.types.InputEncryptedFileLocation, tlcodec.types.InputDocumentFileLocation, tlcodec.types.InputSecureFileLocation, tlcodec.types.InputTakeoutFileLocation, tlcodec.types.InputPhotoFileLocation, tlcodec.types.InputPhotoLegacyFileLocation, tlcodec.types.InputPeerPhotoFileLocation, tlcodec.types.InputStickerSetThumb, tlcodec.types.InputGroupCallStream]
-TypePeer = Union[tlcodec.types.PeerUser, tlcodec.types.PeerChat, tlcodec.types.PeerChannel]
-TypeUser = Union[tlcodec.types.UserEmpty, tlcodec.types.User]
-TypeUserProfilePhoto = Union[tlcodec.types.UserProfilePhotoEmpty, tlcodec.types.UserProfilePhoto]
-TypeUserStatus = Union[tlcodec.types.UserStatusEmpty, tlcodec.types.UserStatusOnline, tlcodec.types.UserStatusOffline, tlcodec.types.UserStatusRecently, tlcodec.types.UserStatusLastWeek, tlcodec.types.UserStatusLastMonth]
-TypeChat = Union[tlcodec.types.ChatEmpty, tlcodec.types.Chat, tlcodec.types.ChatForbidden, tlcodec.types.Channel, tlcodec.types.ChannelForbidden, tlcodec.types.CommunityForbidden, tlcodec.types.Community]
-TypeChatFull = Union[tlcodec.types.ChatFull, tlcodec.types.ChannelFull, tlcodec.types.CommunityFull]
-TypeChatParticipant = Union[tlcodec.types.ChatParticipant, tlcodec.types.ChatParticipantCreator, tlcodec.types.ChatParticipantAdmin]
-TypeChatParticipants = Union[tlcodec.types.ChatParticipantsForbidden, tlcodec.types.ChatParticipants]
-TypeChatPhoto = Union[tlcodec.types.ChatPhotoEmpty, tlcodec.types.ChatPhoto]
-TypeMessage = Union[tlcodec.types.MessageEmpty, tlcodec.types.Message, tlcodec.types.MessageService]
-TypeMessageMedia = Union[tlcodec.types.MessageMediaEmpty, tlcodec.types.MessageMediaPhoto, tlcodec.types.MessageMediaGeo, tlcodec.types.MessageMediaContact, tlcodec.types.MessageMediaUnsupported, tlcodec.types.MessageMediaDocument, tlcodec.types.MessageMediaWebPage, tlcodec.types.MessageMediaVenue, tlcodec.types.MessageMediaGame, tlcodec.types.MessageMediaInvoice, tlcodec.types.MessageMediaGeoLive, tlcodec.types.MessageMediaPoll, tlcodec.types.MessageMediaDice, tlcodec.types.MessageMediaStory, tlcodec.types.MessageMediaGiveaway, tlcodec.types.MessageMediaGiveawayResults, tlcodec.types.MessageMediaPaidMedia, tlcodec.types.MessageMediaToDo, tlcodec.types.MessageMediaVideoStream]
-TypeMessageAction = Union[tlcodec.types.MessageActionEmpty, tlcodec.types.MessageActionChatCreate, tlcodec.types.MessageActionChatEditTitle, tlcodec.types.MessageActionChatEditPhoto, tlcodec.types.MessageActionChatDeletePhoto, tlcodec.types.MessageActionChatAddUser, tlcodec.types.MessageActionChatDeleteUser, tlcodec.types.MessageActionChatJoinedByLink, tlcodec.types.MessageActionChannelCreate, tlcodec.types.MessageActionChatMigrateTo, tlcodec.types.MessageActionChannelMigrateFrom, tlcodec.types.MessageActionPinMessage, tlcodec.types.MessageActionHistoryClear, tlcodec.types.MessageActionGameScore, tlcodec.types.MessageActionPaymentSentMe, tlcodec.types.MessageActionPaymentSent, tlcodec.types.MessageActionPhoneCall, tlcodec.types.MessageActionScreenshotTaken, tlcodec.types.MessageActionCustomAction, tlcodec.types.MessageActionBotAllowed, tlcodec.types.MessageActionSecureValuesSentMe, tlcodec.types.MessageActionSecureValuesSent, tlcodec.types.MessageActionContactSignUp, tlcodec.types.MessageActionGeoProximityReached, tlcodec.types.MessageActionGroupCall, tlcodec.types.MessageActionInviteToGroupCall, tlcodec.types.MessageActionSetMessagesTTL, tlcodec.types.MessageActionGroupCallScheduled, tlcodec.types.MessageActionSetChatTheme, tlcodec.types.MessageActionChatJoinedByRequest, tlcodec.types.MessageActionWebViewDataSentMe, tlcodec.types.MessageActionWebViewDataSent, tlcodec.types.MessageActionGiftPremium, tlcodec.types.MessageActionTopicCreate, tlcodec.types.MessageActionTopicEdit, tlcodec.types.MessageActionSuggestProfilePhoto, tlcodec.types.MessageActionRequestedPeer, tlcodec.types.MessageActionSetChatWallPaper, tlcodec.types.MessageActionGiftCode, tlcodec.types.MessageActionGiveawayLaunch, tlcodec.types.MessageActionGiveawayResults, tlcodec.types.MessageActionBoostApply, tlcodec.types.MessageActionRequestedPeerSentMe, tlcodec.types.MessageActionPaymentRefunded, tlcodec.types.MessageActionGiftStars, tlcodec.types.MessageActionPrizeStars, tlcodec.types.MessageActionStarGift, tlcodec.types.MessageActionStarGiftUnique, tlcodec.types.MessageActionPaidMessagesRefunded, tlcodec.types.MessageActionPaidMessagesPrice, tlcodec.types.MessageActionConferenceCall, tlcodec.types.MessageActionTodoCompletions, tlcodec.types.MessageActionTodoAppendTasks, tlcodec.types.MessageActionSuggestedPostApproval, tlcodec.types.MessageActionSuggestedPostSuccess, tlcodec.types.MessageActionSuggestedPostRefund, tlcodec.types.MessageActionGiftTon, tlcodec.types.MessageActionSuggestBirthday, tlcodec.types.MessageActionStarGiftPurchaseOffer, tlcodec.types.MessageActionStarGiftPurchaseOfferDeclined, tlcodec.types.MessageActionNewCreatorPending, tlcodec.types.MessageActionChangeCreator, tlcodec.types.MessageActionNoForwardsToggle, tlcodec.types.MessageActionNoForwardsRequest, tlcodec.types.MessageActionPollAppendAnswer, tlcodec.types.MessageActionPollDeleteAnswer, tlcodec.types.MessageActionManagedBotCreated, tlcodec.types.MessageActionChangeCommunity]
-TypeDialog = Union[tlcodec.types.Dialog, tlcodec.types.DialogFolder, tlcodec.types.DialogCommunity]
-TypePhoto = Union[tlcodec.types.PhotoEmpty, tlcodec.types.Photo]
-TypePhotoSize = Union[tlcodec.types.PhotoSizeEmpty, tlcodec.types.PhotoSize, tlcodec.types.PhotoCachedSize, tlcodec.types.PhotoStrippedSize, tlcodec.types.PhotoSizeProgressive, tlcodec.types.PhotoPathSize]
-TypeGeoPoint = Union[tlcodec.types.GeoPointEmpty, tlcodec.types.GeoPoint]
-TypeInputNotifyPeer = Union[tlcodec.types.InputNotifyPeer, tlcodec.types.InputNotifyUsers, tlcodec.types.InputNotifyChats, tlcodec.types.InputNotifyBroadcasts, tlcodec.types.InputNotifyForumTopic, tlcodec.types.InputNotifyCommunity]
-TypeInputPeerNotifySettings = tlcodec.types.InputPeerNotifySettings
-TypePeerNotifySettings = tlcodec.types.PeerNotifySettings
-TypePeerSettings = tlcodec.types.PeerSettings
-TypeWallPaper = Union[tlcodec.types.WallPaper, tlcodec.types.WallPaperNoFile]
-TypeReportReason = Union[tlcodec.types.InputReportReasonSpam, tlcodec.types.InputReportReasonViolence, tlcodec.types.InputReportReasonPornography, tlcodec.types.InputReportReasonChildAbuse, tlcodec.types.InputReportReasonOther, tlcodec.types.InputReportReasonCopyright, tlcodec.types.InputReportReasonGeoIrrelevant, tlcodec.types.InputReportReasonFake, tlcodec.types.InputReportReasonIllegalDrugs, tlcodec.types.InputReportReasonPersonalDetails]
-TypeUserFull = tlcodec.types.UserFull
-TypeContact = tlcodec.types.Contact
-TypeImportedContact = tlcodec.types.ImportedContact
-TypeContactStatus = tlcodec.types.ContactStatus
-TypeMessagesFilter = Union[tlcodec.types.InputMessagesFilterEmpty, tlcodec.types.InputMessagesFilterPhotos, tlcodec.types.InputMessagesFilterVideo, tlcodec.types.InputMessagesFilterPhotoVideo, tlcodec.types.InputMessagesFilterDocument, tlcodec.types.InputMessagesFilterUrl, tlcodec.types.InputMessagesFilterGif, tlcodec.types.InputMessagesFilterVoice, tlcodec.types.InputMessagesFilterMusic, tlcodec.types.InputMessagesFilterChatPhotos, tlcodec.types.InputMessagesFilterPhoneCalls, tlcodec.types.InputMessagesFilterRoundVoice, tlcodec.types.InputMessagesFilterRoundVideo, tlcodec.types.InputMessagesFilterMyMentions, tlcodec.types.InputMessagesFilterGeo, tlcodec.types.InputMessagesFilterContacts, tlcodec.types.InputMessagesFilterPinned, tlcodec.types.InputMessagesFilterPoll]
-TypeUpdate = Union[tlcodec.types.UpdateNewMessage, tlcodec.types.UpdateMessageID, tlcodec.types.UpdateDeleteMessages, tlcodec.types.UpdateUserTyping, tlcodec.types.UpdateChatUserTyping, tlcodec.types.UpdateChatParticipants, tlcodec.types.UpdateUserStatus, tlcodec.types.UpdateUserName, tlcodec.types.UpdateNewAuthorization, tlcodec.types.UpdateNewEncryptedMessage, tlcodec.types.UpdateEncryptedChatTyping, tlcodec.types.UpdateEncryption, tlcodec.types.UpdateEncryptedMessagesRead, tlcodec.types.UpdateChatParticipantAdd, tlcodec.types.UpdateChatParticipantDelete, tlcodec.types.UpdateDcOptions, tlcodec.types.UpdateNotifySettings, tlcodec.types.UpdateServiceNotification, tlcodec.types.UpdatePrivacy, tlcodec.types.UpdateUserPhone, tlcodec.types.UpdateReadHistoryInbox, tlcodec.types.UpdateReadHistoryOutbox, tlcodec.types.UpdateWebPage, tlcodec.types.UpdateReadMessagesContents, tlcodec.types.UpdateChannelTooLong, tlcodec.types.UpdateChannel, tlcodec.types.UpdateNewChannelMessage, tlcodec.types.UpdateReadChannelInbox, tlcodec.types.UpdateDeleteChannelMessages, tlcodec.types.UpdateChannelMessageViews, tlcodec.types.UpdateChatParticipantAdmin, tlcodec.types.UpdateNewStickerSet, tlcodec.types.UpdateStickerSetsOrder, tlcodec.types.UpdateStickerSets, tlcodec.types.UpdateSavedGifs, tlcodec.types.UpdateBotInlineQuery, tlcodec.types.UpdateBotInlineSend, tlcodec.types.UpdateEditChannelMessage, tlcodec.types.UpdateBotCallbackQuery, tlcodec.types.UpdateEditMessage, tlcodec.types.UpdateInlineBotCallbackQuery, tlcodec.types.UpdateReadChannelOutbox, tlcodec.types.UpdateDraftMessage, tlcodec.types.UpdateReadFeaturedStickers, tlcodec.types.UpdateRecentStickers, tlcodec.types.UpdateConfig, tlcodec.types.UpdatePtsChanged, tlcodec.types.UpdateChannelWebPage, tlcodec.types.UpdateDialogPinned, tlcodec.types.UpdatePinnedDialogs, tlcodec.types.UpdateBotWebhookJSON, tlcodec.types.UpdateBotWebhookJSONQuery, tlcodec.types.UpdateBotShippingQuery, tlcodec.types.UpdateBotPrecheckoutQuery, tlcodec.types.UpdatePhoneCall, tlcodec.types.UpdateLangPackTooLong, tlcodec.types.UpdateLangPack, tlcodec.types.UpdateFavedStickers, tlcodec.types.UpdateChannelReadMessagesContents, tlcodec.types.UpdateContactsReset, tlcodec.types.UpdateChannelAvailableMessages, tlcodec.types.UpdateDialogUnreadMark, tlcodec.types.UpdateMessagePoll, tlcodec.types.UpdateChatDefaultBannedRights, tlcodec.types.UpdateFolderPeers, tlcodec.types.UpdatePeerSettings, tlcodec.types.UpdatePeerLocated, tlcodec.types.UpdateNewScheduledMessage, tlcodec.types.UpdateDeleteScheduledMessages, tlcodec.types.UpdateTheme, tlcodec.types.UpdateGeoLiveViewed, tlcodec.types.UpdateLoginToken, tlcodec.types.UpdateMessagePollVote, tlcodec.types.UpdateDialogFilter, tlcodec.types.UpdateDialogFilterOrder, tlcodec.types.UpdateDialogFilters, tlcodec.types.UpdatePhoneCallSignalingData, tlcodec.types.UpdateChannelMessageForwards, tlcodec.types.UpdateReadChannelDiscussionInbox, tlcodec.types.UpdateReadChannelDiscussionOutbox, tlcodec.types.UpdatePeerBlocked, tlcodec.types.UpdateChannelUserTyping, tlcodec.types.UpdatePinnedMessages, tlcodec.types.UpdatePinnedChannelMessages, tlcodec.types.UpdateChat, tlcodec.types.UpdateGroupCallParticipants, tlcodec.types.UpdateGroupCall, tlcodec.types.UpdatePeerHistoryTTL, tlcodec.types.UpdateChatParticipant, tlcodec.types.UpdateChannelParticipant, tlcodec.types.UpdateBotStopped, tlcodec.types.UpdateGroupCallConnection, tlcodec.types.UpdateBotCommands, tlcodec.types.UpdatePendingJoinRequests, tlcodec.types.UpdateBotChatInviteRequester, tlcodec.types.UpdateMessageReactions, tlcodec.types.UpdateAttachMenuBots, tlcodec.types.UpdateWebViewResultSent, tlcodec.types.UpdateBotMenuButton, tlcodec.types.UpdateSavedRingtones, tlcodec.types.UpdateTranscribedAudio, tlcodec.types.UpdateReadFeaturedEmojiStickers, tlcodec.types.UpdateUserEmojiStatus, tlcodec.types.UpdateRecentEmojiStatuses, tlcodec.types.UpdateRecentReactions, tlcodec.types.UpdateMoveStickerSetToTop, tlcodec.types.UpdateMessageExtendedMedia, tlcodec.types.UpdateUser, tlcodec.types.UpdateAutoSaveSettings, tlcodec.types.UpdateStory, tlcodec.types.UpdateReadStories, tlcodec.types.UpdateStoryID, tlcodec.types.UpdateStoriesStealthMode, tlcodec.types.UpdateSentStoryReaction, tlcodec.types.UpdateBotChatBoost, tlcodec.types.UpdateChannelViewForumAsMessages, tlcodec.types.UpdatePeerWallpaper, tlcodec.types.UpdateBotMessageReaction, tlcodec.types.UpdateBotMessageReactions, tlcodec.types.UpdateSavedDialogPinned, tlcodec.types.UpdatePinnedSavedDialogs, tlcodec.types.UpdateSavedReactionTags, tlcodec.types.UpdateSmsJob, tlcodec.types.UpdateQuickReplies, tlcodec.types.UpdateNewQuickReply, tlcodec.types.UpdateDeleteQuickReply, tlcodec.types.UpdateQuickReplyMessage, tlcodec.types.UpdateDeleteQuickReplyMessages, tlcodec.types.UpdateBotBusinessConnect, tlcodec.types.UpdateBotNewBusinessMessage, tlcodec.types.UpdateBotEditBusinessMessage, tlcodec.types.UpdateBotDeleteBusinessMessage, tlcodec.types.UpdateNewStoryReaction, tlcodec.types.UpdateStarsBalance, tlcodec.types.UpdateBusinessBotCallbackQuery, tlcodec.types.UpdateStarsRevenueStatus, tlcodec.types.UpdateBotPurchasedPaidMedia, tlcodec.types.UpdatePaidReactionPrivacy, tlcodec.types.UpdateSentPhoneCode, tlcodec.types.UpdateGroupCallChainBlocks, tlcodec.types.UpdateReadMonoForumInbox, tlcodec.types.UpdateReadMonoForumOutbox, tlcodec.types.UpdateMonoForumNoPaidException, tlcodec.types.UpdateGroupCallMessage, tlcodec.types.UpdateGroupCallEncryptedMessage, tlcodec.types.UpdatePinnedForumTopic, tlcodec.types.UpdatePinnedForumTopics, tlcodec.types.UpdateDeleteGroupCallMessages, tlcodec.types.UpdateStarGiftAuctionState, tlcodec.types.UpdateStarGiftAuctionUserState, tlcodec.types.UpdateEmojiGameInfo, tlcodec.types.UpdateStarGiftCraftFail, tlcodec.types.UpdateChatParticipantRank, tlcodec.types.UpdateManagedBot, tlcodec.types.UpdateBotGuestChatQuery, tlcodec.types.UpdateAiComposeTones, tlcodec.types.UpdateJoinChatWebViewDecision, tlcodec.types.UpdateNewBotConnection, tlcodec.types.UpdateWebBrowserSettings, tlcodec.types.UpdateWebBrowserException, tlcodec.types.UpdateNewEphemeralMessage, tlcodec.types.UpdateDeleteEphemeralMessages, tlcodec.types.UpdateEditEphemeralMessage, tlcodec.types.UpdateBotStarsSubscription]
-TypeUpdates = Union[tlcodec.types.UpdatesTooLong, tlcodec.types.UpdateShortMessage, tlcodec.types.UpdateShortChatMessage, tlcodec.types.UpdateShort, tlcodec.types.UpdatesCombined, tlcodec.types.Updates, tlcodec.types.UpdateShortSentMessage]
-TypeDcOption = tlcodec.types.DcOption
-TypeConfig = tlcodec.types.Config
-TypeNearestDc = tlcodec.types.NearestDc
-TypeEncryptedChat = Union[tlcodec.types.EncryptedChatEmpty, tlcodec.types.EncryptedChatWaiting, tlcodec.types.EncryptedChatRequested, tlcodec.types.EncryptedChat, tlcodec.types.EncryptedChatDiscarded]
-TypeInputEncryptedChat = tlcodec.types.InputEncryptedChat
-TypeEncryptedFile = Union[tlcodec.types.EncryptedFileEmpty, tlcodec.types.EncryptedFile]
-TypeInputEncryptedFile = Union[tlcodec.types.InputEncryptedFileEmpty, tlcodec.types.InputEncryptedFileUploaded, tlcodec.types.InputEncryptedFile, tlcodec.types.InputEncryptedFileBigUploaded]
-TypeEncryptedMessage = Union[tlcodec.types.EncryptedMessage, tlcodec.types.EncryptedMessageService]
-TypeInputDocument = Union[tlcodec.types.InputDocumentEmpty, tlcodec.types.InputDocument]
-TypeDocument = Union[tlcodec.types.DocumentEmpty, tlcodec.types.Document]
-TypeNotifyPeer = Union[tlcodec.types.NotifyPeer, tlcodec.types.NotifyUsers, tlcodec.types.NotifyChats, tlcodec.types.NotifyBroadcasts, tlcodec.types.NotifyForumTopic, tlcodec.types.NotifyCommunity]
-TypeSendMessageAction = Union[tlcodec.types.SendMessageTypingAction, tlcodec.types.SendMessageCancelAction, tlcodec.types.SendMessageRecordVideoAction, tlcodec.types.SendMessageUploadVideoAction, tlcodec.types.SendMessageRecordAudioAction, tlcodec.types.SendMessageUploadAudioAction, tlcodec.types.SendMessageUploadPhotoAction, tlcodec.types.SendMessageUploadDocumentAction, tlcodec.types.SendMessageGeoLocationAction, tlcodec.types.SendMessageChooseContactAction, tlcodec.types.SendMessageGamePlayAction, tlcodec.types.SendMessageRecordRoundAction, tlcodec.types.SendMessageUploadRoundAction, tlcodec.types.SpeakingInGroupCallAction, tlcodec.types.SendMessageHistoryImportAction, tlcodec.types.SendMessageChooseStickerAction, tlcodec.types.SendMessageEmojiInteraction, tlcodec.types.SendMessageEmojiInteractionSeen, tlcodec.types.SendMessageTextDraftAction, tlcodec.types.InputSendMessageRichMessageDraftAction, tlcodec.types.SendMessageRichMessageDraftAction]
-TypeInputPrivacyKey = Union[tlcodec.types.InputPrivacyKeyStatusTimestamp, tlcodec.types.InputPrivacyKeyChatInvite, tlcodec.types.InputPrivacyKeyPhoneCall, tlcodec.types.InputPrivacyKeyPhoneP2P, tlcodec.types.InputPrivacyKeyForwards, tlcodec.types.InputPrivacyKeyProfilePhoto, tlcodec.types.InputPrivacyKeyPhoneNumber, tlcodec.types.InputPrivacyKeyAddedByPhone, tlcodec.types.InputPrivacyKeyVoiceMessages, tlcodec.types.InputPrivacyKeyAbout, tlcodec.types.InputPrivacyKeyBirthday, tlcodec.types.InputPrivacyKeyStarGiftsAutoSave, tlcodec.types.InputPrivacyKeyNoPaidMessages, tlcodec.types.InputPrivacyKeySavedMusic]
-TypePrivacyKey = Union[tlcodec.types.PrivacyKeyStatusTimestamp, tlcodec.types.PrivacyKeyChatInvite, tlcodec.types.PrivacyKeyPhoneCall, tlcodec.types.PrivacyKeyPhoneP2P, tlcodec.types.PrivacyKeyForwards, tlcodec.types.PrivacyKeyProfilePhoto, tlcodec.types.PrivacyKeyPhoneNumber, tlcodec.types.PrivacyKeyAddedByPhone, tlcodec.types.PrivacyKeyVoiceMessages, tlcodec.types.PrivacyKeyAbout, tlcodec.types.PrivacyKeyBirthday, tlcodec.types.PrivacyKeyStarGiftsAutoSave, tlcodec.types.PrivacyKeyNoPaidMessages, tlcodec.types.PrivacyKeySavedMusic]
-TypeInputPrivacyRule = Union[tlcodec.types.InputPrivacyValueAllowContacts, tlcodec.types.InputPrivacyValueAllowAll, tlcodec.types.InputPrivacyValueAllowUsers, tlcodec.types.InputPrivacyValueDisallowContacts, tlcodec.types.InputPrivacyValueDisallowAll, tlcodec.types.InputPrivacyValueDisallowUsers, tlcodec.types.InputPrivacyValueAllowChatParticipants, tlcodec.types.InputPrivacyValueDisallowChatParticipants, tlcodec.types.InputPrivacyValueAllowCloseFriends, tlcodec.types.InputPrivacyValueAllowPremium, tlcodec.types.InputPrivacyValueAllowBots, tlcodec.types.InputPrivacyValueDisallowBots]
-TypePrivacyRule = Union[tlcodec.types.PrivacyValueAllowContacts, tlcodec.types.PrivacyValueAllowAll, tlcodec.types.PrivacyValueAllowUsers, tlcodec.types.PrivacyValueDisallowContacts, tlcodec.types.PrivacyValueDisallowAll, tlcodec.types.PrivacyValueDisallowUsers, tlcodec.types.PrivacyValueAllowChatParticipants, tlcodec.types.PrivacyValueDisallowChatParticipants, tlcodec.types.PrivacyValueAllowCloseFriends, tlcodec.types.PrivacyValueAllowPremium, tlcodec.types.PrivacyValueAllowBots, tlcodec.types.PrivacyValueDisallowBots]
-TypeAccountDaysTTL = tlcodec.types.AccountDaysTTL
-TypeDocumentAttribute = Union[tlcodec.types.DocumentAttributeImageSize, tlcodec.types.DocumentAttributeAnimated, tlcodec.types.DocumentAttributeSticker, tlcodec.types.DocumentAttributeVideo, tlcodec.types.DocumentAttributeAudio, tlcodec.types.DocumentAttributeFilename, tlcodec.types.DocumentAttributeHasStickers, tlcodec.types.DocumentAttributeCustomEmoji]
-TypeStickerPack = tlcodec.types.StickerPack
-TypeWebPage = Union[tlcodec.types.WebPageEmpty, tlcodec.types.WebPagePending, tlcodec.types.WebPage, tlcodec.types.WebPageNotModified]
-TypeAuthorization = tlcodec.types.Authorization
-TypeReceivedNotifyMessage = tlcodec.types.ReceivedNotifyMessage
-TypeExportedChatInvite = Union[tlcodec.types.ChatInviteExported, tlcodec.types.ChatInvitePublicJoinRequests]
-TypeChatInvite = Union[tlcodec.types.ChatInviteAlready, tlcodec.types.ChatInvite, tlcodec.types.ChatInvitePeek]
-TypeInputStickerSet = Union[tlcodec.types.InputStickerSetEmpty, tlcodec.types.InputStickerSetID, tlcodec.types.InputStickerSetShortName, tlcodec.types.InputStickerSetAnimatedEmoji, tlcodec.types.InputStickerSetDice, tlcodec.types.InputStickerSetAnimatedEmojiAnimations, tlcodec.types.InputStickerSetPremiumGifts, tlcodec.types.InputStickerSetEmojiGenericAnimations, tlcodec.types.InputStickerSetEmojiDefaultStatuses, tlcodec.types.InputStickerSetEmojiDefaultTopicIcons, tlcodec.types.InputStickerSetEmojiChannelDefaultStatuses, tlcodec.types.InputStickerSetTonGifts]
-TypeStickerSet = tlcodec.types.StickerSet
-TypeBotCommand = tlcodec.types.BotCommand
-TypeBotInfo = tlcodec.types.BotInfo
-TypeKeyboardButton = Union[tlcodec.types.KeyboardButton, tlcodec.types.KeyboardButtonUrl, tlcodec.types.KeyboardButtonCallback, tlcodec.types.KeyboardButtonRequestPhone, tlcodec.types.KeyboardButtonRequestGeoLocation, tlcodec.types.KeyboardButtonSwitchInline, tlcodec.types.KeyboardButtonGame, tlcodec.types.KeyboardButtonBuy, tlcodec.types.KeyboardButtonUrlAuth, tlcodec.types.InputKeyboardButtonUrlAuth, tlcodec.types.KeyboardButtonRequestPoll, tlcodec.types.InputKeyboardButtonUserProfile, tlcodec.types.KeyboardButtonUserProfile, tlcodec.types.KeyboardButtonWebView, tlcodec.types.KeyboardButtonSimpleWebView, tlcodec.types.KeyboardButtonRequestPeer, tlcodec.types.InputKeyboardButtonRequestPeer, tlcodec.types.KeyboardButtonCopy]
-TypeKeyboardButtonRow = tlcodec.types.KeyboardButtonRow
-TypeReplyMarkup = Union[tlcodec.types.ReplyKeyboardHide, tlcodec.types.ReplyKeyboardForceReply, tlcodec.types.ReplyKeyboardMarkup, tlcodec.types.ReplyInlineMarkup]
-TypeMessageEntity = Union[tlcodec.types.MessageEntityUnknown, tlcodec.types.MessageEntityMention, tlcodec.types.MessageEntityHashtag, tlcodec.types.MessageEntityBotCommand, tlcodec.types.MessageEntityUrl, tlcodec.types.MessageEntityEmail, tlcodec.types.MessageEntityBold, tlcodec.types.MessageEntityItalic, tlcodec.types.MessageEntityCode, tlcodec.types.MessageEntityPre, tlcodec.types.MessageEntityTextUrl, tlcodec.types.MessageEntityMentionName, tlcodec.types.InputMessageEntityMentionName, tlcodec.types.MessageEntityPhone, tlcodec.types.MessageEntityCashtag, tlcodec.types.MessageEntityUnderline, tlcodec.types.MessageEntityStrike, tlcodec.types.MessageEntityBankCard, tlcodec.types.MessageEntitySpoiler, tlcodec.types.MessageEntityCustomEmoji, tlcodec.types.MessageEntityBlockquote, tlcodec.types.MessageEntityFormattedDate, tlcodec.types.MessageEntityDiffInsert, tlcodec.types.MessageEntityDiffReplace, tlcodec.types.MessageEntityDiffDelete]
-TypeInputChannel = Union[tlcodec.types.InputChannelEmpty, tlcodec.types.InputChannel, tlcodec.types.InputChannelFromMessage]
-TypeMessageRange = tlcodec.types.MessageRange
-TypeChannelMessagesFilter = Union[tlcodec.types.ChannelMessagesFilterEmpty, tlcodec.types.ChannelMessagesFilter]
-TypeChannelParticipant = Union[tlcodec.types.ChannelParticipant, tlcodec.types.ChannelParticipantSelf, tlcodec.types.ChannelParticipantCreator, tlcodec.types.ChannelParticipantAdmin, tlcodec.types.ChannelParticipantBanned, tlcodec.types.ChannelParticipantLeft]
-TypeChannelParticipantsFilter = Union[tlcodec.types.ChannelParticipantsRecent, tlcodec.types.ChannelParticipantsAdmins, tlcodec.types.ChannelParticipantsKicked, tlcodec.types.ChannelParticipantsBots, tlcodec.types.ChannelParticipantsBanned, tlcodec.types.ChannelParticipantsSearch, tlcodec.types.ChannelParticipantsContacts, tlcodec.types.ChannelParticipantsMentions]
-TypeInputBotInlineMessage = Union[tlcodec.types.InputBotInlineMessageMediaAuto, tlcodec.types.InputBotInlineMessageText, tlcodec.types.InputBotInlineMessageMediaGeo, tlcodec.types.InputBotInlineMessageMediaVenue, tlcodec.types.InputBotInlineMessageMediaContact, tlcodec.types.InputBotInlineMessageGame, tlcodec.types.InputBotInlineMessageMediaInvoice, tlcodec.types.InputBotInlineMessageMediaWebPage, tlcodec.types.InputBotInlineMessageRichMessage]
-TypeInputBotInlineResult = Union[tlcodec.types.InputBotInlineResult, tlcodec.types.InputBotInlineResultPhoto, tlcodec.types.InputBotInlineResultDocument, tlcodec.types.InputBotInlineResultGame]
-TypeBotInlineMessage = Union[tlcodec.types.BotInlineMessageMediaAuto, tlcodec.types.BotInlineMessageText, tlcodec.types.BotInlineMessageMediaGeo, tlcodec.types.BotInlineMessageMediaVenue, tlcodec.types.BotInlineMessageMediaContact, tlcodec.types.BotInlineMessageMediaInvoice, tlcodec.types.BotInlineMessageMediaWebPage, tlcodec.types.BotInlineMessageRichMessage]
-TypeBotInlineResult = Union[tlcodec.types.BotInlineResult, tlcodec.types.BotInlineMediaResult]
-TypeExportedMessageLink = tlcodec.types.ExportedMessageLink
-TypeMessageFwdHeader = tlcodec.types.MessageFwdHeader
-TypeInputBotInlineMessageID = Union[tlcodec.types.InputBotInlineMessageID, tlcodec.types.InputBotInlineMessageID64]
-TypeInlineBotSwitchPM = tlcodec.types.InlineBotSwitchPM
-TypeTopPeer = tlcodec.types.TopPeer
-TypeTopPeerCategory = Union[tlcodec.types.TopPeerCategoryBotsPM, tlcodec.types.TopPeerCategoryBotsInline, tlcodec.types.TopPeerCategoryCorrespondents, tlcodec.types.TopPeerCategoryGroups, tlcodec.types.TopPeerCategoryChannels, tlcodec.types.TopPeerCategoryPhoneCalls, tlcodec.types.TopPeerCategoryForwardUsers, tlcodec.types.TopPeerCategoryForwardChats, tlcodec.types.TopPeerCategoryBotsApp, tlcodec.types.TopPeerCategoryBotsGuestChat]
-TypeTopPeerCategoryPeers = tlcodec.types.TopPeerCategoryPeers
-TypeDraftMessage = Union[tlcodec.types.DraftMessageEmpty, tlcodec.types.DraftMessage]
-TypeStickerSetCovered = Union[tlcodec.types.StickerSetCovered, tlcodec.types.StickerSetMultiCovered, tlcodec.types.StickerSetFullCovered, tlcodec.types.StickerSetNoCovered]
-TypeMaskCoords = tlcodec.types.MaskCoords
-TypeInputStickeredMedia = Union[tlcodec.types.InputStickeredMediaPhoto, tlcodec.types.InputStickeredMediaDocument]
-TypeGame = tlcodec.types.Game
-TypeInputGame = Union[tlcodec.types.InputGameID, tlcodec.types.InputGameShortName]
-TypeHighScore = tlcodec.types.HighScore
-TypeRichText = Union[tlcodec.types.TextEmpty, tlcodec.types.TextPlain, tlcodec.types.TextBold, tlcodec.types.TextItalic, tlcodec.types.TextUnderline, tlcodec.types.TextStrike, tlcodec.types.TextFixed, tlcodec.types.TextUrl, tlcodec.types.TextEmail, tlcodec.types.TextConcat, tlcodec.types.TextSubscript, tlcodec.types.TextSuperscript, tlcodec.types.TextMarked, tlcodec.types.TextPhone, tlcodec.types.TextImage, tlcodec.types.TextAnchor, tlcodec.types.TextMath, tlcodec.types.TextCustomEmoji, tlcodec.types.TextSpoiler, tlcodec.types.TextMention, tlcodec.types.TextHashtag, tlcodec.types.TextBotCommand, tlcodec.types.TextCashtag, tlcodec.types.TextAutoUrl, tlcodec.types.TextAutoEmail, tlcodec.types.TextAutoPhone, tlcodec.types.TextBankCard, tlcodec.types.TextMentionName, tlcodec.types.TextDate, tlcodec.types.TextDiff]
-TypePageBlock = Union[tlcodec.types.PageBlockUnsupported, tlcodec.types.PageBlockTitle, tlcodec.types.PageBlockSubtitle, tlcodec.types.PageBlockAuthorDate, tlcodec.types.PageBlockHeader, tlcodec.types.PageBlockSubheader, tlcodec.types.PageBlockParagraph, tlcodec.types.PageBlockPreformatted, tlcodec.types.PageBlockFooter, tlcodec.types.PageBlockDivider, tlcodec.types.PageBlockAnchor, tlcodec.types.PageBlockList, tlcodec.types.PageBlockBlockquote, tlcodec.types.PageBlockPullquote, tlcodec.types.PageBlockPhoto, tlcodec.types.PageBlockVideo, tlcodec.types.PageBlockCover, tlcodec.types.PageBlockEmbed, tlcodec.types.PageBlockEmbedPost, tlcodec.types.PageBlockCollage, tlcodec.types.PageBlockSlideshow, tlcodec.types.PageBlockChannel, tlcodec.types.PageBlockAudio, tlcodec.types.PageBlockKicker, tlcodec.types.PageBlockTable, tlcodec.types.PageBlockOrderedList, tlcodec.types.PageBlockDetails, tlcodec.types.PageBlockRelatedArticles, tlcodec.types.PageBlockMap, tlcodec.types.PageBlockHeading1, tlcodec.types.PageBlockHeading2, tlcodec.types.PageBlockHeading3, tlcodec.types.PageBlockHeading4, tlcodec.types.PageBlockHeading5, tlcodec.types.PageBlockHeading6, tlcodec.types.PageBlockMath, tlcodec.types.PageBlockThinking, tlcodec.types.InputPageBlockMap, tlcodec.types.PageBlockBlockquoteBlocks]
-TypePhoneCallDiscardReason = Union[tlcodec.types.PhoneCallDiscardReasonMissed, tlcodec.types.PhoneCallDiscardReasonDisconnect, tlcodec.types.PhoneCallDiscardReasonHangup, tlcodec.types.PhoneCallDiscardReasonBusy, tlcodec.types.PhoneCallDiscardReasonMigrateConferenceCall]
-TypeDataJSON = tlcodec.types.DataJSON
-TypeLabeledPrice = tlcodec.types.LabeledPrice
-TypeInvoice = tlcodec.types.Invoice
-TypePaymentCharge = tlcodec.types.PaymentCharge
-TypePostAddress = tlcodec.types.PostAddress
-TypePaymentRequestedInfo = tlcodec.types.PaymentRequestedInfo
-TypePaymentSavedCredentials = tlcodec.types.PaymentSavedCredentialsCard
-TypeWebDocument = Union[tlcodec.types.WebDocument, tlcodec.types.WebDocumentNoProxy]
-TypeInputWebDocument = tlcodec.types.InputWebDocument
-TypeInputWebFileLocation = Union[tlcodec.types.InputWebFileLocation, tlcodec.types.InputWebFileGeoPointLocation, tlcodec.types.InputWebFileAudioAlbumThumbLocation]
-TypeInputPaymentCredentials = Union[tlcodec.types.InputPaymentCredentialsSaved, tlcodec.types.InputPaymentCredentials, tlcodec.types.InputPaymentCredentialsApplePay, tlcodec.types.InputPaymentCredentialsGooglePay]
-TypeShippingOption = tlcodec.types.ShippingOption
-TypeInputStickerSetItem = tlcodec.types.InputStickerSetItem
-TypeInputPhoneCall = tlcodec.types.InputPhoneCall
-TypePhoneCall = Union[tlcodec.types.PhoneCallEmpty, tlcodec.types.PhoneCallWaiting, tlcodec.types.PhoneCallRequested, tlcodec.types.PhoneCallAccepted, tlcodec.types.PhoneCall, tlcodec.types.PhoneCallDiscarded]
-TypePhoneConnection = Union[tlcodec.types.PhoneConnection, tlcodec.types.PhoneConnectionWebrtc]
-TypePhoneCallProtocol = tlcodec.types.PhoneCallProtocol
-TypeCdnPublicKey = tlcodec.types.CdnPublicKey
-TypeCdnConfig = tlcodec.types.CdnConfig
-TypeLangPackString = Union[tlcodec.types.LangPackString, tlcodec.types.LangPackStringPluralized, tlcodec.types.LangPackStringDeleted]
-TypeLangPackDifference = tlcodec.types.LangPackDifference
-TypeLangPackLanguage = tlcodec.types.LangPackLanguage
-TypeChannelAdminLogEventAction = Union[tlcodec.types.ChannelAdminLogEventActionChangeTitle, tlcodec.types.ChannelAdminLogEventActionChangeAbout, tlcodec.types.ChannelAdminLogEventActionChangeUsername, tlcodec.types.ChannelAdminLogEventActionChangePhoto, tlcodec.types.ChannelAdminLogEventActionToggleInvites, tlcodec.types.ChannelAdminLogEventActionToggleSignatures, tlcodec.types.ChannelAdminLogEventActionUpdatePinned, tlcodec.types.ChannelAdminLogEventActionEditMessage, tlcodec.types.ChannelAdminLogEventActionDeleteMessage, tlcodec.types.ChannelAdminLogEventActionParticipantJoin, tlcodec.types.ChannelAdminLogEventActionParticipantLeave, tlcodec.types.ChannelAdminLogEventActionParticipantInvite, tlcodec.types.ChannelAdminLogEventActionParticipantToggleBan, tlcodec.types.ChannelAdminLogEventActionParticipantToggleAdmin, tlcodec.types.ChannelAdminLogEventActionChangeStickerSet, tlcodec.types.ChannelAdminLogEventActionTogglePreHistoryHidden, tlcodec.types.ChannelAdminLogEventActionDefaultBannedRights, tlcodec.types.ChannelAdminLogEventActionStopPoll, tlcodec.types.ChannelAdminLogEventActionChangeLinkedChat, tlcodec.types.ChannelAdminLogEventActionChangeLocation, tlcodec.types.ChannelAdminLogEventActionToggleSlowMode, tlcodec.types.ChannelAdminLogEventActionStartGroupCall, tlcodec.types.ChannelAdminLogEventActionDiscardGroupCall, tlcodec.types.ChannelAdminLogEventActionParticipantMute, tlcodec.types.ChannelAdminLogEventActionParticipantUnmute, tlcodec.types.ChannelAdminLogEventActionToggleGroupCallSetting, tlcodec.types.ChannelAdminLogEventActionParticipantJoinByInvite, tlcodec.types.ChannelAdminLogEventActionExportedInviteDelete, tlcodec.types.ChannelAdminLogEventActionExportedInviteRevoke, tlcodec.types.ChannelAdminLogEventActionExportedInviteEdit, tlcodec.types.ChannelAdminLogEventActionParticipantVolume, tlcodec.types.ChannelAdminLogEventActionChangeHistoryTTL, tlcodec.types.ChannelAdminLogEventActionParticipantJoinByRequest, tlcodec.types.ChannelAdminLogEventActionToggleNoForwards, tlcodec.types.ChannelAdminLogEventActionSendMessage, tlcodec.types.ChannelAdminLogEventActionChangeAvailableReactions, tlcodec.types.ChannelAdminLogEventActionChangeUsernames, tlcodec.types.ChannelAdminLogEventActionToggleForum, tlcodec.types.ChannelAdminLogEventActionCreateTopic, tlcodec.types.ChannelAdminLogEventActionEditTopic, tlcodec.types.ChannelAdminLogEventActionDeleteTopic, tlcodec.types.ChannelAdminLogEventActionPinTopic, tlcodec.types.ChannelAdminLogEventActionToggleAntiSpam, tlcodec.types.ChannelAdminLogEventActionChangePeerColor, tlcodec.types.ChannelAdminLogEventActionChangeProfilePeerColor, tlcodec.types.ChannelAdminLogEventActionChangeWallpaper, tlcodec.types.ChannelAdminLogEventActionChangeEmojiStatus, tlcodec.types.ChannelAdminLogEventActionChangeEmojiStickerSet, tlcodec.types.ChannelAdminLogEventActionToggleSignatureProfiles, tlcodec.types.ChannelAdminLogEventActionParticipantSubExtend, tlcodec.types.ChannelAdminLogEventActionToggleAutotranslation, tlcodec.types.ChannelAdminLogEventActionParticipantEditRank]
-TypeChannelAdminLogEvent = tlcodec.types.ChannelAdminLogEvent
-TypeChannelAdminLogEventsFilter = tlcodec.types.ChannelAdminLogEventsFilter
-TypePopularContact = tlcodec.types.PopularContact
-TypeRecentMeUrl = Union[tlcodec.types.RecentMeUrlUnknown, tlcodec.types.RecentMeUrlUser, tlcodec.types.RecentMeUrlChat, tlcodec.types.RecentMeUrlChatInvite, tlcodec.types.RecentMeUrlStickerSet]
-TypeInputSingleMedia = tlcodec.types.InputSingleMedia
-TypeWebAuthorization = tlcodec.types.WebAuthorization
-TypeInputMessage = Union[tlcodec.types.InputMessageID, tlcodec.types.InputMessageReplyTo, tlcodec.types.InputMessagePinned, tlcodec.types.InputMessageCallbackQuery]
-TypeInputDialogPeer = Union[tlcodec.types.InputDialogPeer, tlcodec.types.InputDialogPeerFolder, tlcodec.types.InputDialogPeerCommunity]
-TypeDialogPeer = Union[tlcodec.types.DialogPeer, tlcodec.types.DialogPeerFolder, tlcodec.types.DialogPeerCommunity]
-TypeFileHash = tlcodec.types.FileHash
-TypeInputClientProxy = tlcodec.types.InputClientProxy
-TypeInputSecureFile = Union[tlcodec.types.InputSecureFileUploaded, tlcodec.types.InputSecureFile]
-TypeSecureFile = Union[tlcodec.types.SecureFileEmpty, tlcodec.types.SecureFile]
-TypeSecureData = tlcodec.types.SecureData
-TypeSecurePlainData = Union[tlcodec.types.SecurePlainPhone, tlcodec.types.SecurePlainEmail]
-TypeSecureValueType = Union[tlcodec.types.SecureValueTypePersonalDetails, tlcodec.types.SecureValueTypePassport, tlcodec.types.SecureValueTypeDriverLicense, tlcodec.types.SecureValueTypeIdentityCard, tlcodec.types.SecureValueTypeInternalPassport, tlcodec.types.SecureValueTypeAddress, tlcodec.types.SecureValueTypeUtilityBill, tlcodec.types.SecureValueTypeBankStatement, tlcodec.types.SecureValueTypeRentalAgreement, tlcodec.types.SecureValueTypePassportRegistration, tlcodec.types.SecureValueTypeTemporaryRegistration, tlcodec.types.SecureValueTypePhone, tlcodec.types.SecureValueTypeEmail]
-TypeSecureValue = tlcodec.types.SecureValue
-TypeInputSecureValue = tlcodec.types.InputSecureValue
-TypeSecureValueHash = tlcodec.types.SecureValueHash
-TypeSecureValueError = Union[tlcodec.types.SecureValueErrorData, tlcodec.types.SecureValueErrorFrontSide, tlcodec.types.SecureValueErrorReverseSide, tlcodec.types.SecureValueErrorSelfie, tlcodec.types.SecureValueErrorFile, tlcodec.types.SecureValueErrorFiles, tlcodec.types.SecureValueError, tlcodec.types.SecureValueErrorTranslationFile, tlcodec.types.SecureValueErrorTranslationFiles]
-TypeSecureCredentialsEncrypted = tlcodec.types.SecureCredentialsEncrypted
-TypeSavedContact = tlcodec.types.SavedPhoneContact
-TypePasswordKdfAlgo = Union[tlcodec.types.PasswordKdfAlgoUnknown, tlcodec.types.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow]
-TypeSecurePasswordKdfAlgo = Union[tlcodec.types.SecurePasswordKdfAlgoUnknown, tlcodec.types.SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000, tlcodec.types.SecurePasswordKdfAlgoSHA512]
-TypeSecureSecretSettings = tlcodec.types.SecureSecretSettings
-TypeInputCheckPasswordSRP = Union[tlcodec.types.InputCheckPasswordEmpty, tlcodec.types.InputCheckPasswordSRP]
-TypeSecureRequiredType = Union[tlcodec.types.SecureRequiredType, tlcodec.types.SecureRequiredTypeOneOf]
-TypeInputAppEvent = tlcodec.types.InputAppEvent
-TypeJSONObjectValue = tlcodec.types.JsonObjectValue
-TypeJSONValue = Union[tlcodec.types.JsonNull, tlcodec.types.JsonBool, tlcodec.types.JsonNumber, tlcodec.types.JsonString, tlcodec.types.JsonArray, tlcodec.types.JsonObject]
-TypePageTableCell = tlcodec.types.PageTableCell
-TypePageTableRow = tlcodec.types.PageTableRow
-TypePageCaption = tlcodec.types.PageCaption
-TypePageListItem = Union[tlcodec.types.PageListItemText, tlcodec.types.PageListItemBlocks]
-TypePageListOrderedItem = Union[tlcodec.types.PageListOrderedItemText, tlcodec.types.PageListOrderedItemBlocks]
-TypePageRelatedArticle = tlcodec.types.PageRelatedArticle
-TypePage = tlcodec.types.Page
-TypePollAnswer = Union[tlcodec.types.PollAnswer, tlcodec.types.InputPollAnswer]
-TypePoll = tlcodec.types.Poll
-TypePollAnswerVoters = tlcodec.types.PollAnswerVoters
-TypePollResults = tlcodec.types.PollResults
-TypeChatOnlines = tlcodec.types.ChatOnlines
-TypeStatsURL = tlcodec.types.StatsURL
-TypeChatAdminRights = tlcodec.types.ChatAdminRights
-TypeChatBannedRights = tlcodec.types.ChatBannedRights
-TypeInputWallPaper = Union[tlcodec.types.InputWallPaper, tlcodec.types.InputWallPaperSlug, tlcodec.types.InputWallPaperNoFile]
-TypeCodeSettings = tlcodec.types.CodeSettings
-TypeWallPaperSettings = tlcodec.types.WallPaperSettings
-TypeAutoDownloadSettings = tlcodec.types.AutoDownloadSettings
-TypeEmojiKeyword = Union[tlcodec.types.EmojiKeyword, tlcodec.types.EmojiKeywordDeleted]
-TypeEmojiKeywordsDifference = tlcodec.types.EmojiKeywordsDifference
-TypeEmojiURL = tlcodec.types.EmojiURL
-TypeEmojiLanguage = tlcodec.types.EmojiLanguage
-TypeFolder = tlcodec.types.Folder
-TypeInputFolderPeer = tlcodec.types.InputFolderPeer
-TypeFolderPeer = tlcodec.types.FolderPeer
-TypeUrlAuthResult = Union[tlcodec.types.UrlAuthResultRequest, tlcodec.types.UrlAuthResultAccepted, tlcodec.types.UrlAuthResultDefault]
-TypeChannelLocation = Union[tlcodec.types.ChannelLocationEmpty, tlcodec.types.ChannelLocation]
-TypePeerLocated = Union[tlcodec.types.PeerLocated, tlcodec.types.PeerSelfLocated]
-TypeRestrictionReason = tlcodec.types.RestrictionReason
-TypeInputTheme = Union[tlcodec.types.InputTheme, tlcodec.types.InputThemeSlug]
-TypeTheme = tlcodec.types.Theme
-TypeBaseTheme = Union[tlcodec.types.BaseThemeClassic, tlcodec.types.BaseThemeDay, tlcodec.types.BaseThemeNight, tlcodec.types.BaseThemeTinted, tlcodec.types.BaseThemeArctic]
-TypeInputThemeSettings = tlcodec.types.InputThemeSettings
-TypeThemeSettings = tlcodec.types.ThemeSettings
-TypeWebPageAttribute = Union[tlcodec.types.WebPageAttributeTheme, tlcodec.types.WebPageAttributeStory, tlcodec.types.WebPageAttributeStickerSet, tlcodec.types.WebPageAttributeUniqueStarGift, tlcodec.types.WebPageAttributeStarGiftCollection, tlcodec.types.WebPageAttributeStarGiftAuction, tlcodec.types.WebPageAttributeAiComposeTone]
-TypeBankCardOpenUrl = tlcodec.types.BankCardOpenUrl
-TypeDialogFilter = Union[tlcodec.types.DialogFilter, tlcodec.types.DialogFilterDefault, tlcodec.types.DialogFilterChatlist]
-TypeDialogFilterSuggested = tlcodec.types.DialogFilterSuggested
-TypeStatsDateRangeDays = tlcodec.types.StatsDateRangeDays
-TypeStatsAbsValueAndPrev = tlcodec.types.StatsAbsValueAndPrev
-TypeStatsPercentValue = tlcodec.types.StatsPercentValue
-TypeStatsGraph = Union[tlcodec.types.StatsGraphAsync, tlcodec.types.StatsGraphError, tlcodec.types.StatsGraph]
-TypeVideoSize = Union[tlcodec.types.VideoSize, tlcodec.types.VideoSizeEmojiMarkup, tlcodec.types.VideoSizeStickerMarkup]
-TypeStatsGroupTopPoster = tlcodec.types.StatsGroupTopPoster
-TypeStatsGroupTopAdmin = tlcodec.types.StatsGroupTopAdmin
-TypeStatsGroupTopInviter = tlcodec.types.StatsGroupTopInviter
-TypeGlobalPrivacySettings = tlcodec.types.GlobalPrivacySettings
-TypeMessageViews = tlcodec.types.MessageViews
-TypeMessageReplyHeader = Union[tlcodec.types.MessageReplyHeader, tlcodec.types.MessageReplyStoryHeader]
-TypeMessageReplies = tlcodec.types.MessageReplies
-TypePeerBlocked = tlcodec.types.PeerBlocked
-TypeGroupCall = Union[tlcodec.types.GroupCallDiscarded, tlcodec.types.GroupCall]
-TypeInputGroupCall = Union[tlcodec.types.InputGroupCall, tlcodec.types.InputGroupCallSlug, tlcodec.types.InputGroupCallInviteMessage]
-TypeGroupCallParticipant = tlcodec.types.GroupCallParticipant
-TypeInlineQueryPeerType = Union[tlcodec.types.InlineQueryPeerTypeSameBotPM, tlcodec.types.InlineQueryPeerTypePM, tlcodec.types.InlineQueryPeerTypeChat, tlcodec.types.InlineQueryPeerTypeMegagroup, tlcodec.types.InlineQueryPeerTypeBroadcast, tlcodec.types.InlineQueryPeerTypeBotPM]
-TypeChatInviteImporter = tlcodec.types.ChatInviteImporter
-TypeChatAdminWithInvites = tlcodec.types.ChatAdminWithInvites
-TypeGroupCallParticipantVideoSourceGroup = tlcodec.types.GroupCallParticipantVideoSourceGroup
-TypeGroupCallParticipantVideo = tlcodec.types.GroupCallParticipantVideo
-TypeBotCommandScope = Union[tlcodec.types.BotCommandScopeDefault, tlcodec.types.BotCommandScopeUsers, tlcodec.types.BotCommandScopeChats, tlcodec.types.BotCommandScopeChatAdmins, tlcodec.types.BotCommandScopePeer, tlcodec.types.BotCommandScopePeerAdmins, tlcodec.types.BotCommandScopePeerUser]
-TypeChatTheme = Union[tlcodec.types.ChatTheme, tlcodec.types.ChatThemeUniqueGift]
-TypeSponsoredMessage = tlcodec.types.SponsoredMessage
-TypeSearchResultsCalendarPeriod = tlcodec.types.SearchResultsCalendarPeriod
-TypeSearchResultsPosition = tlcodec.types.SearchResultPosition
-TypeReactionCount = tlcodec.types.ReactionCount
-TypeMessageReactions = tlcodec.types.MessageReactions
-TypeAvailableReaction = tlcodec.types.AvailableReaction
-TypeMessagePeerReaction = tlcodec.types.MessagePeerReaction
-TypeGroupCallStreamChannel = tlcodec.types.GroupCallStreamChannel
-TypeAttachMenuBotIconColor = tlcodec.types.AttachMenuBotIconColor
-TypeAttachMenuBotIcon = tlcodec.types.AttachMenuBotIcon
-TypeAttachMenuBot = tlcodec.types.AttachMenuBot
-TypeAttachMenuBots = Union[tlcodec.types.AttachMenuBotsNotModified, tlcodec.types.AttachMenuBots]
-TypeAttachMenuBotsBot = tlcodec.types.AttachMenuBotsBot
-TypeWebViewResult = tlcodec.types.WebViewResultUrl
-TypeWebViewMessageSent = tlcodec.types.WebViewMessageSent
-TypeBotMenuButton = Union[tlcodec.types.BotMenuButtonDefault, tlcodec.types.BotMenuButtonCommands, tlcodec.types.BotMenuButton]
-TypeNotificationSound = Union[tlcodec.types.NotificationSoundDefault, tlcodec.types.NotificationSoundNone, tlcodec.types.NotificationSoundLocal, tlcodec.types.NotificationSoundRingtone]
-TypeAttachMenuPeerType = Union[tlcodec.types.AttachMenuPeerTypeSameBotPM, tlcodec.types.AttachMenuPeerTypeBotPM, tlcodec.types.AttachMenuPeerTypePM, tlcodec.types.AttachMenuPeerTypeChat, tlcodec.types.AttachMenuPeerTypeBroadcast]
-TypeInputInvoice = Union[tlcodec.types.InputInvoiceMessage, tlcodec.types.InputInvoiceSlug, tlcodec.types.InputInvoicePremiumGiftCode, tlcodec.types.InputInvoiceStars, tlcodec.types.InputInvoiceChatInviteSubscription, tlcodec.types.InputInvoiceStarGift, tlcodec.types.InputInvoiceStarGiftUpgrade, tlcodec.types.InputInvoiceStarGiftTransfer, tlcodec.types.InputInvoicePremiumGiftStars, tlcodec.types.InputInvoiceBusinessBotTransferStars, tlcodec.types.InputInvoiceStarGiftResale, tlcodec.types.InputInvoiceStarGiftPrepaidUpgrade, tlcodec.types.InputInvoicePremiumAuthCode, tlcodec.types.InputInvoiceStarGiftDropOriginalDetails, tlcodec.types.InputInvoiceStarGiftAuctionBid]
-TypeInputStorePaymentPurpose = Union[tlcodec.types.InputStorePaymentPremiumSubscription, tlcodec.types.InputStorePaymentGiftPremium, tlcodec.types.InputStorePaymentPremiumGiftCode, tlcodec.types.InputStorePaymentPremiumGiveaway, tlcodec.types.InputStorePaymentStarsTopup, tlcodec.types.InputStorePaymentStarsGift, tlcodec.types.InputStorePaymentStarsGiveaway, tlcodec.types.InputStorePaymentAuthCode]
-TypePaymentFormMethod = tlcodec.types.PaymentFormMethod
-TypeEmojiStatus = Union[tlcodec.types.EmojiStatusEmpty, tlcodec.types.EmojiStatus, tlcodec.types.EmojiStatusCollectible, tlcodec.types.InputEmojiStatusCollectible]
-TypeReaction = Union[tlcodec.types.ReactionEmpty, tlcodec.types.ReactionEmoji, tlcodec.types.ReactionCustomEmoji, tlcodec.types.ReactionPaid]
-TypeChatReactions = Union[tlcodec.types.ChatReactionsNone, tlcodec.types.ChatReactionsAll, tlcodec.types.ChatReactionsSome]
-TypeEmailVerifyPurpose = Union[tlcodec.types.EmailVerifyPurposeLoginSetup, tlcodec.types.EmailVerifyPurposeLoginChange, tlcodec.types.EmailVerifyPurposePassport]
-TypeEmailVerification = Union[tlcodec.types.EmailVerificationCode, tlcodec.types.EmailVerificationGoogle, tlcodec.types.EmailVerificationApple]
-TypePremiumSubscriptionOption = tlcodec.types.PremiumSubscriptionOption
-TypeSendAsPeer = tlcodec.types.SendAsPeer
-TypeMessageExtendedMedia = Union[tlcodec.types.MessageExtendedMediaPreview, tlcodec.types.MessageExtendedMedia]
-TypeStickerKeyword = tlcodec.types.StickerKeyword
-TypeUsername = tlcodec.types.Username
-TypeForumTopic = Union[tlcodec.types.ForumTopicDeleted, tlcodec.types.ForumTopic]
-TypeDefaultHistoryTTL = tlcodec.types.DefaultHistoryTTL
-TypeExportedContactToken = tlcodec.types.ExportedContactToken
-TypeRequestPeerType = Union[tlcodec.types.RequestPeerTypeUser, tlcodec.types.RequestPeerTypeChat, tlcodec.types.RequestPeerTypeBroadcast, tlcodec.types.RequestPeerTypeCreateBot]
-TypeEmojiList = Union[tlcodec.types.EmojiListNotModified, tlcodec.types.EmojiList]
-TypeEmojiGroup = Union[tlcodec.types.EmojiGroup, tlcodec.types.EmojiGroupGreeting, tlcodec.types.EmojiGroupPremium]
-TypeTextWithEntities = tlcodec.types.TextWithEntities
-TypeAutoSaveSettings = tlcodec.types.AutoSaveSettings
-TypeAutoSaveException = tlcodec.types.AutoSaveException
-TypeInputBotApp = Union[tlcodec.types.InputBotAppID, tlcodec.types.InputBotAppShortName]
-TypeBotApp = Union[tlcodec.types.BotAppNotModified, tlcodec.types.BotApp]
-TypeInlineBotWebView = tlcodec.types.InlineBotWebView
-TypeReadParticipantDate = tlcodec.types.ReadParticipantDate
-TypeInputChatlist = tlcodec.types.InputChatlistDialogFilter
-TypeExportedChatlistInvite = tlcodec.types.ExportedChatlistInvite
-TypeMessagePeerVote = Union[tlcodec.types.MessagePeerVote, tlcodec.types.MessagePeerVoteInputOption, tlcodec.types.MessagePeerVoteMultiple]
-TypeStoryViews = tlcodec.types.StoryViews
-TypeStoryItem = Union[tlcodec.types.StoryItemDeleted, tlcodec.types.StoryItemSkipped, tlcodec.types.StoryItem]
-TypeStoryView = Union[tlcodec.types.StoryView, tlcodec.types.StoryViewPublicForward, tlcodec.types.StoryViewPublicRepost]
-TypeInputReplyTo = Union[tlcodec.types.InputReplyToMessage, tlcodec.types.InputReplyToStory, tlcodec.types.InputReplyToMonoForum, tlcodec.types.InputReplyToEphemeralMessage]
-TypeExportedStoryLink = tlcodec.types.ExportedStoryLink
-TypeStoriesStealthMode = tlcodec.types.StoriesStealthMode
-TypeMediaAreaCoordinates = tlcodec.types.MediaAreaCoordinates
-TypeMediaArea = Union[tlcodec.types.MediaAreaVenue, tlcodec.types.InputMediaAreaVenue, tlcodec.types.MediaAreaGeoPoint, tlcodec.types.MediaAreaSuggestedReaction, tlcodec.types.MediaAreaChannelPost, tlcodec.types.InputMediaAreaChannelPost, tlcodec.types.MediaAreaUrl, tlcodec.types.MediaAreaWeather, tlcodec.types.MediaAreaStarGift]
-TypePeerStories = tlcodec.types.PeerStories
-TypePremiumGiftCodeOption = tlcodec.types.PremiumGiftCodeOption
-TypePrepaidGiveaway = Union[tlcodec.types.PrepaidGiveaway, tlcodec.types.PrepaidStarsGiveaway]
-TypeBoost = tlcodec.types.Boost
-TypeMyBoost = tlcodec.types.MyBoost
-TypeStoryFwdHeader = tlcodec.types.StoryFwdHeader
-TypePostInteractionCounters = Union[tlcodec.types.PostInteractionCountersMessage, tlcodec.types.PostInteractionCountersStory]
-TypePublicForward = Union[tlcodec.types.PublicForwardMessage, tlcodec.types.PublicForwardStory]
-TypePeerColor = Union[tlcodec.types.PeerColor, tlcodec.types.PeerColorCollectible, tlcodec.types.InputPeerColorCollectible]
-TypeStoryReaction = Union[tlcodec.types.StoryReaction, tlcodec.types.StoryReactionPublicForward, tlcodec.types.StoryReactionPublicRepost]
-TypeSavedDialog = Union[tlcodec.types.SavedDialog, tlcodec.types.MonoForumDialog]
-TypeSavedReactionTag = tlcodec.types.SavedReactionTag
-TypeOutboxReadDate = tlcodec.types.OutboxReadDate
-TypeSmsJob = tlcodec.types.SmsJob
-TypeBusinessWeeklyOpen = tlcodec.types.BusinessWeeklyOpen
-TypeBusinessWorkHours = tlcodec.types.BusinessWorkHours
-TypeBusinessLocation = tlcodec.types.BusinessLocation
-TypeInputBusinessRecipients = tlcodec.types.InputBusinessRecipients
-TypeBusinessRecipients = tlcodec.types.BusinessRecipients
-TypeBusinessAwayMessageSchedule = Union[tlcodec.types.BusinessAwayMessageScheduleAlways, tlcodec.types.BusinessAwayMessageScheduleOutsideWorkHours, tlcodec.types.BusinessAwayMessageScheduleCustom]
-TypeInputBusinessGreetingMessage = tlcodec.types.InputBusinessGreetingMessage
-TypeBusinessGreetingMessage = tlcodec.types.BusinessGreetingMessage
-TypeInputBusinessAwayMessage = tlcodec.types.InputBusinessAwayMessage
-TypeBusinessAwayMessage = tlcodec.types.BusinessAwayMessage
-TypeTimezone = tlcodec.types.Timezone
-TypeQuickReply = tlcodec.types.QuickReply
-TypeInputQuickReplyShortcut = Union[tlcodec.types.InputQuickReplyShortcut, tlcodec.types.InputQuickReplyShortcutId]
-TypeConnectedBot = tlcodec.types.ConnectedBot
-TypeBirthday = tlcodec.types.Birthday
-TypeBotBusinessConnection = tlcodec.types.BotBusinessConnection
-TypeInputBusinessIntro = tlcodec.types.InputBusinessIntro
-TypeBusinessIntro = tlcodec.types.BusinessIntro
-TypeInputCollectible = Union[tlcodec.types.InputCollectibleUsername, tlcodec.types.InputCollectiblePhone]
-TypeInputBusinessBotRecipients = tlcodec.types.InputBusinessBotRecipients
-TypeBusinessBotRecipients = tlcodec.types.BusinessBotRecipients
-TypeContactBirthday = tlcodec.types.ContactBirthday
-TypeMissingInvitee = tlcodec.types.MissingInvitee
-TypeInputBusinessChatLink = tlcodec.types.InputBusinessChatLink
-TypeBusinessChatLink = tlcodec.types.BusinessChatLink
-TypeRequestedPeer = Union[tlcodec.types.RequestedPeerUser, tlcodec.types.RequestedPeerChat, tlcodec.types.RequestedPeerChannel]
-TypeSponsoredMessageReportOption = tlcodec.types.SponsoredMessageReportOption
-TypeReactionNotificationsFrom = Union[tlcodec.types.ReactionNotificationsFromContacts, tlcodec.types.ReactionNotificationsFromAll]
-TypeReactionsNotifySettings = tlcodec.types.ReactionsNotifySettings
-TypeAvailableEffect = tlcodec.types.AvailableEffect
-TypeFactCheck = tlcodec.types.FactCheck
-TypeStarsTransactionPeer = Union[tlcodec.types.StarsTransactionPeerUnsupported, tlcodec.types.StarsTransactionPeerAppStore, tlcodec.types.StarsTransactionPeerPlayMarket, tlcodec.types.StarsTransactionPeerPremiumBot, tlcodec.types.StarsTransactionPeerFragment, tlcodec.types.StarsTransactionPeer, tlcodec.types.StarsTransactionPeerAds, tlcodec.types.StarsTransactionPeerAPI]
-TypeStarsTopupOption = tlcodec.types.StarsTopupOption
-TypeStarsTransaction = tlcodec.types.StarsTransaction
-TypeFoundStory = tlcodec.types.FoundStory
-TypeGeoPointAddress = tlcodec.types.GeoPointAddress
-TypeStarsRevenueStatus = tlcodec.types.StarsRevenueStatus
-TypeInputStarsTransaction = tlcodec.types.InputStarsTransaction
-TypeStarsGiftOption = tlcodec.types.StarsGiftOption
-TypeBotPreviewMedia = tlcodec.types.BotPreviewMedia
-TypeStarsSubscriptionPricing = tlcodec.types.StarsSubscriptionPricing
-TypeStarsSubscription = tlcodec.types.StarsSubscription
-TypeMessageReactor = tlcodec.types.MessageReactor
-TypeStarsGiveawayOption = tlcodec.types.StarsGiveawayOption
-TypeStarsGiveawayWinnersOption = tlcodec.types.StarsGiveawayWinnersOption
-TypeStarGift = Union[tlcodec.types.StarGift, tlcodec.types.StarGiftUnique]
-TypeMessageReportOption = tlcodec.types.MessageReportOption
-TypeReportResult = Union[tlcodec.types.ReportResultChooseOption, tlcodec.types.ReportResultAddComment, tlcodec.types.ReportResultReported]
-TypeBotAppSettings = tlcodec.types.BotAppSettings
-TypeStarRefProgram = tlcodec.types.StarRefProgram
-TypeConnectedBotStarRef = tlcodec.types.ConnectedBotStarRef
-TypeStarsAmount = Union[tlcodec.types.StarsAmount, tlcodec.types.StarsTonAmount]
-TypeBotVerifierSettings = tlcodec.types.BotVerifierSettings
-TypeBotVerification = tlcodec.types.BotVerification
-TypeStarGiftAttribute = Union[tlcodec.types.StarGiftAttributeModel, tlcodec.types.StarGiftAttributePattern, tlcodec.types.StarGiftAttributeBackdrop, tlcodec.types.StarGiftAttributeOriginalDetails]
-TypeSavedStarGift = tlcodec.types.SavedStarGift
-TypeInputSavedStarGift = Union[tlcodec.types.InputSavedStarGiftUser, tlcodec.types.InputSavedStarGiftChat, tlcodec.types.InputSavedStarGiftSlug]
-TypePaidReactionPrivacy = Union[tlcodec.types.PaidReactionPrivacyDefault, tlcodec.types.PaidReactionPrivacyAnonymous, tlcodec.types.PaidReactionPrivacyPeer]
-TypeRequirementToContact = Union[tlcodec.types.RequirementToContactEmpty, tlcodec.types.RequirementToContactPremium, tlcodec.types.RequirementToContactPaidMessages]
-TypeBusinessBotRights = tlcodec.types.BusinessBotRights
-TypeDisallowedGiftsSettings = tlcodec.types.DisallowedGiftsSettings
-TypeSponsoredPeer = tlcodec.types.SponsoredPeer
-TypeStarGiftAttributeId = Union[tlcodec.types.StarGiftAttributeIdModel, tlcodec.types.StarGiftAttributeIdPattern, tlcodec.types.StarGiftAttributeIdBackdrop]
-TypeStarGiftAttributeCounter = tlcodec.types.StarGiftAttributeCounter
-TypePendingSuggestion = tlcodec.types.PendingSuggestion
-TypeTodoItem = tlcodec.types.TodoItem
-TypeTodoList = tlcodec.types.TodoList
-TypeTodoCompletion = tlcodec.types.TodoCompletion
-TypeSuggestedPost = tlcodec.types.SuggestedPost
-TypeStarsRating = tlcodec.types.StarsRating
-TypeStarGiftCollection = tlcodec.types.StarGiftCollection
-TypeStoryAlbum = tlcodec.types.StoryAlbum
-TypeSearchPostsFlood = tlcodec.types.SearchPostsFlood
-TypeProfileTab = Union[tlcodec.types.ProfileTabPosts, tlcodec.types.ProfileTabGifts, tlcodec.types.ProfileTabMedia, tlcodec.types.ProfileTabFiles, tlcodec.types.ProfileTabMusic, tlcodec.types.ProfileTabVoice, tlcodec.types.ProfileTabLinks, tlcodec.types.ProfileTabGifs]
-TypeInputChatTheme = Union[tlcodec.types.InputChatThemeEmpty, tlcodec.types.InputChatTheme, tlcodec.types.InputChatThemeUniqueGift]
-TypeStarGiftUpgradePrice = tlcodec.types.StarGiftUpgradePrice
-TypeGroupCallMessage = tlcodec.types.GroupCallMessage
-TypeGroupCallDonor = tlcodec.types.GroupCallDonor
-TypeRecentStory = tlcodec.types.RecentStory
-TypeAuctionBidLevel = tlcodec.types.AuctionBidLevel
-TypeStarGiftAuctionState = Union[tlcodec.types.StarGiftAuctionStateNotModified, tlcodec.types.StarGiftAuctionState, tlcodec.types.StarGiftAuctionStateFinished]
-TypeStarGiftAuctionUserState = tlcodec.types.StarGiftAuctionUserState
-TypeStarGiftAuctionAcquiredGift = tlcodec.types.StarGiftAuctionAcquiredGift
-TypeStarGiftActiveAuctionState = tlcodec.types.StarGiftActiveAuctionState
-TypeInputStarGiftAuction = Union[tlcodec.types.InputStarGiftAuction, tlcodec.types.InputStarGiftAuctionSlug]
-TypePasskey = tlcodec.types.Passkey
-TypeInputPasskeyResponse = Union[tlcodec.types.InputPasskeyResponseRegister, tlcodec.types.InputPasskeyResponseLogin]
-TypeInputPasskeyCredential = Union[tlcodec.types.InputPasskeyCredentialPublicKey, tlcodec.types.InputPasskeyCredentialFirebasePNV]
-TypeStarGiftBackground = tlcodec.types.StarGiftBackground
-TypeStarGiftAuctionRound = Union[tlcodec.types.StarGiftAuctionRound, tlcodec.types.StarGiftAuctionRoundExtendable]
-TypeStarGiftAttributeRarity = Union[tlcodec.types.StarGiftAttributeRarity, tlcodec.types.StarGiftAttributeRarityUncommon, tlcodec.types.StarGiftAttributeRarityRare, tlcodec.types.StarGiftAttributeRarityEpic, tlcodec.types.StarGiftAttributeRarityLegendary]
-TypeKeyboardButtonStyle = tlcodec.types.KeyboardButtonStyle
-TypeInputMessageReadMetric = tlcodec.types.InputMessageReadMetric
-TypeInputAiComposeTone = Union[tlcodec.types.InputAiComposeToneDefault, tlcodec.types.InputAiComposeToneID, tlcodec.types.InputAiComposeToneSlug, tlcodec.types.InputAiComposeToneSingleUse]
-TypeAiComposeTone = Union[tlcodec.types.AiComposeTone, tlcodec.types.AiComposeToneDefault]
-TypeAiComposeToneExample = tlcodec.types.AiComposeToneExample
-TypeJoinChatBotResult = Union[tlcodec.types.JoinChatBotResultApproved, tlcodec.types.JoinChatBotResultDeclined, tlcodec.types.JoinChatBotResultQueued, tlcodec.types.JoinChatBotResultWebView]
-TypeWebDomainException = tlcodec.types.WebDomainException
-TypeInputRichFile = Union[tlcodec.types.InputRichFilePhoto, tlcodec.types.InputRichFileDocument]
-TypeInputRichMessage = Union[tlcodec.types.InputRichMessage, tlcodec.types.InputRichMessageHTML, tlcodec.types.InputRichMessageMarkdown]
-TypeRichMessage = tlcodec.types.RichMessage
-TypeCommunityPeer = tlcodec.types.CommunityPeer
-TypeCommunityPeerRequest = tlcodec.types.CommunityPeerRequest
-TypeEphemeralMessage = tlcodec.types.EphemeralMessage
-TypeResPQ = tlcodec.types.ResPQ
-TypePQInnerData = Union[tlcodec.types.PQInnerData, tlcodec.types.PQInnerDataDc, tlcodec.types.PQInnerDataTemp, tlcodec.types.PQInnerDataTempDc]
-TypeServerDHParams = Union[tlcodec.types.ServerDHParamsFail, tlcodec.types.ServerDHParamsOk]
-TypeServerDHInnerData = tlcodec.types.ServerDHInnerData
-TypeClientDHInnerData = tlcodec.types.ClientDHInnerData
-TypeSetClientDHParamsAnswer = Union[tlcodec.types.DhGenOk, tlcodec.types.DhGenRetry, tlcodec.types.DhGenFail]
-TypeDestroyAuthKeyRes = Union[tlcodec.types.DestroyAuthKeyOk, tlcodec.types.DestroyAuthKeyNone, tlcodec.types.DestroyAuthKeyFail]
-TypeMsgsAck = tlcodec.types.MsgsAck
-TypeBadMsgNotification = Union[tlcodec.types.BadMsgNotification, tlcodec.types.BadServerSalt]
-TypeMsgsStateReq = tlcodec.types.MsgsStateReq
-TypeMsgsStateInfo = tlcodec.types.MsgsStateInfo
-TypeMsgsAllInfo = tlcodec.types.MsgsAllInfo
-TypeMsgDetailedInfo = Union[tlcodec.types.MsgDetailedInfo, tlcodec.types.MsgNewDetailedInfo]
-TypeMsgResendReq = tlcodec.types.MsgResendReq
-TypeRpcResult = tlcodec.types.RpcResult
-TypeRpcError = tlcodec.types.RpcError
-TypeRpcDropAnswer = Union[tlcodec.types.RpcAnswerUnknown, tlcodec.types.RpcAnswerDroppedRunning, tlcodec.types.RpcAnswerDropped]
-TypeFutureSalt = tlcodec.types.FutureSalt
-TypeFutureSalts = tlcodec.types.FutureSalts
-TypePong = tlcodec.types.Pong
-TypeDestroySessionRes = Union[tlcodec.types.DestroySessionOk, tlcodec.types.DestroySessionNone]
-TypeNewSession = tlcodec.types.NewSessionCreated
-TypeObject = tlcodec.types.GzipPacked
-TypeHttpWait = tlcodec.types.HttpWait
+TypeError: TypeAlias = Error
+TypeNull: TypeAlias = Null
+TypeInputPeer: TypeAlias = Union[InputPeerEmpty, InputPeerSelf, InputPeerChat, InputPeerUser, InputPeerChannel, InputPeerUserFromMessage, InputPeerChannelFromMessage]
+TypeInputUser: TypeAlias = Union[InputUserEmpty, InputUserSelf, InputUser, InputUserFromMessage]
+TypeInputContact: TypeAlias = InputPhoneContact
+TypeInputFile: TypeAlias = Union[InputFile, InputFileBig, InputFileStoryDocument]
+TypeInputMedia: TypeAlias = Union[InputMediaEmpty, InputMediaUploadedPhoto, InputMediaPhoto, InputMediaGeoPoint, InputMediaContact, InputMediaUploadedDocument, InputMediaDocument, InputMediaVenue, InputMediaPhotoExternal, InputMediaDocumentExternal, InputMediaGame, InputMediaInvoice, InputMediaGeoLive, InputMediaPoll, InputMediaDice, InputMediaStory, InputMediaWebPage, InputMediaPaidMedia, InputMediaTodo, InputMediaStakeDice]
+TypeInputChatPhoto: TypeAlias = Union[InputChatPhotoEmpty, InputChatUploadedPhoto, InputChatPhoto]
+TypeInputGeoPoint: TypeAlias = Union[InputGeoPointEmpty, InputGeoPoint]
+TypeInputPhoto: TypeAlias = Union[InputPhotoEmpty, InputPhoto]
+TypeInputFileLocation: TypeAlias = Union[InputFileLocation, InputEncryptedFileLocation, InputDocumentFileLocation, InputSecureFileLocation, InputTakeoutFileLocation, InputPhotoFileLocation, InputPhotoLegacyFileLocation, InputPeerPhotoFileLocation, InputStickerSetThumb, InputGroupCallStream]
+TypePeer: TypeAlias = Union[PeerUser, PeerChat, PeerChannel]
+TypeUser: TypeAlias = Union[UserEmpty, User]
+TypeUserProfilePhoto: TypeAlias = Union[UserProfilePhotoEmpty, UserProfilePhoto]
+TypeUserStatus: TypeAlias = Union[UserStatusEmpty, UserStatusOnline, UserStatusOffline, UserStatusRecently, UserStatusLastWeek, UserStatusLastMonth]
+TypeChat: TypeAlias = Union[ChatEmpty, Chat, ChatForbidden, Channel, ChannelForbidden, CommunityForbidden, Community]
+TypeChatFull: TypeAlias = Union[ChatFull, ChannelFull, CommunityFull]
+TypeChatParticipant: TypeAlias = Union[ChatParticipant, ChatParticipantCreator, ChatParticipantAdmin]
+TypeChatParticipants: TypeAlias = Union[ChatParticipantsForbidden, ChatParticipants]
+TypeChatPhoto: TypeAlias = Union[ChatPhotoEmpty, ChatPhoto]
+TypeMessage: TypeAlias = Union[MessageEmpty, Message, MessageService]
+TypeMessageMedia: TypeAlias = Union[MessageMediaEmpty, MessageMediaPhoto, MessageMediaGeo, MessageMediaContact, MessageMediaUnsupported, MessageMediaDocument, MessageMediaWebPage, MessageMediaVenue, MessageMediaGame, MessageMediaInvoice, MessageMediaGeoLive, MessageMediaPoll, MessageMediaDice, MessageMediaStory, MessageMediaGiveaway, MessageMediaGiveawayResults, MessageMediaPaidMedia, MessageMediaToDo, MessageMediaVideoStream]
+TypeMessageAction: TypeAlias = Union[MessageActionEmpty, MessageActionChatCreate, MessageActionChatEditTitle, MessageActionChatEditPhoto, MessageActionChatDeletePhoto, MessageActionChatAddUser, MessageActionChatDeleteUser, MessageActionChatJoinedByLink, MessageActionChannelCreate, MessageActionChatMigrateTo, MessageActionChannelMigrateFrom, MessageActionPinMessage, MessageActionHistoryClear, MessageActionGameScore, MessageActionPaymentSentMe, MessageActionPaymentSent, MessageActionPhoneCall, MessageActionScreenshotTaken, MessageActionCustomAction, MessageActionBotAllowed, MessageActionSecureValuesSentMe, MessageActionSecureValuesSent, MessageActionContactSignUp, MessageActionGeoProximityReached, MessageActionGroupCall, MessageActionInviteToGroupCall, MessageActionSetMessagesTTL, MessageActionGroupCallScheduled, MessageActionSetChatTheme, MessageActionChatJoinedByRequest, MessageActionWebViewDataSentMe, MessageActionWebViewDataSent, MessageActionGiftPremium, MessageActionTopicCreate, MessageActionTopicEdit, MessageActionSuggestProfilePhoto, MessageActionRequestedPeer, MessageActionSetChatWallPaper, MessageActionGiftCode, MessageActionGiveawayLaunch, MessageActionGiveawayResults, MessageActionBoostApply, MessageActionRequestedPeerSentMe, MessageActionPaymentRefunded, MessageActionGiftStars, MessageActionPrizeStars, MessageActionStarGift, MessageActionStarGiftUnique, MessageActionPaidMessagesRefunded, MessageActionPaidMessagesPrice, MessageActionConferenceCall, MessageActionTodoCompletions, MessageActionTodoAppendTasks, MessageActionSuggestedPostApproval, MessageActionSuggestedPostSuccess, MessageActionSuggestedPostRefund, MessageActionGiftTon, MessageActionSuggestBirthday, MessageActionStarGiftPurchaseOffer, MessageActionStarGiftPurchaseOfferDeclined, MessageActionNewCreatorPending, MessageActionChangeCreator, MessageActionNoForwardsToggle, MessageActionNoForwardsRequest, MessageActionPollAppendAnswer, MessageActionPollDeleteAnswer, MessageActionManagedBotCreated, MessageActionChangeCommunity]
+TypeDialog: TypeAlias = Union[Dialog, DialogFolder, DialogCommunity]
+TypePhoto: TypeAlias = Union[PhotoEmpty, Photo]
+TypePhotoSize: TypeAlias = Union[PhotoSizeEmpty, PhotoSize, PhotoCachedSize, PhotoStrippedSize, PhotoSizeProgressive, PhotoPathSize]
+TypeGeoPoint: TypeAlias = Union[GeoPointEmpty, GeoPoint]
+TypeInputNotifyPeer: TypeAlias = Union[InputNotifyPeer, InputNotifyUsers, InputNotifyChats, InputNotifyBroadcasts, InputNotifyForumTopic, InputNotifyCommunity]
+TypeInputPeerNotifySettings: TypeAlias = InputPeerNotifySettings
+TypePeerNotifySettings: TypeAlias = PeerNotifySettings
+TypePeerSettings: TypeAlias = PeerSettings
+TypeWallPaper: TypeAlias = Union[WallPaper, WallPaperNoFile]
+TypeReportReason: TypeAlias = Union[InputReportReasonSpam, InputReportReasonViolence, InputReportReasonPornography, InputReportReasonChildAbuse, InputReportReasonOther, InputReportReasonCopyright, InputReportReasonGeoIrrelevant, InputReportReasonFake, InputReportReasonIllegalDrugs, InputReportReasonPersonalDetails]
+TypeUserFull: TypeAlias = UserFull
+TypeContact: TypeAlias = Contact
+TypeImportedContact: TypeAlias = ImportedContact
+TypeContactStatus: TypeAlias = ContactStatus
+TypeMessagesFilter: TypeAlias = Union[InputMessagesFilterEmpty, InputMessagesFilterPhotos, InputMessagesFilterVideo, InputMessagesFilterPhotoVideo, InputMessagesFilterDocument, InputMessagesFilterUrl, InputMessagesFilterGif, InputMessagesFilterVoice, InputMessagesFilterMusic, InputMessagesFilterChatPhotos, InputMessagesFilterPhoneCalls, InputMessagesFilterRoundVoice, InputMessagesFilterRoundVideo, InputMessagesFilterMyMentions, InputMessagesFilterGeo, InputMessagesFilterContacts, InputMessagesFilterPinned, InputMessagesFilterPoll]
+TypeUpdate: TypeAlias = Union[UpdateNewMessage, UpdateMessageID, UpdateDeleteMessages, UpdateUserTyping, UpdateChatUserTyping, UpdateChatParticipants, UpdateUserStatus, UpdateUserName, UpdateNewAuthorization, UpdateNewEncryptedMessage, UpdateEncryptedChatTyping, UpdateEncryption, UpdateEncryptedMessagesRead, UpdateChatParticipantAdd, UpdateChatParticipantDelete, UpdateDcOptions, UpdateNotifySettings, UpdateServiceNotification, UpdatePrivacy, UpdateUserPhone, UpdateReadHistoryInbox, UpdateReadHistoryOutbox, UpdateWebPage, UpdateReadMessagesContents, UpdateChannelTooLong, UpdateChannel, UpdateNewChannelMessage, UpdateReadChannelInbox, UpdateDeleteChannelMessages, UpdateChannelMessageViews, UpdateChatParticipantAdmin, UpdateNewStickerSet, UpdateStickerSetsOrder, UpdateStickerSets, UpdateSavedGifs, UpdateBotInlineQuery, UpdateBotInlineSend, UpdateEditChannelMessage, UpdateBotCallbackQuery, UpdateEditMessage, UpdateInlineBotCallbackQuery, UpdateReadChannelOutbox, UpdateDraftMessage, UpdateReadFeaturedStickers, UpdateRecentStickers, UpdateConfig, UpdatePtsChanged, UpdateChannelWebPage, UpdateDialogPinned, UpdatePinnedDialogs, UpdateBotWebhookJSON, UpdateBotWebhookJSONQuery, UpdateBotShippingQuery, UpdateBotPrecheckoutQuery, UpdatePhoneCall, UpdateLangPackTooLong, UpdateLangPack, UpdateFavedStickers, UpdateChannelReadMessagesContents, UpdateContactsReset, UpdateChannelAvailableMessages, UpdateDialogUnreadMark, UpdateMessagePoll, UpdateChatDefaultBannedRights, UpdateFolderPeers, UpdatePeerSettings, UpdatePeerLocated, UpdateNewScheduledMessage, UpdateDeleteScheduledMessages, UpdateTheme, UpdateGeoLiveViewed, UpdateLoginToken, UpdateMessagePollVote, UpdateDialogFilter, UpdateDialogFilterOrder, UpdateDialogFilters, UpdatePhoneCallSignalingData, UpdateChannelMessageForwards, UpdateReadChannelDiscussionInbox, UpdateReadChannelDiscussionOutbox, UpdatePeerBlocked, UpdateChannelUserTyping, UpdatePinnedMessages, UpdatePinnedChannelMessages, UpdateChat, UpdateGroupCallParticipants, UpdateGroupCall, UpdatePeerHistoryTTL, UpdateChatParticipant, UpdateChannelParticipant, UpdateBotStopped, UpdateGroupCallConnection, UpdateBotCommands, UpdatePendingJoinRequests, UpdateBotChatInviteRequester, UpdateMessageReactions, UpdateAttachMenuBots, UpdateWebViewResultSent, UpdateBotMenuButton, UpdateSavedRingtones, UpdateTranscribedAudio, UpdateReadFeaturedEmojiStickers, UpdateUserEmojiStatus, UpdateRecentEmojiStatuses, UpdateRecentReactions, UpdateMoveStickerSetToTop, UpdateMessageExtendedMedia, UpdateUser, UpdateAutoSaveSettings, UpdateStory, UpdateReadStories, UpdateStoryID, UpdateStoriesStealthMode, UpdateSentStoryReaction, UpdateBotChatBoost, UpdateChannelViewForumAsMessages, UpdatePeerWallpaper, UpdateBotMessageReaction, UpdateBotMessageReactions, UpdateSavedDialogPinned, UpdatePinnedSavedDialogs, UpdateSavedReactionTags, UpdateSmsJob, UpdateQuickReplies, UpdateNewQuickReply, UpdateDeleteQuickReply, UpdateQuickReplyMessage, UpdateDeleteQuickReplyMessages, UpdateBotBusinessConnect, UpdateBotNewBusinessMessage, UpdateBotEditBusinessMessage, UpdateBotDeleteBusinessMessage, UpdateNewStoryReaction, UpdateStarsBalance, UpdateBusinessBotCallbackQuery, UpdateStarsRevenueStatus, UpdateBotPurchasedPaidMedia, UpdatePaidReactionPrivacy, UpdateSentPhoneCode, UpdateGroupCallChainBlocks, UpdateReadMonoForumInbox, UpdateReadMonoForumOutbox, UpdateMonoForumNoPaidException, UpdateGroupCallMessage, UpdateGroupCallEncryptedMessage, UpdatePinnedForumTopic, UpdatePinnedForumTopics, UpdateDeleteGroupCallMessages, UpdateStarGiftAuctionState, UpdateStarGiftAuctionUserState, UpdateEmojiGameInfo, UpdateStarGiftCraftFail, UpdateChatParticipantRank, UpdateManagedBot, UpdateBotGuestChatQuery, UpdateAiComposeTones, UpdateJoinChatWebViewDecision, UpdateNewBotConnection, UpdateWebBrowserSettings, UpdateWebBrowserException, UpdateNewEphemeralMessage, UpdateDeleteEphemeralMessages, UpdateEditEphemeralMessage, UpdateBotStarsSubscription]
+TypeUpdates: TypeAlias = Union[UpdatesTooLong, UpdateShortMessage, UpdateShortChatMessage, UpdateShort, UpdatesCombined, Updates, UpdateShortSentMessage]
+TypeDcOption: TypeAlias = DcOption
+TypeConfig: TypeAlias = Config
+TypeNearestDc: TypeAlias = NearestDc
+TypeEncryptedChat: TypeAlias = Union[EncryptedChatEmpty, EncryptedChatWaiting, EncryptedChatRequested, EncryptedChat, EncryptedChatDiscarded]
+TypeInputEncryptedChat: TypeAlias = InputEncryptedChat
+TypeEncryptedFile: TypeAlias = Union[EncryptedFileEmpty, EncryptedFile]
+TypeInputEncryptedFile: TypeAlias = Union[InputEncryptedFileEmpty, InputEncryptedFileUploaded, InputEncryptedFile, InputEncryptedFileBigUploaded]
+TypeEncryptedMessage: TypeAlias = Union[EncryptedMessage, EncryptedMessageService]
+TypeInputDocument: TypeAlias = Union[InputDocumentEmpty, InputDocument]
+TypeDocument: TypeAlias = Union[DocumentEmpty, Document]
+TypeNotifyPeer: TypeAlias = Union[NotifyPeer, NotifyUsers, NotifyChats, NotifyBroadcasts, NotifyForumTopic, NotifyCommunity]
+TypeSendMessageAction: TypeAlias = Union[SendMessageTypingAction, SendMessageCancelAction, SendMessageRecordVideoAction, SendMessageUploadVideoAction, SendMessageRecordAudioAction, SendMessageUploadAudioAction, SendMessageUploadPhotoAction, SendMessageUploadDocumentAction, SendMessageGeoLocationAction, SendMessageChooseContactAction, SendMessageGamePlayAction, SendMessageRecordRoundAction, SendMessageUploadRoundAction, SpeakingInGroupCallAction, SendMessageHistoryImportAction, SendMessageChooseStickerAction, SendMessageEmojiInteraction, SendMessageEmojiInteractionSeen, SendMessageTextDraftAction, InputSendMessageRichMessageDraftAction, SendMessageRichMessageDraftAction]
+TypeInputPrivacyKey: TypeAlias = Union[InputPrivacyKeyStatusTimestamp, InputPrivacyKeyChatInvite, InputPrivacyKeyPhoneCall, InputPrivacyKeyPhoneP2P, InputPrivacyKeyForwards, InputPrivacyKeyProfilePhoto, InputPrivacyKeyPhoneNumber, InputPrivacyKeyAddedByPhone, InputPrivacyKeyVoiceMessages, InputPrivacyKeyAbout, InputPrivacyKeyBirthday, InputPrivacyKeyStarGiftsAutoSave, InputPrivacyKeyNoPaidMessages, InputPrivacyKeySavedMusic]
+TypePrivacyKey: TypeAlias = Union[PrivacyKeyStatusTimestamp, PrivacyKeyChatInvite, PrivacyKeyPhoneCall, PrivacyKeyPhoneP2P, PrivacyKeyForwards, PrivacyKeyProfilePhoto, PrivacyKeyPhoneNumber, PrivacyKeyAddedByPhone, PrivacyKeyVoiceMessages, PrivacyKeyAbout, PrivacyKeyBirthday, PrivacyKeyStarGiftsAutoSave, PrivacyKeyNoPaidMessages, PrivacyKeySavedMusic]
+TypeInputPrivacyRule: TypeAlias = Union[InputPrivacyValueAllowContacts, InputPrivacyValueAllowAll, InputPrivacyValueAllowUsers, InputPrivacyValueDisallowContacts, InputPrivacyValueDisallowAll, InputPrivacyValueDisallowUsers, InputPrivacyValueAllowChatParticipants, InputPrivacyValueDisallowChatParticipants, InputPrivacyValueAllowCloseFriends, InputPrivacyValueAllowPremium, InputPrivacyValueAllowBots, InputPrivacyValueDisallowBots]
+TypePrivacyRule: TypeAlias = Union[PrivacyValueAllowContacts, PrivacyValueAllowAll, PrivacyValueAllowUsers, PrivacyValueDisallowContacts, PrivacyValueDisallowAll, PrivacyValueDisallowUsers, PrivacyValueAllowChatParticipants, PrivacyValueDisallowChatParticipants, PrivacyValueAllowCloseFriends, PrivacyValueAllowPremium, PrivacyValueAllowBots, PrivacyValueDisallowBots]
+TypeAccountDaysTTL: TypeAlias = AccountDaysTTL
+TypeDocumentAttribute: TypeAlias = Union[DocumentAttributeImageSize, DocumentAttributeAnimated, DocumentAttributeSticker, DocumentAttributeVideo, DocumentAttributeAudio, DocumentAttributeFilename, DocumentAttributeHasStickers, DocumentAttributeCustomEmoji]
+TypeStickerPack: TypeAlias = StickerPack
+TypeWebPage: TypeAlias = Union[WebPageEmpty, WebPagePending, WebPage, WebPageNotModified]
+TypeAuthorization: TypeAlias = Authorization
+TypeReceivedNotifyMessage: TypeAlias = ReceivedNotifyMessage
+TypeExportedChatInvite: TypeAlias = Union[ChatInviteExported, ChatInvitePublicJoinRequests]
+TypeChatInvite: TypeAlias = Union[ChatInviteAlready, ChatInvite, ChatInvitePeek]
+TypeInputStickerSet: TypeAlias = Union[InputStickerSetEmpty, InputStickerSetID, InputStickerSetShortName, InputStickerSetAnimatedEmoji, InputStickerSetDice, InputStickerSetAnimatedEmojiAnimations, InputStickerSetPremiumGifts, InputStickerSetEmojiGenericAnimations, InputStickerSetEmojiDefaultStatuses, InputStickerSetEmojiDefaultTopicIcons, InputStickerSetEmojiChannelDefaultStatuses, InputStickerSetTonGifts]
+TypeStickerSet: TypeAlias = StickerSet
+TypeBotCommand: TypeAlias = BotCommand
+TypeBotInfo: TypeAlias = BotInfo
+TypeKeyboardButton: TypeAlias = Union[KeyboardButton, KeyboardButtonUrl, KeyboardButtonCallback, KeyboardButtonRequestPhone, KeyboardButtonRequestGeoLocation, KeyboardButtonSwitchInline, KeyboardButtonGame, KeyboardButtonBuy, KeyboardButtonUrlAuth, InputKeyboardButtonUrlAuth, KeyboardButtonRequestPoll, InputKeyboardButtonUserProfile, KeyboardButtonUserProfile, KeyboardButtonWebView, KeyboardButtonSimpleWebView, KeyboardButtonRequestPeer, InputKeyboardButtonRequestPeer, KeyboardButtonCopy]
+TypeKeyboardButtonRow: TypeAlias = KeyboardButtonRow
+TypeReplyMarkup: TypeAlias = Union[ReplyKeyboardHide, ReplyKeyboardForceReply, ReplyKeyboardMarkup, ReplyInlineMarkup]
+TypeMessageEntity: TypeAlias = Union[MessageEntityUnknown, MessageEntityMention, MessageEntityHashtag, MessageEntityBotCommand, MessageEntityUrl, MessageEntityEmail, MessageEntityBold, MessageEntityItalic, MessageEntityCode, MessageEntityPre, MessageEntityTextUrl, MessageEntityMentionName, InputMessageEntityMentionName, MessageEntityPhone, MessageEntityCashtag, MessageEntityUnderline, MessageEntityStrike, MessageEntityBankCard, MessageEntitySpoiler, MessageEntityCustomEmoji, MessageEntityBlockquote, MessageEntityFormattedDate, MessageEntityDiffInsert, MessageEntityDiffReplace, MessageEntityDiffDelete]
+TypeInputChannel: TypeAlias = Union[InputChannelEmpty, InputChannel, InputChannelFromMessage]
+TypeMessageRange: TypeAlias = MessageRange
+TypeChannelMessagesFilter: TypeAlias = Union[ChannelMessagesFilterEmpty, ChannelMessagesFilter]
+TypeChannelParticipant: TypeAlias = Union[ChannelParticipant, ChannelParticipantSelf, ChannelParticipantCreator, ChannelParticipantAdmin, ChannelParticipantBanned, ChannelParticipantLeft]
+TypeChannelParticipantsFilter: TypeAlias = Union[ChannelParticipantsRecent, ChannelParticipantsAdmins, ChannelParticipantsKicked, ChannelParticipantsBots, ChannelParticipantsBanned, ChannelParticipantsSearch, ChannelParticipantsContacts, ChannelParticipantsMentions]
+TypeInputBotInlineMessage: TypeAlias = Union[InputBotInlineMessageMediaAuto, InputBotInlineMessageText, InputBotInlineMessageMediaGeo, InputBotInlineMessageMediaVenue, InputBotInlineMessageMediaContact, InputBotInlineMessageGame, InputBotInlineMessageMediaInvoice, InputBotInlineMessageMediaWebPage, InputBotInlineMessageRichMessage]
+TypeInputBotInlineResult: TypeAlias = Union[InputBotInlineResult, InputBotInlineResultPhoto, InputBotInlineResultDocument, InputBotInlineResultGame]
+TypeBotInlineMessage: TypeAlias = Union[BotInlineMessageMediaAuto, BotInlineMessageText, BotInlineMessageMediaGeo, BotInlineMessageMediaVenue, BotInlineMessageMediaContact, BotInlineMessageMediaInvoice, BotInlineMessageMediaWebPage, BotInlineMessageRichMessage]
+TypeBotInlineResult: TypeAlias = Union[BotInlineResult, BotInlineMediaResult]
+TypeExportedMessageLink: TypeAlias = ExportedMessageLink
+TypeMessageFwdHeader: TypeAlias = MessageFwdHeader
+TypeInputBotInlineMessageID: TypeAlias = Union[InputBotInlineMessageID, InputBotInlineMessageID64]
+TypeInlineBotSwitchPM: TypeAlias = InlineBotSwitchPM
+TypeTopPeer: TypeAlias = TopPeer
+TypeTopPeerCategory: TypeAlias = Union[TopPeerCategoryBotsPM, TopPeerCategoryBotsInline, TopPeerCategoryCorrespondents, TopPeerCategoryGroups, TopPeerCategoryChannels, TopPeerCategoryPhoneCalls, TopPeerCategoryForwardUsers, TopPeerCategoryForwardChats, TopPeerCategoryBotsApp, TopPeerCategoryBotsGuestChat]
+TypeTopPeerCategoryPeers: TypeAlias = TopPeerCategoryPeers
+TypeDraftMessage: TypeAlias = Union[DraftMessageEmpty, DraftMessage]
+TypeStickerSetCovered: TypeAlias = Union[StickerSetCovered, StickerSetMultiCovered, StickerSetFullCovered, StickerSetNoCovered]
+TypeMaskCoords: TypeAlias = MaskCoords
+TypeInputStickeredMedia: TypeAlias = Union[InputStickeredMediaPhoto, InputStickeredMediaDocument]
+TypeGame: TypeAlias = Game
+TypeInputGame: TypeAlias = Union[InputGameID, InputGameShortName]
+TypeHighScore: TypeAlias = HighScore
+TypeRichText: TypeAlias = Union[TextEmpty, TextPlain, TextBold, TextItalic, TextUnderline, TextStrike, TextFixed, TextUrl, TextEmail, TextConcat, TextSubscript, TextSuperscript, TextMarked, TextPhone, TextImage, TextAnchor, TextMath, TextCustomEmoji, TextSpoiler, TextMention, TextHashtag, TextBotCommand, TextCashtag, TextAutoUrl, TextAutoEmail, TextAutoPhone, TextBankCard, TextMentionName, TextDate, TextDiff]
+TypePageBlock: TypeAlias = Union[PageBlockUnsupported, PageBlockTitle, PageBlockSubtitle, PageBlockAuthorDate, PageBlockHeader, PageBlockSubheader, PageBlockParagraph, PageBlockPreformatted, PageBlockFooter, PageBlockDivider, PageBlockAnchor, PageBlockList, PageBlockBlockquote, PageBlockPullquote, PageBlockPhoto, PageBlockVideo, PageBlockCover, PageBlockEmbed, PageBlockEmbedPost, PageBlockCollage, PageBlockSlideshow, PageBlockChannel, PageBlockAudio, PageBlockKicker, PageBlockTable, PageBlockOrderedList, PageBlockDetails, PageBlockRelatedArticles, PageBlockMap, PageBlockHeading1, PageBlockHeading2, PageBlockHeading3, PageBlockHeading4, PageBlockHeading5, PageBlockHeading6, PageBlockMath, PageBlockThinking, InputPageBlockMap, PageBlockBlockquoteBlocks]
+TypePhoneCallDiscardReason: TypeAlias = Union[PhoneCallDiscardReasonMissed, PhoneCallDiscardReasonDisconnect, PhoneCallDiscardReasonHangup, PhoneCallDiscardReasonBusy, PhoneCallDiscardReasonMigrateConferenceCall]
+TypeDataJSON: TypeAlias = DataJSON
+TypeLabeledPrice: TypeAlias = LabeledPrice
+TypeInvoice: TypeAlias = Invoice
+TypePaymentCharge: TypeAlias = PaymentCharge
+TypePostAddress: TypeAlias = PostAddress
+TypePaymentRequestedInfo: TypeAlias = PaymentRequestedInfo
+TypePaymentSavedCredentials: TypeAlias = PaymentSavedCredentialsCard
+TypeWebDocument: TypeAlias = Union[WebDocument, WebDocumentNoProxy]
+TypeInputWebDocument: TypeAlias = InputWebDocument
+TypeInputWebFileLocation: TypeAlias = Union[InputWebFileLocation, InputWebFileGeoPointLocation, InputWebFileAudioAlbumThumbLocation]
+TypeInputPaymentCredentials: TypeAlias = Union[InputPaymentCredentialsSaved, InputPaymentCredentials, InputPaymentCredentialsApplePay, InputPaymentCredentialsGooglePay]
+TypeShippingOption: TypeAlias = ShippingOption
+TypeInputStickerSetItem: TypeAlias = InputStickerSetItem
+TypeInputPhoneCall: TypeAlias = InputPhoneCall
+TypePhoneCall: TypeAlias = Union[PhoneCallEmpty, PhoneCallWaiting, PhoneCallRequested, PhoneCallAccepted, PhoneCall, PhoneCallDiscarded]
+TypePhoneConnection: TypeAlias = Union[PhoneConnection, PhoneConnectionWebrtc]
+TypePhoneCallProtocol: TypeAlias = PhoneCallProtocol
+TypeCdnPublicKey: TypeAlias = CdnPublicKey
+TypeCdnConfig: TypeAlias = CdnConfig
+TypeLangPackString: TypeAlias = Union[LangPackString, LangPackStringPluralized, LangPackStringDeleted]
+TypeLangPackDifference: TypeAlias = LangPackDifference
+TypeLangPackLanguage: TypeAlias = LangPackLanguage
+TypeChannelAdminLogEventAction: TypeAlias = Union[ChannelAdminLogEventActionChangeTitle, ChannelAdminLogEventActionChangeAbout, ChannelAdminLogEventActionChangeUsername, ChannelAdminLogEventActionChangePhoto, ChannelAdminLogEventActionToggleInvites, ChannelAdminLogEventActionToggleSignatures, ChannelAdminLogEventActionUpdatePinned, ChannelAdminLogEventActionEditMessage, ChannelAdminLogEventActionDeleteMessage, ChannelAdminLogEventActionParticipantJoin, ChannelAdminLogEventActionParticipantLeave, ChannelAdminLogEventActionParticipantInvite, ChannelAdminLogEventActionParticipantToggleBan, ChannelAdminLogEventActionParticipantToggleAdmin, ChannelAdminLogEventActionChangeStickerSet, ChannelAdminLogEventActionTogglePreHistoryHidden, ChannelAdminLogEventActionDefaultBannedRights, ChannelAdminLogEventActionStopPoll, ChannelAdminLogEventActionChangeLinkedChat, ChannelAdminLogEventActionChangeLocation, ChannelAdminLogEventActionToggleSlowMode, ChannelAdminLogEventActionStartGroupCall, ChannelAdminLogEventActionDiscardGroupCall, ChannelAdminLogEventActionParticipantMute, ChannelAdminLogEventActionParticipantUnmute, ChannelAdminLogEventActionToggleGroupCallSetting, ChannelAdminLogEventActionParticipantJoinByInvite, ChannelAdminLogEventActionExportedInviteDelete, ChannelAdminLogEventActionExportedInviteRevoke, ChannelAdminLogEventActionExportedInviteEdit, ChannelAdminLogEventActionParticipantVolume, ChannelAdminLogEventActionChangeHistoryTTL, ChannelAdminLogEventActionParticipantJoinByRequest, ChannelAdminLogEventActionToggleNoForwards, ChannelAdminLogEventActionSendMessage, ChannelAdminLogEventActionChangeAvailableReactions, ChannelAdminLogEventActionChangeUsernames, ChannelAdminLogEventActionToggleForum, ChannelAdminLogEventActionCreateTopic, ChannelAdminLogEventActionEditTopic, ChannelAdminLogEventActionDeleteTopic, ChannelAdminLogEventActionPinTopic, ChannelAdminLogEventActionToggleAntiSpam, ChannelAdminLogEventActionChangePeerColor, ChannelAdminLogEventActionChangeProfilePeerColor, ChannelAdminLogEventActionChangeWallpaper, ChannelAdminLogEventActionChangeEmojiStatus, ChannelAdminLogEventActionChangeEmojiStickerSet, ChannelAdminLogEventActionToggleSignatureProfiles, ChannelAdminLogEventActionParticipantSubExtend, ChannelAdminLogEventActionToggleAutotranslation, ChannelAdminLogEventActionParticipantEditRank]
+TypeChannelAdminLogEvent: TypeAlias = ChannelAdminLogEvent
+TypeChannelAdminLogEventsFilter: TypeAlias = ChannelAdminLogEventsFilter
+TypePopularContact: TypeAlias = PopularContact
+TypeRecentMeUrl: TypeAlias = Union[RecentMeUrlUnknown, RecentMeUrlUser, RecentMeUrlChat, RecentMeUrlChatInvite, RecentMeUrlStickerSet]
+TypeInputSingleMedia: TypeAlias = InputSingleMedia
+TypeWebAuthorization: TypeAlias = WebAuthorization
+TypeInputMessage: TypeAlias = Union[InputMessageID, InputMessageReplyTo, InputMessagePinned, InputMessageCallbackQuery]
+TypeInputDialogPeer: TypeAlias = Union[InputDialogPeer, InputDialogPeerFolder, InputDialogPeerCommunity]
+TypeDialogPeer: TypeAlias = Union[DialogPeer, DialogPeerFolder, DialogPeerCommunity]
+TypeFileHash: TypeAlias = FileHash
+TypeInputClientProxy: TypeAlias = InputClientProxy
+TypeInputSecureFile: TypeAlias = Union[InputSecureFileUploaded, InputSecureFile]
+TypeSecureFile: TypeAlias = Union[SecureFileEmpty, SecureFile]
+TypeSecureData: TypeAlias = SecureData
+TypeSecurePlainData: TypeAlias = Union[SecurePlainPhone, SecurePlainEmail]
+TypeSecureValueType: TypeAlias = Union[SecureValueTypePersonalDetails, SecureValueTypePassport, SecureValueTypeDriverLicense, SecureValueTypeIdentityCard, SecureValueTypeInternalPassport, SecureValueTypeAddress, SecureValueTypeUtilityBill, SecureValueTypeBankStatement, SecureValueTypeRentalAgreement, SecureValueTypePassportRegistration, SecureValueTypeTemporaryRegistration, SecureValueTypePhone, SecureValueTypeEmail]
+TypeSecureValue: TypeAlias = SecureValue
+TypeInputSecureValue: TypeAlias = InputSecureValue
+TypeSecureValueHash: TypeAlias = SecureValueHash
+TypeSecureValueError: TypeAlias = Union[SecureValueErrorData, SecureValueErrorFrontSide, SecureValueErrorReverseSide, SecureValueErrorSelfie, SecureValueErrorFile, SecureValueErrorFiles, SecureValueError, SecureValueErrorTranslationFile, SecureValueErrorTranslationFiles]
+TypeSecureCredentialsEncrypted: TypeAlias = SecureCredentialsEncrypted
+TypeSavedContact: TypeAlias = SavedPhoneContact
+TypePasswordKdfAlgo: TypeAlias = Union[PasswordKdfAlgoUnknown, PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow]
+TypeSecurePasswordKdfAlgo: TypeAlias = Union[SecurePasswordKdfAlgoUnknown, SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000, SecurePasswordKdfAlgoSHA512]
+TypeSecureSecretSettings: TypeAlias = SecureSecretSettings
+TypeInputCheckPasswordSRP: TypeAlias = Union[InputCheckPasswordEmpty, InputCheckPasswordSRP]
+TypeSecureRequiredType: TypeAlias = Union[SecureRequiredType, SecureRequiredTypeOneOf]
+TypeInputAppEvent: TypeAlias = InputAppEvent
+TypeJSONObjectValue: TypeAlias = JsonObjectValue
+TypeJSONValue: TypeAlias = Union[JsonNull, JsonBool, JsonNumber, JsonString, JsonArray, JsonObject]
+TypePageTableCell: TypeAlias = PageTableCell
+TypePageTableRow: TypeAlias = PageTableRow
+TypePageCaption: TypeAlias = PageCaption
+TypePageListItem: TypeAlias = Union[PageListItemText, PageListItemBlocks]
+TypePageListOrderedItem: TypeAlias = Union[PageListOrderedItemText, PageListOrderedItemBlocks]
+TypePageRelatedArticle: TypeAlias = PageRelatedArticle
+TypePage: TypeAlias = Page
+TypePollAnswer: TypeAlias = Union[PollAnswer, InputPollAnswer]
+TypePoll: TypeAlias = Poll
+TypePollAnswerVoters: TypeAlias = PollAnswerVoters
+TypePollResults: TypeAlias = PollResults
+TypeChatOnlines: TypeAlias = ChatOnlines
+TypeStatsURL: TypeAlias = StatsURL
+TypeChatAdminRights: TypeAlias = ChatAdminRights
+TypeChatBannedRights: TypeAlias = ChatBannedRights
+TypeInputWallPaper: TypeAlias = Union[InputWallPaper, InputWallPaperSlug, InputWallPaperNoFile]
+TypeCodeSettings: TypeAlias = CodeSettings
+TypeWallPaperSettings: TypeAlias = WallPaperSettings
+TypeAutoDownloadSettings: TypeAlias = AutoDownloadSettings
+TypeEmojiKeyword: TypeAlias = Union[EmojiKeyword, EmojiKeywordDeleted]
+TypeEmojiKeywordsDifference: TypeAlias = EmojiKeywordsDifference
+TypeEmojiURL: TypeAlias = EmojiURL
+TypeEmojiLanguage: TypeAlias = EmojiLanguage
+TypeFolder: TypeAlias = Folder
+TypeInputFolderPeer: TypeAlias = InputFolderPeer
+TypeFolderPeer: TypeAlias = FolderPeer
+TypeUrlAuthResult: TypeAlias = Union[UrlAuthResultRequest, UrlAuthResultAccepted, UrlAuthResultDefault]
+TypeChannelLocation: TypeAlias = Union[ChannelLocationEmpty, ChannelLocation]
+TypePeerLocated: TypeAlias = Union[PeerLocated, PeerSelfLocated]
+TypeRestrictionReason: TypeAlias = RestrictionReason
+TypeInputTheme: TypeAlias = Union[InputTheme, InputThemeSlug]
+TypeTheme: TypeAlias = Theme
+TypeBaseTheme: TypeAlias = Union[BaseThemeClassic, BaseThemeDay, BaseThemeNight, BaseThemeTinted, BaseThemeArctic]
+TypeInputThemeSettings: TypeAlias = InputThemeSettings
+TypeThemeSettings: TypeAlias = ThemeSettings
+TypeWebPageAttribute: TypeAlias = Union[WebPageAttributeTheme, WebPageAttributeStory, WebPageAttributeStickerSet, WebPageAttributeUniqueStarGift, WebPageAttributeStarGiftCollection, WebPageAttributeStarGiftAuction, WebPageAttributeAiComposeTone]
+TypeBankCardOpenUrl: TypeAlias = BankCardOpenUrl
+TypeDialogFilter: TypeAlias = Union[DialogFilter, DialogFilterDefault, DialogFilterChatlist]
+TypeDialogFilterSuggested: TypeAlias = DialogFilterSuggested
+TypeStatsDateRangeDays: TypeAlias = StatsDateRangeDays
+TypeStatsAbsValueAndPrev: TypeAlias = StatsAbsValueAndPrev
+TypeStatsPercentValue: TypeAlias = StatsPercentValue
+TypeStatsGraph: TypeAlias = Union[StatsGraphAsync, StatsGraphError, StatsGraph]
+TypeVideoSize: TypeAlias = Union[VideoSize, VideoSizeEmojiMarkup, VideoSizeStickerMarkup]
+TypeStatsGroupTopPoster: TypeAlias = StatsGroupTopPoster
+TypeStatsGroupTopAdmin: TypeAlias = StatsGroupTopAdmin
+TypeStatsGroupTopInviter: TypeAlias = StatsGroupTopInviter
+TypeGlobalPrivacySettings: TypeAlias = GlobalPrivacySettings
+TypeMessageViews: TypeAlias = MessageViews
+TypeMessageReplyHeader: TypeAlias = Union[MessageReplyHeader, MessageReplyStoryHeader]
+TypeMessageReplies: TypeAlias = MessageReplies
+TypePeerBlocked: TypeAlias = PeerBlocked
+TypeGroupCall: TypeAlias = Union[GroupCallDiscarded, GroupCall]
+TypeInputGroupCall: TypeAlias = Union[InputGroupCall, InputGroupCallSlug, InputGroupCallInviteMessage]
+TypeGroupCallParticipant: TypeAlias = GroupCallParticipant
+TypeInlineQueryPeerType: TypeAlias = Union[InlineQueryPeerTypeSameBotPM, InlineQueryPeerTypePM, InlineQueryPeerTypeChat, InlineQueryPeerTypeMegagroup, InlineQueryPeerTypeBroadcast, InlineQueryPeerTypeBotPM]
+TypeChatInviteImporter: TypeAlias = ChatInviteImporter
+TypeChatAdminWithInvites: TypeAlias = ChatAdminWithInvites
+TypeGroupCallParticipantVideoSourceGroup: TypeAlias = GroupCallParticipantVideoSourceGroup
+TypeGroupCallParticipantVideo: TypeAlias = GroupCallParticipantVideo
+TypeBotCommandScope: TypeAlias = Union[BotCommandScopeDefault, BotCommandScopeUsers, BotCommandScopeChats, BotCommandScopeChatAdmins, BotCommandScopePeer, BotCommandScopePeerAdmins, BotCommandScopePeerUser]
+TypeChatTheme: TypeAlias = Union[ChatTheme, ChatThemeUniqueGift]
+TypeSponsoredMessage: TypeAlias = SponsoredMessage
+TypeSearchResultsCalendarPeriod: TypeAlias = SearchResultsCalendarPeriod
+TypeSearchResultsPosition: TypeAlias = SearchResultPosition
+TypeReactionCount: TypeAlias = ReactionCount
+TypeMessageReactions: TypeAlias = MessageReactions
+TypeAvailableReaction: TypeAlias = AvailableReaction
+TypeMessagePeerReaction: TypeAlias = MessagePeerReaction
+TypeGroupCallStreamChannel: TypeAlias = GroupCallStreamChannel
+TypeAttachMenuBotIconColor: TypeAlias = AttachMenuBotIconColor
+TypeAttachMenuBotIcon: TypeAlias = AttachMenuBotIcon
+TypeAttachMenuBot: TypeAlias = AttachMenuBot
+TypeAttachMenuBots: TypeAlias = Union[AttachMenuBotsNotModified, AttachMenuBots]
+TypeAttachMenuBotsBot: TypeAlias = AttachMenuBotsBot
+TypeWebViewResult: TypeAlias = WebViewResultUrl
+TypeWebViewMessageSent: TypeAlias = WebViewMessageSent
+TypeBotMenuButton: TypeAlias = Union[BotMenuButtonDefault, BotMenuButtonCommands, BotMenuButton]
+TypeNotificationSound: TypeAlias = Union[NotificationSoundDefault, NotificationSoundNone, NotificationSoundLocal, NotificationSoundRingtone]
+TypeAttachMenuPeerType: TypeAlias = Union[AttachMenuPeerTypeSameBotPM, AttachMenuPeerTypeBotPM, AttachMenuPeerTypePM, AttachMenuPeerTypeChat, AttachMenuPeerTypeBroadcast]
+TypeInputInvoice: TypeAlias = Union[InputInvoiceMessage, InputInvoiceSlug, InputInvoicePremiumGiftCode, InputInvoiceStars, InputInvoiceChatInviteSubscription, InputInvoiceStarGift, InputInvoiceStarGiftUpgrade, InputInvoiceStarGiftTransfer, InputInvoicePremiumGiftStars, InputInvoiceBusinessBotTransferStars, InputInvoiceStarGiftResale, InputInvoiceStarGiftPrepaidUpgrade, InputInvoicePremiumAuthCode, InputInvoiceStarGiftDropOriginalDetails, InputInvoiceStarGiftAuctionBid]
+TypeInputStorePaymentPurpose: TypeAlias = Union[InputStorePaymentPremiumSubscription, InputStorePaymentGiftPremium, InputStorePaymentPremiumGiftCode, InputStorePaymentPremiumGiveaway, InputStorePaymentStarsTopup, InputStorePaymentStarsGift, InputStorePaymentStarsGiveaway, InputStorePaymentAuthCode]
+TypePaymentFormMethod: TypeAlias = PaymentFormMethod
+TypeEmojiStatus: TypeAlias = Union[EmojiStatusEmpty, EmojiStatus, EmojiStatusCollectible, InputEmojiStatusCollectible]
+TypeReaction: TypeAlias = Union[ReactionEmpty, ReactionEmoji, ReactionCustomEmoji, ReactionPaid]
+TypeChatReactions: TypeAlias = Union[ChatReactionsNone, ChatReactionsAll, ChatReactionsSome]
+TypeEmailVerifyPurpose: TypeAlias = Union[EmailVerifyPurposeLoginSetup, EmailVerifyPurposeLoginChange, EmailVerifyPurposePassport]
+TypeEmailVerification: TypeAlias = Union[EmailVerificationCode, EmailVerificationGoogle, EmailVerificationApple]
+TypePremiumSubscriptionOption: TypeAlias = PremiumSubscriptionOption
+TypeSendAsPeer: TypeAlias = SendAsPeer
+TypeMessageExtendedMedia: TypeAlias = Union[MessageExtendedMediaPreview, MessageExtendedMedia]
+TypeStickerKeyword: TypeAlias = StickerKeyword
+TypeUsername: TypeAlias = Username
+TypeForumTopic: TypeAlias = Union[ForumTopicDeleted, ForumTopic]
+TypeDefaultHistoryTTL: TypeAlias = DefaultHistoryTTL
+TypeExportedContactToken: TypeAlias = ExportedContactToken
+TypeRequestPeerType: TypeAlias = Union[RequestPeerTypeUser, RequestPeerTypeChat, RequestPeerTypeBroadcast, RequestPeerTypeCreateBot]
+TypeEmojiList: TypeAlias = Union[EmojiListNotModified, EmojiList]
+TypeEmojiGroup: TypeAlias = Union[EmojiGroup, EmojiGroupGreeting, EmojiGroupPremium]
+TypeTextWithEntities: TypeAlias = TextWithEntities
+TypeAutoSaveSettings: TypeAlias = AutoSaveSettings
+TypeAutoSaveException: TypeAlias = AutoSaveException
+TypeInputBotApp: TypeAlias = Union[InputBotAppID, InputBotAppShortName]
+TypeBotApp: TypeAlias = Union[BotAppNotModified, BotApp]
+TypeInlineBotWebView: TypeAlias = InlineBotWebView
+TypeReadParticipantDate: TypeAlias = ReadParticipantDate
+TypeInputChatlist: TypeAlias = InputChatlistDialogFilter
+TypeExportedChatlistInvite: TypeAlias = ExportedChatlistInvite
+TypeMessagePeerVote: TypeAlias = Union[MessagePeerVote, MessagePeerVoteInputOption, MessagePeerVoteMultiple]
+TypeStoryViews: TypeAlias = StoryViews
+TypeStoryItem: TypeAlias = Union[StoryItemDeleted, StoryItemSkipped, StoryItem]
+TypeStoryView: TypeAlias = Union[StoryView, StoryViewPublicForward, StoryViewPublicRepost]
+TypeInputReplyTo: TypeAlias = Union[InputReplyToMessage, InputReplyToStory, InputReplyToMonoForum, InputReplyToEphemeralMessage]
+TypeExportedStoryLink: TypeAlias = ExportedStoryLink
+TypeStoriesStealthMode: TypeAlias = StoriesStealthMode
+TypeMediaAreaCoordinates: TypeAlias = MediaAreaCoordinates
+TypeMediaArea: TypeAlias = Union[MediaAreaVenue, InputMediaAreaVenue, MediaAreaGeoPoint, MediaAreaSuggestedReaction, MediaAreaChannelPost, InputMediaAreaChannelPost, MediaAreaUrl, MediaAreaWeather, MediaAreaStarGift]
+TypePeerStories: TypeAlias = PeerStories
+TypePremiumGiftCodeOption: TypeAlias = PremiumGiftCodeOption
+TypePrepaidGiveaway: TypeAlias = Union[PrepaidGiveaway, PrepaidStarsGiveaway]
+TypeBoost: TypeAlias = Boost
+TypeMyBoost: TypeAlias = MyBoost
+TypeStoryFwdHeader: TypeAlias = StoryFwdHeader
+TypePostInteractionCounters: TypeAlias = Union[PostInteractionCountersMessage, PostInteractionCountersStory]
+TypePublicForward: TypeAlias = Union[PublicForwardMessage, PublicForwardStory]
+TypePeerColor: TypeAlias = Union[PeerColor, PeerColorCollectible, InputPeerColorCollectible]
+TypeStoryReaction: TypeAlias = Union[StoryReaction, StoryReactionPublicForward, StoryReactionPublicRepost]
+TypeSavedDialog: TypeAlias = Union[SavedDialog, MonoForumDialog]
+TypeSavedReactionTag: TypeAlias = SavedReactionTag
+TypeOutboxReadDate: TypeAlias = OutboxReadDate
+TypeSmsJob: TypeAlias = SmsJob
+TypeBusinessWeeklyOpen: TypeAlias = BusinessWeeklyOpen
+TypeBusinessWorkHours: TypeAlias = BusinessWorkHours
+TypeBusinessLocation: TypeAlias = BusinessLocation
+TypeInputBusinessRecipients: TypeAlias = InputBusinessRecipients
+TypeBusinessRecipients: TypeAlias = BusinessRecipients
+TypeBusinessAwayMessageSchedule: TypeAlias = Union[BusinessAwayMessageScheduleAlways, BusinessAwayMessageScheduleOutsideWorkHours, BusinessAwayMessageScheduleCustom]
+TypeInputBusinessGreetingMessage: TypeAlias = InputBusinessGreetingMessage
+TypeBusinessGreetingMessage: TypeAlias = BusinessGreetingMessage
+TypeInputBusinessAwayMessage: TypeAlias = InputBusinessAwayMessage
+TypeBusinessAwayMessage: TypeAlias = BusinessAwayMessage
+TypeTimezone: TypeAlias = Timezone
+TypeQuickReply: TypeAlias = QuickReply
+TypeInputQuickReplyShortcut: TypeAlias = Union[InputQuickReplyShortcut, InputQuickReplyShortcutId]
+TypeConnectedBot: TypeAlias = ConnectedBot
+TypeBirthday: TypeAlias = Birthday
+TypeBotBusinessConnection: TypeAlias = BotBusinessConnection
+TypeInputBusinessIntro: TypeAlias = InputBusinessIntro
+TypeBusinessIntro: TypeAlias = BusinessIntro
+TypeInputCollectible: TypeAlias = Union[InputCollectibleUsername, InputCollectiblePhone]
+TypeInputBusinessBotRecipients: TypeAlias = InputBusinessBotRecipients
+TypeBusinessBotRecipients: TypeAlias = BusinessBotRecipients
+TypeContactBirthday: TypeAlias = ContactBirthday
+TypeMissingInvitee: TypeAlias = MissingInvitee
+TypeInputBusinessChatLink: TypeAlias = InputBusinessChatLink
+TypeBusinessChatLink: TypeAlias = BusinessChatLink
+TypeRequestedPeer: TypeAlias = Union[RequestedPeerUser, RequestedPeerChat, RequestedPeerChannel]
+TypeSponsoredMessageReportOption: TypeAlias = SponsoredMessageReportOption
+TypeReactionNotificationsFrom: TypeAlias = Union[ReactionNotificationsFromContacts, ReactionNotificationsFromAll]
+TypeReactionsNotifySettings: TypeAlias = ReactionsNotifySettings
+TypeAvailableEffect: TypeAlias = AvailableEffect
+TypeFactCheck: TypeAlias = FactCheck
+TypeStarsTransactionPeer: TypeAlias = Union[StarsTransactionPeerUnsupported, StarsTransactionPeerAppStore, StarsTransactionPeerPlayMarket, StarsTransactionPeerPremiumBot, StarsTransactionPeerFragment, StarsTransactionPeer, StarsTransactionPeerAds, StarsTransactionPeerAPI]
+TypeStarsTopupOption: TypeAlias = StarsTopupOption
+TypeStarsTransaction: TypeAlias = StarsTransaction
+TypeFoundStory: TypeAlias = FoundStory
+TypeGeoPointAddress: TypeAlias = GeoPointAddress
+TypeStarsRevenueStatus: TypeAlias = StarsRevenueStatus
+TypeInputStarsTransaction: TypeAlias = InputStarsTransaction
+TypeStarsGiftOption: TypeAlias = StarsGiftOption
+TypeBotPreviewMedia: TypeAlias = BotPreviewMedia
+TypeStarsSubscriptionPricing: TypeAlias = StarsSubscriptionPricing
+TypeStarsSubscription: TypeAlias = StarsSubscription
+TypeMessageReactor: TypeAlias = MessageReactor
+TypeStarsGiveawayOption: TypeAlias = StarsGiveawayOption
+TypeStarsGiveawayWinnersOption: TypeAlias = StarsGiveawayWinnersOption
+TypeStarGift: TypeAlias = Union[StarGift, StarGiftUnique]
+TypeMessageReportOption: TypeAlias = MessageReportOption
+TypeReportResult: TypeAlias = Union[ReportResultChooseOption, ReportResultAddComment, ReportResultReported]
+TypeBotAppSettings: TypeAlias = BotAppSettings
+TypeStarRefProgram: TypeAlias = StarRefProgram
+TypeConnectedBotStarRef: TypeAlias = ConnectedBotStarRef
+TypeStarsAmount: TypeAlias = Union[StarsAmount, StarsTonAmount]
+TypeBotVerifierSettings: TypeAlias = BotVerifierSettings
+TypeBotVerification: TypeAlias = BotVerification
+TypeStarGiftAttribute: TypeAlias = Union[StarGiftAttributeModel, StarGiftAttributePattern, StarGiftAttributeBackdrop, StarGiftAttributeOriginalDetails]
+TypeSavedStarGift: TypeAlias = SavedStarGift
+TypeInputSavedStarGift: TypeAlias = Union[InputSavedStarGiftUser, InputSavedStarGiftChat, InputSavedStarGiftSlug]
+TypePaidReactionPrivacy: TypeAlias = Union[PaidReactionPrivacyDefault, PaidReactionPrivacyAnonymous, PaidReactionPrivacyPeer]
+TypeRequirementToContact: TypeAlias = Union[RequirementToContactEmpty, RequirementToContactPremium, RequirementToContactPaidMessages]
+TypeBusinessBotRights: TypeAlias = BusinessBotRights
+TypeDisallowedGiftsSettings: TypeAlias = DisallowedGiftsSettings
+TypeSponsoredPeer: TypeAlias = SponsoredPeer
+TypeStarGiftAttributeId: TypeAlias = Union[StarGiftAttributeIdModel, StarGiftAttributeIdPattern, StarGiftAttributeIdBackdrop]
+TypeStarGiftAttributeCounter: TypeAlias = StarGiftAttributeCounter
+TypePendingSuggestion: TypeAlias = PendingSuggestion
+TypeTodoItem: TypeAlias = TodoItem
+TypeTodoList: TypeAlias = TodoList
+TypeTodoCompletion: TypeAlias = TodoCompletion
+TypeSuggestedPost: TypeAlias = SuggestedPost
+TypeStarsRating: TypeAlias = StarsRating
+TypeStarGiftCollection: TypeAlias = StarGiftCollection
+TypeStoryAlbum: TypeAlias = StoryAlbum
+TypeSearchPostsFlood: TypeAlias = SearchPostsFlood
+TypeProfileTab: TypeAlias = Union[ProfileTabPosts, ProfileTabGifts, ProfileTabMedia, ProfileTabFiles, ProfileTabMusic, ProfileTabVoice, ProfileTabLinks, ProfileTabGifs]
+TypeInputChatTheme: TypeAlias = Union[InputChatThemeEmpty, InputChatTheme, InputChatThemeUniqueGift]
+TypeStarGiftUpgradePrice: TypeAlias = StarGiftUpgradePrice
+TypeGroupCallMessage: TypeAlias = GroupCallMessage
+TypeGroupCallDonor: TypeAlias = GroupCallDonor
+TypeRecentStory: TypeAlias = RecentStory
+TypeAuctionBidLevel: TypeAlias = AuctionBidLevel
+TypeStarGiftAuctionState: TypeAlias = Union[StarGiftAuctionStateNotModified, StarGiftAuctionState, StarGiftAuctionStateFinished]
+TypeStarGiftAuctionUserState: TypeAlias = StarGiftAuctionUserState
+TypeStarGiftAuctionAcquiredGift: TypeAlias = StarGiftAuctionAcquiredGift
+TypeStarGiftActiveAuctionState: TypeAlias = StarGiftActiveAuctionState
+TypeInputStarGiftAuction: TypeAlias = Union[InputStarGiftAuction, InputStarGiftAuctionSlug]
+TypePasskey: TypeAlias = Passkey
+TypeInputPasskeyResponse: TypeAlias = Union[InputPasskeyResponseRegister, InputPasskeyResponseLogin]
+TypeInputPasskeyCredential: TypeAlias = Union[InputPasskeyCredentialPublicKey, InputPasskeyCredentialFirebasePNV]
+TypeStarGiftBackground: TypeAlias = StarGiftBackground
+TypeStarGiftAuctionRound: TypeAlias = Union[StarGiftAuctionRound, StarGiftAuctionRoundExtendable]
+TypeStarGiftAttributeRarity: TypeAlias = Union[StarGiftAttributeRarity, StarGiftAttributeRarityUncommon, StarGiftAttributeRarityRare, StarGiftAttributeRarityEpic, StarGiftAttributeRarityLegendary]
+TypeKeyboardButtonStyle: TypeAlias = KeyboardButtonStyle
+TypeInputMessageReadMetric: TypeAlias = InputMessageReadMetric
+TypeInputAiComposeTone: TypeAlias = Union[InputAiComposeToneDefault, InputAiComposeToneID, InputAiComposeToneSlug, InputAiComposeToneSingleUse]
+TypeAiComposeTone: TypeAlias = Union[AiComposeTone, AiComposeToneDefault]
+TypeAiComposeToneExample: TypeAlias = AiComposeToneExample
+TypeJoinChatBotResult: TypeAlias = Union[JoinChatBotResultApproved, JoinChatBotResultDeclined, JoinChatBotResultQueued, JoinChatBotResultWebView]
+TypeWebDomainException: TypeAlias = WebDomainException
+TypeInputRichFile: TypeAlias = Union[InputRichFilePhoto, InputRichFileDocument]
+TypeInputRichMessage: TypeAlias = Union[InputRichMessage, InputRichMessageHTML, InputRichMessageMarkdown]
+TypeRichMessage: TypeAlias = RichMessage
+TypeCommunityPeer: TypeAlias = CommunityPeer
+TypeCommunityPeerRequest: TypeAlias = CommunityPeerRequest
+TypeEphemeralMessage: TypeAlias = EphemeralMessage
+TypeResPQ: TypeAlias = ResPQ
+TypePQInnerData: TypeAlias = Union[PQInnerData, PQInnerDataDc, PQInnerDataTemp, PQInnerDataTempDc]
+TypeServerDHParams: TypeAlias = Union[ServerDHParamsFail, ServerDHParamsOk]
+TypeServerDHInnerData: TypeAlias = ServerDHInnerData
+TypeClientDHInnerData: TypeAlias = ClientDHInnerData
+TypeSetClientDHParamsAnswer: TypeAlias = Union[DhGenOk, DhGenRetry, DhGenFail]
+TypeDestroyAuthKeyRes: TypeAlias = Union[DestroyAuthKeyOk, DestroyAuthKeyNone, DestroyAuthKeyFail]
+TypeMsgsAck: TypeAlias = MsgsAck
+TypeBadMsgNotification: TypeAlias = Union[BadMsgNotification, BadServerSalt]
+TypeMsgsStateReq: TypeAlias = MsgsStateReq
+TypeMsgsStateInfo: TypeAlias = MsgsStateInfo
+TypeMsgsAllInfo: TypeAlias = MsgsAllInfo
+TypeMsgDetailedInfo: TypeAlias = Union[MsgDetailedInfo, MsgNewDetailedInfo]
+TypeMsgResendReq: TypeAlias = MsgResendReq
+TypeRpcResult: TypeAlias = RpcResult
+TypeRpcError: TypeAlias = RpcError
+TypeRpcDropAnswer: TypeAlias = Union[RpcAnswerUnknown, RpcAnswerDroppedRunning, RpcAnswerDropped]
+TypeFutureSalt: TypeAlias = FutureSalt
+TypeFutureSalts: TypeAlias = FutureSalts
+TypePong: TypeAlias = Pong
+TypeDestroySessionRes: TypeAlias = Union[DestroySessionOk, DestroySessionNone]
+TypeNewSession: TypeAlias = NewSessionCreated
+TypeObject: TypeAlias = GzipPacked
+TypeHttpWait: TypeAlias = HttpWait

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `account` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 import tlcodec.types.auth
 
@@ -457,32 +457,32 @@ class WebBrowserSettings(TLObject):
     def __init__(self, *, open_external_browser: bool = False, display_close_button: bool = False, external_exceptions: list[tlcodec.types.TypeWebDomainException], inapp_exceptions: list[tlcodec.types.TypeWebDomainException], hash: int) -> None: ...
 
 
-TypePrivacyRules = tlcodec.types.account.PrivacyRules
-TypeAuthorizations = tlcodec.types.account.Authorizations
-TypePassword = tlcodec.types.account.Password
-TypePasswordSettings = tlcodec.types.account.PasswordSettings
-TypePasswordInputSettings = tlcodec.types.account.PasswordInputSettings
-TypeTmpPassword = tlcodec.types.account.TmpPassword
-TypeWebAuthorizations = tlcodec.types.account.WebAuthorizations
-TypeAuthorizationForm = tlcodec.types.account.AuthorizationForm
-TypeSentEmailCode = tlcodec.types.account.SentEmailCode
-TypeTakeout = tlcodec.types.account.Takeout
-TypeWallPapers = Union[tlcodec.types.account.WallPapersNotModified, tlcodec.types.account.WallPapers]
-TypeAutoDownloadSettings = tlcodec.types.account.AutoDownloadSettings
-TypeThemes = Union[tlcodec.types.account.ThemesNotModified, tlcodec.types.account.Themes]
-TypeContentSettings = tlcodec.types.account.ContentSettings
-TypeResetPasswordResult = Union[tlcodec.types.account.ResetPasswordFailedWait, tlcodec.types.account.ResetPasswordRequestedWait, tlcodec.types.account.ResetPasswordOk]
-TypeChatThemes = Union[tlcodec.types.account.ChatThemesNotModified, tlcodec.types.account.ChatThemes]
-TypeSavedRingtones = Union[tlcodec.types.account.SavedRingtonesNotModified, tlcodec.types.account.SavedRingtones]
-TypeSavedRingtone = Union[tlcodec.types.account.SavedRingtone, tlcodec.types.account.SavedRingtoneConverted]
-TypeEmojiStatuses = Union[tlcodec.types.account.EmojiStatusesNotModified, tlcodec.types.account.EmojiStatuses]
-TypeEmailVerified = Union[tlcodec.types.account.EmailVerified, tlcodec.types.account.EmailVerifiedLogin]
-TypeAutoSaveSettings = tlcodec.types.account.AutoSaveSettings
-TypeConnectedBots = tlcodec.types.account.ConnectedBots
-TypeBusinessChatLinks = tlcodec.types.account.BusinessChatLinks
-TypeResolvedBusinessChatLinks = tlcodec.types.account.ResolvedBusinessChatLinks
-TypePaidMessagesRevenue = tlcodec.types.account.PaidMessagesRevenue
-TypeSavedMusicIds = Union[tlcodec.types.account.SavedMusicIdsNotModified, tlcodec.types.account.SavedMusicIds]
-TypePasskeys = tlcodec.types.account.Passkeys
-TypePasskeyRegistrationOptions = tlcodec.types.account.PasskeyRegistrationOptions
-TypeWebBrowserSettings = Union[tlcodec.types.account.WebBrowserSettingsNotModified, tlcodec.types.account.WebBrowserSettings]
+TypePrivacyRules: TypeAlias = PrivacyRules
+TypeAuthorizations: TypeAlias = Authorizations
+TypePassword: TypeAlias = Password
+TypePasswordSettings: TypeAlias = PasswordSettings
+TypePasswordInputSettings: TypeAlias = PasswordInputSettings
+TypeTmpPassword: TypeAlias = TmpPassword
+TypeWebAuthorizations: TypeAlias = WebAuthorizations
+TypeAuthorizationForm: TypeAlias = AuthorizationForm
+TypeSentEmailCode: TypeAlias = SentEmailCode
+TypeTakeout: TypeAlias = Takeout
+TypeWallPapers: TypeAlias = Union[WallPapersNotModified, WallPapers]
+TypeAutoDownloadSettings: TypeAlias = AutoDownloadSettings
+TypeThemes: TypeAlias = Union[ThemesNotModified, Themes]
+TypeContentSettings: TypeAlias = ContentSettings
+TypeResetPasswordResult: TypeAlias = Union[ResetPasswordFailedWait, ResetPasswordRequestedWait, ResetPasswordOk]
+TypeChatThemes: TypeAlias = Union[ChatThemesNotModified, ChatThemes]
+TypeSavedRingtones: TypeAlias = Union[SavedRingtonesNotModified, SavedRingtones]
+TypeSavedRingtone: TypeAlias = Union[SavedRingtone, SavedRingtoneConverted]
+TypeEmojiStatuses: TypeAlias = Union[EmojiStatusesNotModified, EmojiStatuses]
+TypeEmailVerified: TypeAlias = Union[EmailVerified, EmailVerifiedLogin]
+TypeAutoSaveSettings: TypeAlias = AutoSaveSettings
+TypeConnectedBots: TypeAlias = ConnectedBots
+TypeBusinessChatLinks: TypeAlias = BusinessChatLinks
+TypeResolvedBusinessChatLinks: TypeAlias = ResolvedBusinessChatLinks
+TypePaidMessagesRevenue: TypeAlias = PaidMessagesRevenue
+TypeSavedMusicIds: TypeAlias = Union[SavedMusicIdsNotModified, SavedMusicIds]
+TypePasskeys: TypeAlias = Passkeys
+TypePasskeyRegistrationOptions: TypeAlias = PasskeyRegistrationOptions
+TypeWebBrowserSettings: TypeAlias = Union[WebBrowserSettingsNotModified, WebBrowserSettings]

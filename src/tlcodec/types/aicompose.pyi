@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `aicompose` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["Tones", "TonesNotModified"]
@@ -31,4 +31,4 @@ class Tones(TLObject):
     def __init__(self, *, hash: int, tones: list[tlcodec.types.TypeAiComposeTone], users: list[tlcodec.types.TypeUser]) -> None: ...
 
 
-TypeTones = Union[tlcodec.types.aicompose.TonesNotModified, tlcodec.types.aicompose.Tones]
+TypeTones: TypeAlias = Union[TonesNotModified, Tones]

@@ -2,9 +2,10 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `auth` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+import builtins
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 import tlcodec.types.auth
 import tlcodec.types.help
@@ -82,8 +83,8 @@ class ExportedAuthorization(TLObject):
     TL_NAME: ClassVar[str]
     TL_TYPE: ClassVar[str]
     id: int
-    bytes: bytes
-    def __init__(self, *, id: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, id: int, bytes: builtins.bytes) -> None: ...
 
 
 class PasswordRecovery(TLObject):
@@ -316,12 +317,12 @@ class PasskeyLoginOptions(TLObject):
     def __init__(self, *, options: tlcodec.types.TypeDataJSON) -> None: ...
 
 
-TypeSentCode = Union[tlcodec.types.auth.SentCode, tlcodec.types.auth.SentCodeSuccess, tlcodec.types.auth.SentCodePaymentRequired]
-TypeAuthorization = Union[tlcodec.types.auth.Authorization, tlcodec.types.auth.AuthorizationSignUpRequired]
-TypeExportedAuthorization = tlcodec.types.auth.ExportedAuthorization
-TypePasswordRecovery = tlcodec.types.auth.PasswordRecovery
-TypeCodeType = Union[tlcodec.types.auth.CodeTypeSms, tlcodec.types.auth.CodeTypeCall, tlcodec.types.auth.CodeTypeFlashCall, tlcodec.types.auth.CodeTypeMissedCall, tlcodec.types.auth.CodeTypeFragmentSms]
-TypeSentCodeType = Union[tlcodec.types.auth.SentCodeTypeApp, tlcodec.types.auth.SentCodeTypeSms, tlcodec.types.auth.SentCodeTypeCall, tlcodec.types.auth.SentCodeTypeFlashCall, tlcodec.types.auth.SentCodeTypeMissedCall, tlcodec.types.auth.SentCodeTypeEmailCode, tlcodec.types.auth.SentCodeTypeSetUpEmailRequired, tlcodec.types.auth.SentCodeTypeFragmentSms, tlcodec.types.auth.SentCodeTypeFirebaseSms, tlcodec.types.auth.SentCodeTypeSmsWord, tlcodec.types.auth.SentCodeTypeSmsPhrase]
-TypeLoginToken = Union[tlcodec.types.auth.LoginToken, tlcodec.types.auth.LoginTokenMigrateTo, tlcodec.types.auth.LoginTokenSuccess]
-TypeLoggedOut = tlcodec.types.auth.LoggedOut
-TypePasskeyLoginOptions = tlcodec.types.auth.PasskeyLoginOptions
+TypeSentCode: TypeAlias = Union[SentCode, SentCodeSuccess, SentCodePaymentRequired]
+TypeAuthorization: TypeAlias = Union[Authorization, AuthorizationSignUpRequired]
+TypeExportedAuthorization: TypeAlias = ExportedAuthorization
+TypePasswordRecovery: TypeAlias = PasswordRecovery
+TypeCodeType: TypeAlias = Union[CodeTypeSms, CodeTypeCall, CodeTypeFlashCall, CodeTypeMissedCall, CodeTypeFragmentSms]
+TypeSentCodeType: TypeAlias = Union[SentCodeTypeApp, SentCodeTypeSms, SentCodeTypeCall, SentCodeTypeFlashCall, SentCodeTypeMissedCall, SentCodeTypeEmailCode, SentCodeTypeSetUpEmailRequired, SentCodeTypeFragmentSms, SentCodeTypeFirebaseSms, SentCodeTypeSmsWord, SentCodeTypeSmsPhrase]
+TypeLoginToken: TypeAlias = Union[LoginToken, LoginTokenMigrateTo, LoginTokenSuccess]
+TypeLoggedOut: TypeAlias = LoggedOut
+TypePasskeyLoginOptions: TypeAlias = PasskeyLoginOptions

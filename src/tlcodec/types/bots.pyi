@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `bots` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["AccessSettings", "BotInfo", "ExportedBotToken", "PopularAppBots", "PreviewInfo", "RequestedButton"]
@@ -75,9 +75,9 @@ class AccessSettings(TLObject):
     def __init__(self, *, restricted: bool = False, add_users: list[tlcodec.types.TypeUser] | None = None) -> None: ...
 
 
-TypeBotInfo = tlcodec.types.bots.BotInfo
-TypePopularAppBots = tlcodec.types.bots.PopularAppBots
-TypePreviewInfo = tlcodec.types.bots.PreviewInfo
-TypeExportedBotToken = tlcodec.types.bots.ExportedBotToken
-TypeRequestedButton = tlcodec.types.bots.RequestedButton
-TypeAccessSettings = tlcodec.types.bots.AccessSettings
+TypeBotInfo: TypeAlias = BotInfo
+TypePopularAppBots: TypeAlias = PopularAppBots
+TypePreviewInfo: TypeAlias = PreviewInfo
+TypeExportedBotToken: TypeAlias = ExportedBotToken
+TypeRequestedButton: TypeAlias = RequestedButton
+TypeAccessSettings: TypeAlias = AccessSettings

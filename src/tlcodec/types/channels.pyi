@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `channels` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["AdminLogResults", "ChannelParticipant", "ChannelParticipants", "ChannelParticipantsNotModified", "SendAsPeers", "SponsoredMessageReportResultAdsHidden", "SponsoredMessageReportResultChooseOption", "SponsoredMessageReportResultReported"]
@@ -97,8 +97,8 @@ class SponsoredMessageReportResultReported(TLObject):
     def __init__(self) -> None: ...
 
 
-TypeChannelParticipants = Union[tlcodec.types.channels.ChannelParticipants, tlcodec.types.channels.ChannelParticipantsNotModified]
-TypeChannelParticipant = tlcodec.types.channels.ChannelParticipant
-TypeAdminLogResults = tlcodec.types.channels.AdminLogResults
-TypeSendAsPeers = tlcodec.types.channels.SendAsPeers
-TypeSponsoredMessageReportResult = Union[tlcodec.types.channels.SponsoredMessageReportResultChooseOption, tlcodec.types.channels.SponsoredMessageReportResultAdsHidden, tlcodec.types.channels.SponsoredMessageReportResultReported]
+TypeChannelParticipants: TypeAlias = Union[ChannelParticipants, ChannelParticipantsNotModified]
+TypeChannelParticipant: TypeAlias = ChannelParticipant
+TypeAdminLogResults: TypeAlias = AdminLogResults
+TypeSendAsPeers: TypeAlias = SendAsPeers
+TypeSponsoredMessageReportResult: TypeAlias = Union[SponsoredMessageReportResultChooseOption, SponsoredMessageReportResultAdsHidden, SponsoredMessageReportResultReported]

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `chatlists` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["ChatlistInvite", "ChatlistInviteAlready", "ChatlistUpdates", "ExportedChatlistInvite", "ExportedInvites"]
@@ -74,7 +74,7 @@ class ChatlistUpdates(TLObject):
     def __init__(self, *, missing_peers: list[tlcodec.types.TypePeer], chats: list[tlcodec.types.TypeChat], users: list[tlcodec.types.TypeUser]) -> None: ...
 
 
-TypeExportedChatlistInvite = tlcodec.types.chatlists.ExportedChatlistInvite
-TypeExportedInvites = tlcodec.types.chatlists.ExportedInvites
-TypeChatlistInvite = Union[tlcodec.types.chatlists.ChatlistInviteAlready, tlcodec.types.chatlists.ChatlistInvite]
-TypeChatlistUpdates = tlcodec.types.chatlists.ChatlistUpdates
+TypeExportedChatlistInvite: TypeAlias = ExportedChatlistInvite
+TypeExportedInvites: TypeAlias = ExportedInvites
+TypeChatlistInvite: TypeAlias = Union[ChatlistInviteAlready, ChatlistInvite]
+TypeChatlistUpdates: TypeAlias = ChatlistUpdates

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `communities` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["ParticipantJoinedChats", "PeerLinkRequests"]
@@ -37,5 +37,5 @@ class ParticipantJoinedChats(TLObject):
     def __init__(self, *, creator_chat_ids: list[int], joined_chat_ids: list[int], chats: list[tlcodec.types.TypeChat], users: list[tlcodec.types.TypeUser]) -> None: ...
 
 
-TypePeerLinkRequests = tlcodec.types.communities.PeerLinkRequests
-TypeParticipantJoinedChats = tlcodec.types.communities.ParticipantJoinedChats
+TypePeerLinkRequests: TypeAlias = PeerLinkRequests
+TypeParticipantJoinedChats: TypeAlias = ParticipantJoinedChats

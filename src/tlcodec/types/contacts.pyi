@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `contacts` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["Blocked", "BlockedSlice", "ContactBirthdays", "Contacts", "ContactsNotModified", "Found", "ImportedContacts", "ResolvedPeer", "SponsoredPeers", "SponsoredPeersEmpty", "TopPeers", "TopPeersDisabled", "TopPeersNotModified"]
@@ -156,11 +156,11 @@ class SponsoredPeers(TLObject):
     def __init__(self, *, peers: list[tlcodec.types.TypeSponsoredPeer], chats: list[tlcodec.types.TypeChat], users: list[tlcodec.types.TypeUser]) -> None: ...
 
 
-TypeContacts = Union[tlcodec.types.contacts.ContactsNotModified, tlcodec.types.contacts.Contacts]
-TypeImportedContacts = tlcodec.types.contacts.ImportedContacts
-TypeBlocked = Union[tlcodec.types.contacts.Blocked, tlcodec.types.contacts.BlockedSlice]
-TypeFound = tlcodec.types.contacts.Found
-TypeResolvedPeer = tlcodec.types.contacts.ResolvedPeer
-TypeTopPeers = Union[tlcodec.types.contacts.TopPeersNotModified, tlcodec.types.contacts.TopPeers, tlcodec.types.contacts.TopPeersDisabled]
-TypeContactBirthdays = tlcodec.types.contacts.ContactBirthdays
-TypeSponsoredPeers = Union[tlcodec.types.contacts.SponsoredPeersEmpty, tlcodec.types.contacts.SponsoredPeers]
+TypeContacts: TypeAlias = Union[ContactsNotModified, Contacts]
+TypeImportedContacts: TypeAlias = ImportedContacts
+TypeBlocked: TypeAlias = Union[Blocked, BlockedSlice]
+TypeFound: TypeAlias = Found
+TypeResolvedPeer: TypeAlias = ResolvedPeer
+TypeTopPeers: TypeAlias = Union[TopPeersNotModified, TopPeers, TopPeersDisabled]
+TypeContactBirthdays: TypeAlias = ContactBirthdays
+TypeSponsoredPeers: TypeAlias = Union[SponsoredPeersEmpty, SponsoredPeers]

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `fragment` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 
 __all__ = ["CollectibleInfo"]
 
@@ -24,4 +24,4 @@ class CollectibleInfo(TLObject):
     def __init__(self, *, purchase_date: int, currency: str, amount: int, crypto_currency: str, crypto_amount: int, url: str) -> None: ...
 
 
-TypeCollectibleInfo = tlcodec.types.fragment.CollectibleInfo
+TypeCollectibleInfo: TypeAlias = CollectibleInfo

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `help` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 import tlcodec.types.help
 
@@ -365,23 +365,23 @@ class TimezonesList(TLObject):
     def __init__(self, *, timezones: list[tlcodec.types.TypeTimezone], hash: int) -> None: ...
 
 
-TypeAppUpdate = Union[tlcodec.types.help.AppUpdate, tlcodec.types.help.NoAppUpdate]
-TypeInviteText = tlcodec.types.help.InviteText
-TypeSupport = tlcodec.types.help.Support
-TypeTermsOfService = tlcodec.types.help.TermsOfService
-TypeRecentMeUrls = tlcodec.types.help.RecentMeUrls
-TypeTermsOfServiceUpdate = Union[tlcodec.types.help.TermsOfServiceUpdateEmpty, tlcodec.types.help.TermsOfServiceUpdate]
-TypeDeepLinkInfo = Union[tlcodec.types.help.DeepLinkInfoEmpty, tlcodec.types.help.DeepLinkInfo]
-TypePassportConfig = Union[tlcodec.types.help.PassportConfigNotModified, tlcodec.types.help.PassportConfig]
-TypeSupportName = tlcodec.types.help.SupportName
-TypeUserInfo = Union[tlcodec.types.help.UserInfoEmpty, tlcodec.types.help.UserInfo]
-TypePromoData = Union[tlcodec.types.help.PromoDataEmpty, tlcodec.types.help.PromoData]
-TypeCountryCode = tlcodec.types.help.CountryCode
-TypeCountry = tlcodec.types.help.Country
-TypeCountriesList = Union[tlcodec.types.help.CountriesListNotModified, tlcodec.types.help.CountriesList]
-TypePremiumPromo = tlcodec.types.help.PremiumPromo
-TypeAppConfig = Union[tlcodec.types.help.AppConfigNotModified, tlcodec.types.help.AppConfig]
-TypePeerColorSet = Union[tlcodec.types.help.PeerColorSet, tlcodec.types.help.PeerColorProfileSet]
-TypePeerColorOption = tlcodec.types.help.PeerColorOption
-TypePeerColors = Union[tlcodec.types.help.PeerColorsNotModified, tlcodec.types.help.PeerColors]
-TypeTimezonesList = Union[tlcodec.types.help.TimezonesListNotModified, tlcodec.types.help.TimezonesList]
+TypeAppUpdate: TypeAlias = Union[AppUpdate, NoAppUpdate]
+TypeInviteText: TypeAlias = InviteText
+TypeSupport: TypeAlias = Support
+TypeTermsOfService: TypeAlias = TermsOfService
+TypeRecentMeUrls: TypeAlias = RecentMeUrls
+TypeTermsOfServiceUpdate: TypeAlias = Union[TermsOfServiceUpdateEmpty, TermsOfServiceUpdate]
+TypeDeepLinkInfo: TypeAlias = Union[DeepLinkInfoEmpty, DeepLinkInfo]
+TypePassportConfig: TypeAlias = Union[PassportConfigNotModified, PassportConfig]
+TypeSupportName: TypeAlias = SupportName
+TypeUserInfo: TypeAlias = Union[UserInfoEmpty, UserInfo]
+TypePromoData: TypeAlias = Union[PromoDataEmpty, PromoData]
+TypeCountryCode: TypeAlias = CountryCode
+TypeCountry: TypeAlias = Country
+TypeCountriesList: TypeAlias = Union[CountriesListNotModified, CountriesList]
+TypePremiumPromo: TypeAlias = PremiumPromo
+TypeAppConfig: TypeAlias = Union[AppConfigNotModified, AppConfig]
+TypePeerColorSet: TypeAlias = Union[PeerColorSet, PeerColorProfileSet]
+TypePeerColorOption: TypeAlias = PeerColorOption
+TypePeerColors: TypeAlias = Union[PeerColorsNotModified, PeerColors]
+TypeTimezonesList: TypeAlias = Union[TimezonesListNotModified, TimezonesList]

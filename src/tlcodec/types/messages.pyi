@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `messages` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 import tlcodec.types.updates
 
@@ -1125,69 +1125,69 @@ class ComposedRichMessageWithAI(TLObject):
     def __init__(self, *, result: tlcodec.types.TypeRichMessage) -> None: ...
 
 
-TypeDialogs = Union[tlcodec.types.messages.Dialogs, tlcodec.types.messages.DialogsSlice, tlcodec.types.messages.DialogsNotModified]
-TypeMessages = Union[tlcodec.types.messages.Messages, tlcodec.types.messages.MessagesSlice, tlcodec.types.messages.ChannelMessages, tlcodec.types.messages.MessagesNotModified]
-TypeChats = Union[tlcodec.types.messages.Chats, tlcodec.types.messages.ChatsSlice]
-TypeChatFull = tlcodec.types.messages.ChatFull
-TypeAffectedHistory = tlcodec.types.messages.AffectedHistory
-TypeDhConfig = Union[tlcodec.types.messages.DhConfigNotModified, tlcodec.types.messages.DhConfig]
-TypeSentEncryptedMessage = Union[tlcodec.types.messages.SentEncryptedMessage, tlcodec.types.messages.SentEncryptedFile]
-TypeStickers = Union[tlcodec.types.messages.StickersNotModified, tlcodec.types.messages.Stickers]
-TypeAllStickers = Union[tlcodec.types.messages.AllStickersNotModified, tlcodec.types.messages.AllStickers]
-TypeAffectedMessages = tlcodec.types.messages.AffectedMessages
-TypeStickerSet = Union[tlcodec.types.messages.StickerSet, tlcodec.types.messages.StickerSetNotModified]
-TypeSavedGifs = Union[tlcodec.types.messages.SavedGifsNotModified, tlcodec.types.messages.SavedGifs]
-TypeBotResults = tlcodec.types.messages.BotResults
-TypeBotCallbackAnswer = tlcodec.types.messages.BotCallbackAnswer
-TypeMessageEditData = tlcodec.types.messages.MessageEditData
-TypePeerDialogs = tlcodec.types.messages.PeerDialogs
-TypeFeaturedStickers = Union[tlcodec.types.messages.FeaturedStickersNotModified, tlcodec.types.messages.FeaturedStickers]
-TypeRecentStickers = Union[tlcodec.types.messages.RecentStickersNotModified, tlcodec.types.messages.RecentStickers]
-TypeArchivedStickers = tlcodec.types.messages.ArchivedStickers
-TypeStickerSetInstallResult = Union[tlcodec.types.messages.StickerSetInstallResultSuccess, tlcodec.types.messages.StickerSetInstallResultArchive]
-TypeHighScores = tlcodec.types.messages.HighScores
-TypeFavedStickers = Union[tlcodec.types.messages.FavedStickersNotModified, tlcodec.types.messages.FavedStickers]
-TypeFoundStickerSets = Union[tlcodec.types.messages.FoundStickerSetsNotModified, tlcodec.types.messages.FoundStickerSets]
-TypeSearchCounter = tlcodec.types.messages.SearchCounter
-TypeInactiveChats = tlcodec.types.messages.InactiveChats
-TypeVotesList = tlcodec.types.messages.VotesList
-TypeMessageViews = tlcodec.types.messages.MessageViews
-TypeDiscussionMessage = tlcodec.types.messages.DiscussionMessage
-TypeHistoryImport = tlcodec.types.messages.HistoryImport
-TypeHistoryImportParsed = tlcodec.types.messages.HistoryImportParsed
-TypeAffectedFoundMessages = tlcodec.types.messages.AffectedFoundMessages
-TypeExportedChatInvites = tlcodec.types.messages.ExportedChatInvites
-TypeExportedChatInvite = Union[tlcodec.types.messages.ExportedChatInvite, tlcodec.types.messages.ExportedChatInviteReplaced]
-TypeChatInviteImporters = tlcodec.types.messages.ChatInviteImporters
-TypeChatAdminsWithInvites = tlcodec.types.messages.ChatAdminsWithInvites
-TypeCheckedHistoryImportPeer = tlcodec.types.messages.CheckedHistoryImportPeer
-TypeSponsoredMessages = Union[tlcodec.types.messages.SponsoredMessages, tlcodec.types.messages.SponsoredMessagesEmpty]
-TypeSearchResultsCalendar = tlcodec.types.messages.SearchResultsCalendar
-TypeSearchResultsPositions = tlcodec.types.messages.SearchResultsPositions
-TypePeerSettings = tlcodec.types.messages.PeerSettings
-TypeMessageReactionsList = tlcodec.types.messages.MessageReactionsList
-TypeAvailableReactions = Union[tlcodec.types.messages.AvailableReactionsNotModified, tlcodec.types.messages.AvailableReactions]
-TypeTranscribedAudio = tlcodec.types.messages.TranscribedAudio
-TypeReactions = Union[tlcodec.types.messages.ReactionsNotModified, tlcodec.types.messages.Reactions]
-TypeForumTopics = tlcodec.types.messages.ForumTopics
-TypeEmojiGroups = Union[tlcodec.types.messages.EmojiGroupsNotModified, tlcodec.types.messages.EmojiGroups]
-TypeTranslatedText = tlcodec.types.messages.TranslateResult
-TypeBotApp = tlcodec.types.messages.BotApp
-TypeWebPage = tlcodec.types.messages.WebPage
-TypeSavedDialogs = Union[tlcodec.types.messages.SavedDialogs, tlcodec.types.messages.SavedDialogsSlice, tlcodec.types.messages.SavedDialogsNotModified]
-TypeSavedReactionTags = Union[tlcodec.types.messages.SavedReactionTagsNotModified, tlcodec.types.messages.SavedReactionTags]
-TypeQuickReplies = Union[tlcodec.types.messages.QuickReplies, tlcodec.types.messages.QuickRepliesNotModified]
-TypeDialogFilters = tlcodec.types.messages.DialogFilters
-TypeMyStickers = tlcodec.types.messages.MyStickers
-TypeInvitedUsers = tlcodec.types.messages.InvitedUsers
-TypeAvailableEffects = Union[tlcodec.types.messages.AvailableEffectsNotModified, tlcodec.types.messages.AvailableEffects]
-TypeBotPreparedInlineMessage = tlcodec.types.messages.BotPreparedInlineMessage
-TypePreparedInlineMessage = tlcodec.types.messages.PreparedInlineMessage
-TypeFoundStickers = Union[tlcodec.types.messages.FoundStickersNotModified, tlcodec.types.messages.FoundStickers]
-TypeWebPagePreview = tlcodec.types.messages.WebPagePreview
-TypeEmojiGameOutcome = tlcodec.types.messages.EmojiGameOutcome
-TypeEmojiGameInfo = Union[tlcodec.types.messages.EmojiGameUnavailable, tlcodec.types.messages.EmojiGameDiceInfo]
-TypeComposedMessageWithAI = tlcodec.types.messages.ComposedMessageWithAI
-TypeChatInviteJoinResult = Union[tlcodec.types.messages.ChatInviteJoinResultOk, tlcodec.types.messages.ChatInviteJoinResultWebView]
-TypeTranslatedRichMessage = tlcodec.types.messages.TranslatedRichMessage
-TypeComposedRichMessageWithAI = tlcodec.types.messages.ComposedRichMessageWithAI
+TypeDialogs: TypeAlias = Union[Dialogs, DialogsSlice, DialogsNotModified]
+TypeMessages: TypeAlias = Union[Messages, MessagesSlice, ChannelMessages, MessagesNotModified]
+TypeChats: TypeAlias = Union[Chats, ChatsSlice]
+TypeChatFull: TypeAlias = ChatFull
+TypeAffectedHistory: TypeAlias = AffectedHistory
+TypeDhConfig: TypeAlias = Union[DhConfigNotModified, DhConfig]
+TypeSentEncryptedMessage: TypeAlias = Union[SentEncryptedMessage, SentEncryptedFile]
+TypeStickers: TypeAlias = Union[StickersNotModified, Stickers]
+TypeAllStickers: TypeAlias = Union[AllStickersNotModified, AllStickers]
+TypeAffectedMessages: TypeAlias = AffectedMessages
+TypeStickerSet: TypeAlias = Union[StickerSet, StickerSetNotModified]
+TypeSavedGifs: TypeAlias = Union[SavedGifsNotModified, SavedGifs]
+TypeBotResults: TypeAlias = BotResults
+TypeBotCallbackAnswer: TypeAlias = BotCallbackAnswer
+TypeMessageEditData: TypeAlias = MessageEditData
+TypePeerDialogs: TypeAlias = PeerDialogs
+TypeFeaturedStickers: TypeAlias = Union[FeaturedStickersNotModified, FeaturedStickers]
+TypeRecentStickers: TypeAlias = Union[RecentStickersNotModified, RecentStickers]
+TypeArchivedStickers: TypeAlias = ArchivedStickers
+TypeStickerSetInstallResult: TypeAlias = Union[StickerSetInstallResultSuccess, StickerSetInstallResultArchive]
+TypeHighScores: TypeAlias = HighScores
+TypeFavedStickers: TypeAlias = Union[FavedStickersNotModified, FavedStickers]
+TypeFoundStickerSets: TypeAlias = Union[FoundStickerSetsNotModified, FoundStickerSets]
+TypeSearchCounter: TypeAlias = SearchCounter
+TypeInactiveChats: TypeAlias = InactiveChats
+TypeVotesList: TypeAlias = VotesList
+TypeMessageViews: TypeAlias = MessageViews
+TypeDiscussionMessage: TypeAlias = DiscussionMessage
+TypeHistoryImport: TypeAlias = HistoryImport
+TypeHistoryImportParsed: TypeAlias = HistoryImportParsed
+TypeAffectedFoundMessages: TypeAlias = AffectedFoundMessages
+TypeExportedChatInvites: TypeAlias = ExportedChatInvites
+TypeExportedChatInvite: TypeAlias = Union[ExportedChatInvite, ExportedChatInviteReplaced]
+TypeChatInviteImporters: TypeAlias = ChatInviteImporters
+TypeChatAdminsWithInvites: TypeAlias = ChatAdminsWithInvites
+TypeCheckedHistoryImportPeer: TypeAlias = CheckedHistoryImportPeer
+TypeSponsoredMessages: TypeAlias = Union[SponsoredMessages, SponsoredMessagesEmpty]
+TypeSearchResultsCalendar: TypeAlias = SearchResultsCalendar
+TypeSearchResultsPositions: TypeAlias = SearchResultsPositions
+TypePeerSettings: TypeAlias = PeerSettings
+TypeMessageReactionsList: TypeAlias = MessageReactionsList
+TypeAvailableReactions: TypeAlias = Union[AvailableReactionsNotModified, AvailableReactions]
+TypeTranscribedAudio: TypeAlias = TranscribedAudio
+TypeReactions: TypeAlias = Union[ReactionsNotModified, Reactions]
+TypeForumTopics: TypeAlias = ForumTopics
+TypeEmojiGroups: TypeAlias = Union[EmojiGroupsNotModified, EmojiGroups]
+TypeTranslatedText: TypeAlias = TranslateResult
+TypeBotApp: TypeAlias = BotApp
+TypeWebPage: TypeAlias = WebPage
+TypeSavedDialogs: TypeAlias = Union[SavedDialogs, SavedDialogsSlice, SavedDialogsNotModified]
+TypeSavedReactionTags: TypeAlias = Union[SavedReactionTagsNotModified, SavedReactionTags]
+TypeQuickReplies: TypeAlias = Union[QuickReplies, QuickRepliesNotModified]
+TypeDialogFilters: TypeAlias = DialogFilters
+TypeMyStickers: TypeAlias = MyStickers
+TypeInvitedUsers: TypeAlias = InvitedUsers
+TypeAvailableEffects: TypeAlias = Union[AvailableEffectsNotModified, AvailableEffects]
+TypeBotPreparedInlineMessage: TypeAlias = BotPreparedInlineMessage
+TypePreparedInlineMessage: TypeAlias = PreparedInlineMessage
+TypeFoundStickers: TypeAlias = Union[FoundStickersNotModified, FoundStickers]
+TypeWebPagePreview: TypeAlias = WebPagePreview
+TypeEmojiGameOutcome: TypeAlias = EmojiGameOutcome
+TypeEmojiGameInfo: TypeAlias = Union[EmojiGameUnavailable, EmojiGameDiceInfo]
+TypeComposedMessageWithAI: TypeAlias = ComposedMessageWithAI
+TypeChatInviteJoinResult: TypeAlias = Union[ChatInviteJoinResultOk, ChatInviteJoinResultWebView]
+TypeTranslatedRichMessage: TypeAlias = TranslatedRichMessage
+TypeComposedRichMessageWithAI: TypeAlias = ComposedRichMessageWithAI

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `payments` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["BankCardData", "CheckCanSendGiftResultFail", "CheckCanSendGiftResultOk", "CheckedGiftCode", "ConnectedStarRefBots", "ExportedInvoice", "GiveawayInfo", "GiveawayInfoResults", "PaymentForm", "PaymentFormStarGift", "PaymentFormStars", "PaymentReceipt", "PaymentReceiptStars", "PaymentResult", "PaymentVerificationNeeded", "ResaleStarGifts", "SavedInfo", "SavedStarGifts", "StarGiftActiveAuctions", "StarGiftActiveAuctionsNotModified", "StarGiftAuctionAcquiredGifts", "StarGiftAuctionState", "StarGiftCollections", "StarGiftCollectionsNotModified", "StarGiftUpgradeAttributes", "StarGiftUpgradePreview", "StarGiftWithdrawalUrl", "StarGifts", "StarGiftsNotModified", "StarsRevenueAdsAccountUrl", "StarsRevenueStats", "StarsRevenueWithdrawalUrl", "StarsStatus", "SuggestedStarRefBots", "UniqueStarGift", "UniqueStarGiftValueInfo", "ValidatedRequestedInfo"]
@@ -499,31 +499,31 @@ class StarGiftUpgradeAttributes(TLObject):
     def __init__(self, *, attributes: list[tlcodec.types.TypeStarGiftAttribute]) -> None: ...
 
 
-TypePaymentForm = Union[tlcodec.types.payments.PaymentForm, tlcodec.types.payments.PaymentFormStars, tlcodec.types.payments.PaymentFormStarGift]
-TypeValidatedRequestedInfo = tlcodec.types.payments.ValidatedRequestedInfo
-TypePaymentResult = Union[tlcodec.types.payments.PaymentResult, tlcodec.types.payments.PaymentVerificationNeeded]
-TypePaymentReceipt = Union[tlcodec.types.payments.PaymentReceipt, tlcodec.types.payments.PaymentReceiptStars]
-TypeSavedInfo = tlcodec.types.payments.SavedInfo
-TypeBankCardData = tlcodec.types.payments.BankCardData
-TypeExportedInvoice = tlcodec.types.payments.ExportedInvoice
-TypeCheckedGiftCode = tlcodec.types.payments.CheckedGiftCode
-TypeGiveawayInfo = Union[tlcodec.types.payments.GiveawayInfo, tlcodec.types.payments.GiveawayInfoResults]
-TypeStarsStatus = tlcodec.types.payments.StarsStatus
-TypeStarsRevenueStats = tlcodec.types.payments.StarsRevenueStats
-TypeStarsRevenueWithdrawalUrl = tlcodec.types.payments.StarsRevenueWithdrawalUrl
-TypeStarsRevenueAdsAccountUrl = tlcodec.types.payments.StarsRevenueAdsAccountUrl
-TypeStarGifts = Union[tlcodec.types.payments.StarGiftsNotModified, tlcodec.types.payments.StarGifts]
-TypeConnectedStarRefBots = tlcodec.types.payments.ConnectedStarRefBots
-TypeSuggestedStarRefBots = tlcodec.types.payments.SuggestedStarRefBots
-TypeStarGiftUpgradePreview = tlcodec.types.payments.StarGiftUpgradePreview
-TypeUniqueStarGift = tlcodec.types.payments.UniqueStarGift
-TypeSavedStarGifts = tlcodec.types.payments.SavedStarGifts
-TypeStarGiftWithdrawalUrl = tlcodec.types.payments.StarGiftWithdrawalUrl
-TypeResaleStarGifts = tlcodec.types.payments.ResaleStarGifts
-TypeStarGiftCollections = Union[tlcodec.types.payments.StarGiftCollectionsNotModified, tlcodec.types.payments.StarGiftCollections]
-TypeUniqueStarGiftValueInfo = tlcodec.types.payments.UniqueStarGiftValueInfo
-TypeCheckCanSendGiftResult = Union[tlcodec.types.payments.CheckCanSendGiftResultOk, tlcodec.types.payments.CheckCanSendGiftResultFail]
-TypeStarGiftAuctionState = tlcodec.types.payments.StarGiftAuctionState
-TypeStarGiftAuctionAcquiredGifts = tlcodec.types.payments.StarGiftAuctionAcquiredGifts
-TypeStarGiftActiveAuctions = Union[tlcodec.types.payments.StarGiftActiveAuctionsNotModified, tlcodec.types.payments.StarGiftActiveAuctions]
-TypeStarGiftUpgradeAttributes = tlcodec.types.payments.StarGiftUpgradeAttributes
+TypePaymentForm: TypeAlias = Union[PaymentForm, PaymentFormStars, PaymentFormStarGift]
+TypeValidatedRequestedInfo: TypeAlias = ValidatedRequestedInfo
+TypePaymentResult: TypeAlias = Union[PaymentResult, PaymentVerificationNeeded]
+TypePaymentReceipt: TypeAlias = Union[PaymentReceipt, PaymentReceiptStars]
+TypeSavedInfo: TypeAlias = SavedInfo
+TypeBankCardData: TypeAlias = BankCardData
+TypeExportedInvoice: TypeAlias = ExportedInvoice
+TypeCheckedGiftCode: TypeAlias = CheckedGiftCode
+TypeGiveawayInfo: TypeAlias = Union[GiveawayInfo, GiveawayInfoResults]
+TypeStarsStatus: TypeAlias = StarsStatus
+TypeStarsRevenueStats: TypeAlias = StarsRevenueStats
+TypeStarsRevenueWithdrawalUrl: TypeAlias = StarsRevenueWithdrawalUrl
+TypeStarsRevenueAdsAccountUrl: TypeAlias = StarsRevenueAdsAccountUrl
+TypeStarGifts: TypeAlias = Union[StarGiftsNotModified, StarGifts]
+TypeConnectedStarRefBots: TypeAlias = ConnectedStarRefBots
+TypeSuggestedStarRefBots: TypeAlias = SuggestedStarRefBots
+TypeStarGiftUpgradePreview: TypeAlias = StarGiftUpgradePreview
+TypeUniqueStarGift: TypeAlias = UniqueStarGift
+TypeSavedStarGifts: TypeAlias = SavedStarGifts
+TypeStarGiftWithdrawalUrl: TypeAlias = StarGiftWithdrawalUrl
+TypeResaleStarGifts: TypeAlias = ResaleStarGifts
+TypeStarGiftCollections: TypeAlias = Union[StarGiftCollectionsNotModified, StarGiftCollections]
+TypeUniqueStarGiftValueInfo: TypeAlias = UniqueStarGiftValueInfo
+TypeCheckCanSendGiftResult: TypeAlias = Union[CheckCanSendGiftResultOk, CheckCanSendGiftResultFail]
+TypeStarGiftAuctionState: TypeAlias = StarGiftAuctionState
+TypeStarGiftAuctionAcquiredGifts: TypeAlias = StarGiftAuctionAcquiredGifts
+TypeStarGiftActiveAuctions: TypeAlias = Union[StarGiftActiveAuctionsNotModified, StarGiftActiveAuctions]
+TypeStarGiftUpgradeAttributes: TypeAlias = StarGiftUpgradeAttributes

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `phone` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["ExportedGroupCallInvite", "GroupCall", "GroupCallStars", "GroupCallStreamChannels", "GroupCallStreamRtmpUrl", "GroupParticipants", "JoinAsPeers", "PhoneCall"]
@@ -106,11 +106,11 @@ class GroupCallStars(TLObject):
     def __init__(self, *, total_stars: int, top_donors: list[tlcodec.types.TypeGroupCallDonor], chats: list[tlcodec.types.TypeChat], users: list[tlcodec.types.TypeUser]) -> None: ...
 
 
-TypePhoneCall = tlcodec.types.phone.PhoneCall
-TypeGroupCall = tlcodec.types.phone.GroupCall
-TypeGroupParticipants = tlcodec.types.phone.GroupParticipants
-TypeJoinAsPeers = tlcodec.types.phone.JoinAsPeers
-TypeExportedGroupCallInvite = tlcodec.types.phone.ExportedGroupCallInvite
-TypeGroupCallStreamChannels = tlcodec.types.phone.GroupCallStreamChannels
-TypeGroupCallStreamRtmpUrl = tlcodec.types.phone.GroupCallStreamRtmpUrl
-TypeGroupCallStars = tlcodec.types.phone.GroupCallStars
+TypePhoneCall: TypeAlias = PhoneCall
+TypeGroupCall: TypeAlias = GroupCall
+TypeGroupParticipants: TypeAlias = GroupParticipants
+TypeJoinAsPeers: TypeAlias = JoinAsPeers
+TypeExportedGroupCallInvite: TypeAlias = ExportedGroupCallInvite
+TypeGroupCallStreamChannels: TypeAlias = GroupCallStreamChannels
+TypeGroupCallStreamRtmpUrl: TypeAlias = GroupCallStreamRtmpUrl
+TypeGroupCallStars: TypeAlias = GroupCallStars

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `photos` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["Photo", "Photos", "PhotosSlice"]
@@ -44,5 +44,5 @@ class Photo(TLObject):
     def __init__(self, *, photo: tlcodec.types.TypePhoto, users: list[tlcodec.types.TypeUser]) -> None: ...
 
 
-TypePhotos = Union[tlcodec.types.photos.Photos, tlcodec.types.photos.PhotosSlice]
-TypePhoto = tlcodec.types.photos.Photo
+TypePhotos: TypeAlias = Union[Photos, PhotosSlice]
+TypePhoto: TypeAlias = Photo

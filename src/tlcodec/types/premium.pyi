@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `premium` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["BoostsList", "BoostsStatus", "MyBoosts"]
@@ -54,6 +54,6 @@ class BoostsStatus(TLObject):
     def __init__(self, *, my_boost: bool = False, level: int, current_level_boosts: int, boosts: int, gift_boosts: int | None = None, next_level_boosts: int | None = None, premium_audience: tlcodec.types.TypeStatsPercentValue | None = None, boost_url: str, prepaid_giveaways: list[tlcodec.types.TypePrepaidGiveaway] | None = None, my_boost_slots: list[int] | None = None) -> None: ...
 
 
-TypeBoostsList = tlcodec.types.premium.BoostsList
-TypeMyBoosts = tlcodec.types.premium.MyBoosts
-TypeBoostsStatus = tlcodec.types.premium.BoostsStatus
+TypeBoostsList: TypeAlias = BoostsList
+TypeMyBoosts: TypeAlias = MyBoosts
+TypeBoostsStatus: TypeAlias = BoostsStatus

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `smsjobs` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 
 __all__ = ["EligibleToJoin", "Status"]
 
@@ -37,5 +37,5 @@ class Status(TLObject):
     def __init__(self, *, allow_international: bool = False, recent_sent: int, recent_since: int, recent_remains: int, total_sent: int, total_since: int, last_gift_slug: str | None = None, terms_url: str) -> None: ...
 
 
-TypeEligibilityToJoin = tlcodec.types.smsjobs.EligibleToJoin
-TypeStatus = tlcodec.types.smsjobs.Status
+TypeEligibilityToJoin: TypeAlias = EligibleToJoin
+TypeStatus: TypeAlias = Status

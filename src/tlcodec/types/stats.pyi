@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `stats` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["BroadcastStats", "MegagroupStats", "MessageStats", "PollStats", "PublicForwards", "StoryStats"]
@@ -113,9 +113,9 @@ class PollStats(TLObject):
     def __init__(self, *, votes_graph: tlcodec.types.TypeStatsGraph) -> None: ...
 
 
-TypeBroadcastStats = tlcodec.types.stats.BroadcastStats
-TypeMegagroupStats = tlcodec.types.stats.MegagroupStats
-TypeMessageStats = tlcodec.types.stats.MessageStats
-TypeStoryStats = tlcodec.types.stats.StoryStats
-TypePublicForwards = tlcodec.types.stats.PublicForwards
-TypePollStats = tlcodec.types.stats.PollStats
+TypeBroadcastStats: TypeAlias = BroadcastStats
+TypeMegagroupStats: TypeAlias = MegagroupStats
+TypeMessageStats: TypeAlias = MessageStats
+TypeStoryStats: TypeAlias = StoryStats
+TypePublicForwards: TypeAlias = PublicForwards
+TypePollStats: TypeAlias = PollStats

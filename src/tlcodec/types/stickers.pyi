@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `stickers` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 
 __all__ = ["SuggestedShortName"]
 
@@ -19,4 +19,4 @@ class SuggestedShortName(TLObject):
     def __init__(self, *, short_name: str) -> None: ...
 
 
-TypeSuggestedShortName = tlcodec.types.stickers.SuggestedShortName
+TypeSuggestedShortName: TypeAlias = SuggestedShortName

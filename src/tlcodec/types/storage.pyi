@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `storage` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 
 __all__ = ["FileGif", "FileJpeg", "FileMov", "FileMp3", "FileMp4", "FilePartial", "FilePdf", "FilePng", "FileUnknown", "FileWebp"]
 
@@ -99,4 +99,4 @@ class FileWebp(TLObject):
     def __init__(self) -> None: ...
 
 
-TypeFileType = Union[tlcodec.types.storage.FileUnknown, tlcodec.types.storage.FilePartial, tlcodec.types.storage.FileJpeg, tlcodec.types.storage.FileGif, tlcodec.types.storage.FilePng, tlcodec.types.storage.FilePdf, tlcodec.types.storage.FileMp3, tlcodec.types.storage.FileMov, tlcodec.types.storage.FileMp4, tlcodec.types.storage.FileWebp]
+TypeFileType: TypeAlias = Union[FileUnknown, FilePartial, FileJpeg, FileGif, FilePng, FilePdf, FileMp3, FileMov, FileMp4, FileWebp]

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `stories` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["Albums", "AlbumsNotModified", "AllStories", "AllStoriesNotModified", "CanSendStoryCount", "FoundStories", "PeerStories", "Stories", "StoryReactionsList", "StoryViews", "StoryViewsList"]
@@ -149,12 +149,12 @@ class Albums(TLObject):
     def __init__(self, *, hash: int, albums: list[tlcodec.types.TypeStoryAlbum]) -> None: ...
 
 
-TypeAllStories = Union[tlcodec.types.stories.AllStoriesNotModified, tlcodec.types.stories.AllStories]
-TypeStories = tlcodec.types.stories.Stories
-TypeStoryViewsList = tlcodec.types.stories.StoryViewsList
-TypeStoryViews = tlcodec.types.stories.StoryViews
-TypePeerStories = tlcodec.types.stories.PeerStories
-TypeStoryReactionsList = tlcodec.types.stories.StoryReactionsList
-TypeFoundStories = tlcodec.types.stories.FoundStories
-TypeCanSendStoryCount = tlcodec.types.stories.CanSendStoryCount
-TypeAlbums = Union[tlcodec.types.stories.AlbumsNotModified, tlcodec.types.stories.Albums]
+TypeAllStories: TypeAlias = Union[AllStoriesNotModified, AllStories]
+TypeStories: TypeAlias = Stories
+TypeStoryViewsList: TypeAlias = StoryViewsList
+TypeStoryViews: TypeAlias = StoryViews
+TypePeerStories: TypeAlias = PeerStories
+TypeStoryReactionsList: TypeAlias = StoryReactionsList
+TypeFoundStories: TypeAlias = FoundStories
+TypeCanSendStoryCount: TypeAlias = CanSendStoryCount
+TypeAlbums: TypeAlias = Union[AlbumsNotModified, Albums]

@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `updates` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 import tlcodec.types.updates
 
@@ -119,6 +119,6 @@ class ChannelDifference(TLObject):
     def __init__(self, *, final: bool = False, pts: int, timeout: int | None = None, new_messages: list[tlcodec.types.TypeMessage], other_updates: list[tlcodec.types.TypeUpdate], chats: list[tlcodec.types.TypeChat], users: list[tlcodec.types.TypeUser]) -> None: ...
 
 
-TypeState = tlcodec.types.updates.State
-TypeDifference = Union[tlcodec.types.updates.DifferenceEmpty, tlcodec.types.updates.Difference, tlcodec.types.updates.DifferenceSlice, tlcodec.types.updates.DifferenceTooLong]
-TypeChannelDifference = Union[tlcodec.types.updates.ChannelDifferenceEmpty, tlcodec.types.updates.ChannelDifferenceTooLong, tlcodec.types.updates.ChannelDifference]
+TypeState: TypeAlias = State
+TypeDifference: TypeAlias = Union[DifferenceEmpty, Difference, DifferenceSlice, DifferenceTooLong]
+TypeChannelDifference: TypeAlias = Union[ChannelDifferenceEmpty, ChannelDifferenceTooLong, ChannelDifference]

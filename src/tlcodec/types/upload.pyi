@@ -2,9 +2,10 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `upload` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+import builtins
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 import tlcodec.types.storage
 
@@ -19,8 +20,8 @@ class File(TLObject):
     TL_TYPE: ClassVar[str]
     type: tlcodec.types.storage.TypeFileType
     mtime: int
-    bytes: bytes
-    def __init__(self, *, type: tlcodec.types.storage.TypeFileType, mtime: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, type: tlcodec.types.storage.TypeFileType, mtime: int, bytes: builtins.bytes) -> None: ...
 
 
 class FileCdnRedirect(TLObject):
@@ -47,8 +48,8 @@ class WebFile(TLObject):
     mime_type: str
     file_type: tlcodec.types.storage.TypeFileType
     mtime: int
-    bytes: bytes
-    def __init__(self, *, size: int, mime_type: str, file_type: tlcodec.types.storage.TypeFileType, mtime: int, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, size: int, mime_type: str, file_type: tlcodec.types.storage.TypeFileType, mtime: int, bytes: builtins.bytes) -> None: ...
 
 
 class CdnFileReuploadNeeded(TLObject):
@@ -67,10 +68,10 @@ class CdnFile(TLObject):
     CONSTRUCTOR_ID: ClassVar[int]  # 0xa99fca4f
     TL_NAME: ClassVar[str]
     TL_TYPE: ClassVar[str]
-    bytes: bytes
-    def __init__(self, *, bytes: bytes) -> None: ...
+    bytes: builtins.bytes
+    def __init__(self, *, bytes: builtins.bytes) -> None: ...
 
 
-TypeFile = Union[tlcodec.types.upload.File, tlcodec.types.upload.FileCdnRedirect]
-TypeWebFile = tlcodec.types.upload.WebFile
-TypeCdnFile = Union[tlcodec.types.upload.CdnFileReuploadNeeded, tlcodec.types.upload.CdnFile]
+TypeFile: TypeAlias = Union[File, FileCdnRedirect]
+TypeWebFile: TypeAlias = WebFile
+TypeCdnFile: TypeAlias = Union[CdnFileReuploadNeeded, CdnFile]

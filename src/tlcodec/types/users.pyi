@@ -2,9 +2,9 @@
 # Do not edit: change the .tl files and regenerate.
 """TL constructors of the `users` namespace: the typed view."""
 
-from typing import ClassVar, Generic, TypeVar, Union
+from typing import ClassVar, TypeAlias, Union
 
-from tlcodec import TLObject, TLRequest
+from tlcodec import TLObject
 import tlcodec.types
 
 __all__ = ["SavedMusic", "SavedMusicNotModified", "UserFull", "Users", "UsersSlice"]
@@ -64,6 +64,6 @@ class SavedMusic(TLObject):
     def __init__(self, *, count: int, documents: list[tlcodec.types.TypeDocument]) -> None: ...
 
 
-TypeUserFull = tlcodec.types.users.UserFull
-TypeUsers = Union[tlcodec.types.users.Users, tlcodec.types.users.UsersSlice]
-TypeSavedMusic = Union[tlcodec.types.users.SavedMusicNotModified, tlcodec.types.users.SavedMusic]
+TypeUserFull: TypeAlias = UserFull
+TypeUsers: TypeAlias = Union[Users, UsersSlice]
+TypeSavedMusic: TypeAlias = Union[SavedMusicNotModified, SavedMusic]
