@@ -42,7 +42,8 @@ class NarratedClient(Client):
         elif isinstance(request, functions.auth.CheckPassword):
             say(f"Calling auth.checkPassword on DC {dc_id or self.home_dc} (an SRP proof: the "
                 "password itself is not sent) ...")
-        result = await super().invoke(request, dc_id=dc_id, timeout=timeout)
+        # Any: which result this is depends on the request, told apart below.
+        result: Any = await super().invoke(request, dc_id=dc_id, timeout=timeout)
         if isinstance(request, functions.auth.ExportLoginToken):
             if isinstance(result, types.auth.LoginTokenMigrateTo):
                 say(f"Token accepted; the account lives on DC {result.dc_id}: migrating ...")

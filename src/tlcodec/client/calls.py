@@ -28,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bundled import schema as _bundled_schema
 from ..errors import CallTimeoutError, SecurityError
@@ -44,6 +44,13 @@ from ..mtproto.events import (
 from ..mtproto.client_session import ClientSession, PendingRequest
 from ..mtproto.transports import Transport
 from . import _plumbing
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    from .. import TLRequest
+
+    _Result = TypeVar("_Result")
 
 __all__ = ["FLUSH_BATCH", "DcCalls", "consume_result", "request_error"]
 
@@ -120,7 +127,7 @@ class DcCalls:
     # ------------------------------------------------------------------------------------------
     # Calls
 
-    async def invoke(self, request: Any, timeout: float | None = None) -> Any:
+    async def invoke(self, request: TLRequest[_Result], timeout: float | None = None) -> _Result:
         """Send one RPC call and return its result (see the module doc for the errors)."""
         if self._broken is not None or self._closed or self._loop is None:
             raise self._refusal()

@@ -20,7 +20,7 @@ import logging
 import os
 import platform
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..bundled import schema as _bundled_schema
@@ -42,6 +42,13 @@ from .password import check_password
 from .proxies import MTProxy, Proxy, parse_proxy
 from .qr import QRLogin
 from .storage import Session
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    from .. import TLRequest
+
+    _Result = TypeVar("_Result")
 
 __all__ = ["BOOTSTRAP_DCS", "BOOTSTRAP_DCS_IPV6", "Client"]
 
@@ -282,10 +289,11 @@ class Client:
     # ------------------------------------------------------------------------------------------
     # Calls
 
-    def invoke(self, request: Any, *, dc_id: int | None = None,
-               timeout: float | None = None) -> Awaitable[Any]:
+    def invoke(self, request: TLRequest[_Result], *, dc_id: int | None = None,
+               timeout: float | None = None) -> Awaitable[_Result]:
         """Send an RPC call (a `tlcodec.functions` object); awaiting what this returns gives the
-        call's decoded result.
+        call's decoded result, typed by the request (`ImportLoginToken` gives an
+        `auth.LoginToken`: `tlcodec.types.auth.TypeLoginToken`).
 
         Goes to the home DC, where `*_MIGRATE_X` errors are followed (the call is repeated
         on DC X, which becomes the home DC). With `dc_id`, it goes to exactly that DC and a
@@ -309,7 +317,7 @@ class Client:
             return self._invoke_following_migrations(request, timeout)
         connection = self._connections.get(dc_id)
         if connection is not None:
-            return connection.invoke(request, timeout)  # type: ignore[no-any-return]
+            return connection.invoke(request, timeout)
         error = request_error(request, self._schema)
         if error is not None:
             raise error
@@ -335,24 +343,28 @@ class Client:
         connection = await self._connection(dc_id)
         return await connection.invoke(request, timeout)
 
-    async def get_me(self) -> Any:
+    async def get_me(self) -> types.TypeUser:
         """The logged-in user (`users.getUsers([inputUserSelf])`)."""
         get_users = self._function("users.getUsers")
         users = await self.invoke(get_users(id=[self._type("inputUserSelf")()]))
         return users[0]
 
-    async def get_config(self) -> Any:
+    async def get_config(self) -> types.TypeConfig:
         """`help.getConfig` on the home DC (its `dc_options` are remembered)."""
         config = await self.invoke(self._function("help.getConfig")())
         self._config_received(self.home_dc, config)
         return config
 
-    async def export_login_token(self, except_ids: Iterable[int] = ()) -> Any:
+    async def export_login_token(
+        self, except_ids: Iterable[int] = ()
+    ) -> types.auth.TypeLoginToken:
         """`auth.exportLoginToken` on the home DC with this client's api_id/api_hash."""
         return await self.invoke(self._function("auth.exportLoginToken")(
             api_id=self.api_id, api_hash=self.api_hash, except_ids=list(except_ids)))
 
-    async def import_login_token(self, token: bytes, *, dc_id: int | None = None) -> Any:
+    async def import_login_token(
+        self, token: bytes, *, dc_id: int | None = None
+    ) -> types.auth.TypeLoginToken:
         """`auth.importLoginToken(token)` (on the home DC unless `dc_id`); returns the
         `auth.LoginToken` the server answers. A `loginTokenSuccess` is recorded as a login
         (the DC that answered becomes the home DC, the session is saved)."""
@@ -365,7 +377,7 @@ class Client:
                 self._record_login(target, authorization.user)
         return result
 
-    async def check_password(self, password: str) -> Any:
+    async def check_password(self, password: str) -> types.TypeUser:
         """Finish a login that raised `SessionPasswordNeededError` with the account's two-step
         verification password (SRP, client/password.py); returns the logged-in user. A wrong
         password raises `PasswordHashInvalidError` and can be tried again."""

@@ -49,7 +49,7 @@ async def password_hint(client: Any, dc_id: int) -> str | None:
 
 
 async def check_password(client: Any, password: str, *, dc_id: int | None = None,
-                         random_bytes: RandomBytes = os.urandom) -> Any:
+                         random_bytes: RandomBytes = os.urandom) -> types.TypeUser:
     """Finish a login that needs the 2FA password; returns the logged-in user.
 
     Raises `PasswordHashInvalidError` for a wrong password (asking again is fine),
@@ -80,7 +80,7 @@ async def check_password(client: Any, password: str, *, dc_id: int | None = None
 
 
 async def check_password_from(client: Any, source: PasswordSource,
-                              needed: SessionPasswordNeededError) -> Any:
+                              needed: SessionPasswordNeededError) -> types.TypeUser:
     """`check_password` with the password from `source` (see the module doc)."""
     attempts = 1 if isinstance(source, str) else MAX_PASSWORD_ATTEMPTS
     for attempt in range(1, attempts + 1):

@@ -72,7 +72,7 @@ class QRLogin:
         self.token = b""
         self.expires_at = 0  # server unix time
         self.dc_id: int = client.home_dc
-        self.user: Any = None
+        self.user: types.TypeUser | None = None
         self._accepted = asyncio.Event()  # an updateLoginToken (or a reconnect) since the export
         # Listen from the start, not only inside wait(): a code scanned while the caller is busy
         # between qr_login() and wait() must not wait for the token to expire to be noticed.
@@ -106,7 +106,7 @@ class QRLogin:
         offset = connection.time_offset if connection is not None else 0.0
         return time.time() + offset
 
-    async def recreate(self) -> Any:
+    async def recreate(self) -> types.TypeUser | None:
         """Export a login token now (a fresh QR code); returns the logged-in user if the
         answer already was a success, else None."""
         self._accepted.clear()
@@ -115,7 +115,7 @@ class QRLogin:
 
     async def wait(self, timeout: float | None = None, *,
                    on_refresh: RefreshHandler | None = None,
-                   password: PasswordSource | None = None) -> Any:
+                   password: PasswordSource | None = None) -> types.TypeUser:
         """Wait until another device accepts the token; return the logged-in `User`.
 
         The token is refreshed by itself when it expires; `on_refresh(qr)` (a function or a
@@ -145,7 +145,7 @@ class QRLogin:
             return self.user
 
     async def _wait(self, on_refresh: RefreshHandler | None, deadline: float | None,
-                    timeout: float | None) -> Any:
+                    timeout: float | None) -> types.TypeUser:
         loop = asyncio.get_running_loop()
         while self.user is None:
             if not self._accepted.is_set():
@@ -184,7 +184,7 @@ class QRLogin:
         if reconnected and dc_id == self.dc_id:
             self._accepted.set()
 
-    async def _export(self, dc_id: int) -> Any:
+    async def _export(self, dc_id: int) -> types.auth.TypeLoginToken:
         try:
             return await self._client.invoke(self._client._function("auth.exportLoginToken")(
                 api_id=self._client.api_id, api_hash=self._client.api_hash,
@@ -193,7 +193,7 @@ class QRLogin:
             await self._password_needed(needed, dc_id)
             raise
 
-    async def _import(self, dc_id: int, token: bytes) -> Any:
+    async def _import(self, dc_id: int, token: bytes) -> types.auth.TypeLoginToken:
         try:
             import_login_token = self._client._function("auth.importLoginToken")
             return await self._client.invoke(import_login_token(token=token), dc_id=dc_id)
@@ -211,8 +211,8 @@ class QRLogin:
         except RPCError as exc:  # the hint is a courtesy: the login can go on without it
             logger.info("QR login: account.getPassword failed (%s); no hint", exc)
 
-    async def _handle(self, result: Any, dc_id: int, on_refresh: RefreshHandler | None,
-                      hops: int = 0) -> Any:
+    async def _handle(self, result: types.auth.TypeLoginToken, dc_id: int,
+                      on_refresh: RefreshHandler | None, hops: int = 0) -> types.TypeUser | None:
         """Act on an `auth.LoginToken` from `dc_id`; the user once logged in, else None."""
         client = self._client
         if isinstance(result, client._type("auth.loginToken")):

@@ -28,7 +28,14 @@ from .parser import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` costs import time that `import tlcodec` does not need to pay
-    from typing import Any, Iterable, Mapping
+    from typing import Any, Iterable, Mapping, TypeAlias, TypeVar, overload
+
+    from .._codec import Registry, TLObject, TLRequest, TypeSpec
+
+    _Buffer: TypeAlias = bytes | bytearray | memoryview
+
+    _Object = TypeVar("_Object", bound=TLObject)
+    _Result = TypeVar("_Result")
 
 DYNAMIC_MODULE = "tlcodec.dynamic"  # where the classes of a schema loaded at run time live
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -198,6 +205,7 @@ class Schema:
         return derived
 
     _base: Schema | None = None  # the schema this one was derived from (with_classes)
+    registry: Registry  # made by _finish: the codec's table of this schema's plans
 
     def _start(self, codec: ModuleType | None, layer: int | None, module: str, name: str) -> None:
         if codec is None:
@@ -374,6 +382,35 @@ class Schema:
             return None
         return getattr(request, self._generic_query_attr(plan))
 
+    if TYPE_CHECKING:  # what `expected` makes of the result (as for `tlcodec.decode`)
+        @overload
+        def decode(
+            self,
+            data: _Buffer,
+            expected: None = None,
+            *,
+            allow_trailing: bool = False,
+            max_inflated: int | None = None,
+        ) -> TLObject: ...
+        @overload
+        def decode(
+            self,
+            data: _Buffer,
+            expected: type[_Object],
+            *,
+            allow_trailing: bool = False,
+            max_inflated: int | None = None,
+        ) -> _Object: ...
+        @overload
+        def decode(
+            self,
+            data: _Buffer,
+            expected: str | TypeSpec,
+            *,
+            allow_trailing: bool = False,
+            max_inflated: int | None = None,
+        ) -> Any: ...
+
     def decode(
         self,
         data: Any,
@@ -393,11 +430,13 @@ class Schema:
         """Serialize `value` as the TL type `expected` ("Vector<User>", "Bool", a class...)."""
         return self.codec.encode_value(value, self.spec(expected))
 
-    def encode_result(self, request: Any, value: Any) -> bytes:
+    def encode_result(self, request: TLRequest[_Result], value: _Result) -> bytes:
         """Serialize the answer to `request` (its result type, generics resolved)."""
         return self.codec.encode_value(value, self.result_spec(request))
 
-    def decode_result(self, request: Any, data: Any, **options: Any) -> Any:
+    def decode_result(
+        self, request: TLRequest[_Result], data: _Buffer, **options: Any
+    ) -> _Result:
         """Decode the answer to `request` (its result type, generics resolved)."""
         return self.decode(data, self.result_spec(request), **options)
 
