@@ -243,3 +243,14 @@ def test_the_stub_tree_has_no_error(checked: dict[str, Checked], checker: str) -
                   if d.severity == "error" and Path(d.file).resolve().is_relative_to(PACKAGE)]
     assert in_package == [], result.output[:5000]
     print(f"{checker}: {result.seconds:.1f} s")
+
+
+def test_every_generated_module_ships_its_stub() -> None:
+    # What `pip install` gives a type checker: py.typed, and a .pyi beside each module of
+    # tlcodec.types and tlcodec.functions (the modules themselves only name their classes).
+    assert (PACKAGE / "py.typed").is_file()
+    for root in ("types", "functions"):
+        modules = sorted((PACKAGE / root).glob("*.py"))
+        assert len(modules) > 10
+        missing = [m.name for m in modules if not m.with_suffix(".pyi").is_file()]
+        assert missing == [], f"{root}: no stub beside {missing}"
