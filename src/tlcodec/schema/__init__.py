@@ -420,10 +420,9 @@ class Schema:
         max_inflated: int | None = None,
     ) -> Any:
         """Decode one value from `data` (bytes, bytearray, memoryview)."""
-        if max_inflated is None:
-            max_inflated = self.codec.DEFAULT_MAX_INFLATED
+        limit = self.codec.DEFAULT_MAX_INFLATED if max_inflated is None else max_inflated
         return self.registry.decode(
-            data, expected, allow_trailing=allow_trailing, max_inflated=max_inflated
+            data, expected, allow_trailing=allow_trailing, max_inflated=limit
         )
 
     def encode_as(self, value: Any, expected: Any) -> bytes:
@@ -435,10 +434,20 @@ class Schema:
         return self.codec.encode_value(value, self.result_spec(request))
 
     def decode_result(
-        self, request: TLRequest[_Result], data: _Buffer, **options: Any
+        self,
+        request: TLRequest[_Result],
+        data: _Buffer,
+        *,
+        allow_trailing: bool = False,
+        max_inflated: int | None = None,
     ) -> _Result:
         """Decode the answer to `request` (its result type, generics resolved)."""
-        return self.decode(data, self.result_spec(request), **options)
+        # What the spec decodes to is the request's R: the stubs say which R that is.
+        result: Any = self.decode(
+            data, self.result_spec(request), allow_trailing=allow_trailing,
+            max_inflated=max_inflated,
+        )
+        return result  # type: ignore[no-any-return]
 
     def reader(self, data: Any, *, max_inflated: int | None = None) -> Any:
         """A streaming `Reader` over `data` for decoding several values in a row."""
