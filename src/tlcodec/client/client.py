@@ -46,7 +46,7 @@ from .storage import Session
 if TYPE_CHECKING:
     from typing import TypeVar
 
-    from .. import TLRequest
+    from .. import TLRequest, types
 
     _Result = TypeVar("_Result")
 

@@ -20,12 +20,15 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .. import decode
 from ..bundled import schema as _bundled_schema
 from ..crypto import RandomBytes
 from ..errors import PasswordHashInvalidError, SessionPasswordNeededError, SignUpRequiredError
+
+if TYPE_CHECKING:
+    from .. import types
 from ..mtproto import srp
 
 __all__ = [

@@ -29,7 +29,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     AuthTokenExpiredError,
@@ -40,6 +40,9 @@ from ..errors import (
     SignUpRequiredError,
 )
 from .password import PasswordSource, check_password_from, password_hint
+
+if TYPE_CHECKING:
+    from .. import types
 
 __all__ = ["QRLogin", "SignUpRequiredError"]
 
