@@ -302,11 +302,6 @@ class Schema:
         """Every definition, in schema order (Bool and true, built into the codec, left out)."""
         return [self._definition(key) for key in self._records]
 
-    def class_for_name(self, functions: bool, namespace: str | None, name: str) -> type | None:
-        """`schema.types.auth.LoginToken` by its parts: the class, or None."""
-        key = self._class_names().get((functions, namespace, name))
-        return None if key is None else self._class_for(key)
-
     def _class_for(self, key: str) -> type:
         if self._base is not None and key not in self._given_classes:
             return self._base._class_for(key)
