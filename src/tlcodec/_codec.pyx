@@ -473,7 +473,7 @@ cdef class Registry:
 
     def __init__(self, list plans not None, list type_names not None):
         cdef Plan plan
-        cdef uint32_t size = 16, slot
+        cdef uint32_t size = 16
         if self._values != NULL:
             raise RuntimeError("Registry is already initialised")
         for candidate in plans:

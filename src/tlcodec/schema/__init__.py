@@ -160,7 +160,7 @@ class Schema:
         schema = cls.__new__(cls)
         schema._start(codec, layer, module, name)
         for record in records:
-            schema._records[("fn:" if record[2] else "") + record[1]] = record
+            schema._records[_key_of(record[1], record[2])] = record
         for index, type_name in enumerate(type_names):
             schema._type_ids[type_name] = index
         schema._finish(classes)
@@ -182,11 +182,10 @@ class Schema:
         overrides: dict[str, type] = {}
         for cls in classes:
             plan = getattr(cls, "__tl_plan__", None)
-            if not isinstance(cls, type) or plan is None or self._classes.get(
-                ("fn:" if plan.is_function else "") + plan.tl_name
-            ) not in cls.__mro__[1:]:
+            key = None if plan is None else _key_of(plan.tl_name, plan.is_function)
+            base = None if key is None else self._classes.get(key)
+            if not isinstance(cls, type) or base is None or base not in cls.__mro__[1:]:
                 raise TypeError(f"{cls!r} is not a subclass of a class of {self.name}")
-            key = ("fn:" if plan.is_function else "") + plan.tl_name
             if key in overrides:
                 raise ValueError(f"{cls.__name__} and {overrides[key].__name__} both subclass "
                                  f"{plan.tl_name}")
@@ -313,7 +312,7 @@ class Schema:
 
     def _materialize(self, plan: Any) -> None:
         """Create and bind the class of `plan` (the codec calls this for an unbound plan)."""
-        key = ("fn:" if plan.is_function else "") + plan.tl_name
+        key = _key_of(plan.tl_name, plan.is_function)
         with self._lock:
             if key not in self._classes:
                 cls = self._given_classes.get(key)
@@ -455,7 +454,7 @@ class Schema:
 
     @staticmethod
     def _key(definition: Definition) -> str:
-        return ("fn:" if definition.is_function else "") + definition.name
+        return _key_of(definition.name, definition.is_function)
 
     def _definition(self, key: str) -> Definition:
         definition = self._definitions.get(key)
@@ -637,6 +636,12 @@ class Schema:
         namespace["__all__"] = sorted(classes)
         namespace["__getattr__"] = __getattr__
         namespace["__dir__"] = __dir__
+
+
+def _key_of(tl_name: str, is_function: bool) -> str:
+    """A definition's key in a schema: its TL name, "fn:"-prefixed for a function (a function
+    and a constructor may share a name)."""
+    return ("fn:" if is_function else "") + tl_name
 
 
 def _namespace_of(tl_name: str) -> str | None:
